@@ -1,0 +1,38 @@
+/* Small helpers shared by every module: time, ids, bounded strings. */
+#ifndef FORMRELAY_UTIL_H
+#define FORMRELAY_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UUID_STR_LEN 37 /* 36 characters and the NUL */
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t now_ms(void);
+
+/* Milliseconds from CLOCK_MONOTONIC, for durations. */
+int64_t mono_ms(void);
+
+/* A random UUID version 4 in lower-case hex into out.  0 or -1. */
+int uuid_v4(char out[UUID_STR_LEN]);
+
+/* RFC 3339 UTC with milliseconds: 2026-11-28T12:00:00.123Z.  0 or -1. */
+int rfc3339_ms(int64_t ms, char *buf, size_t size);
+
+/* Duplicate len bytes of s with a NUL.  Caller owns; NULL on ENOMEM. */
+char *xstrndup(const char *s, size_t len);
+
+/* Duplicate s (NULL gives NULL).  Caller owns. */
+char *xstrdup(const char *s);
+
+/* Copy src into dst of size bytes, always NUL-terminated.  Returns the
+ * length of src (truncation when >= size). */
+size_t strlcopy(char *dst, const char *src, size_t size);
+
+/* Mask an email for logs: "jane@example.com" -> "j***@example.com". */
+void mask_email(const char *email, char *buf, size_t size);
+
+/* Case-insensitive ASCII comparison. */
+int ascii_casecmp(const char *a, const char *b);
+
+#endif

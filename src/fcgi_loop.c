@@ -1,0 +1,1 @@
+/* fcgi_loop: to be written */

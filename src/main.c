@@ -1,0 +1,2 @@
+/* formrelay: entry point (to be written). */
+int main(void) { return 0; }

@@ -1,0 +1,1 @@
+/* normalise: to be written */

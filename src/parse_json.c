@@ -1,0 +1,1 @@
+/* parse_json: to be written */

@@ -1,0 +1,1 @@
+/* parse_urlencoded: to be written */

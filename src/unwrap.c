@@ -1,0 +1,1 @@
+/* unwrap: to be written */
