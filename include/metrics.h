@@ -1,1 +1,31 @@
-/* metrics: to be written */
+/*
+ * Process-wide counters for /metrics (Prometheus text format 0.0.4).
+ * Updated with atomic operations from any thread; each FastCGI process
+ * reports its own counters (label-free), the spool depth is shared.
+ */
+#ifndef FORMRELAY_METRICS_H
+#define FORMRELAY_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spool.h"
+
+/* A request answered with HTTP status. */
+void metrics_request(int status);
+
+/* Events committed to the spool. */
+void metrics_stored(size_t events);
+
+/* One delivery POST: its outcome counts and how long it took. */
+void metrics_delivery(size_t delivered, size_t retried, size_t dead,
+		      int64_t elapsed_ms);
+
+/*
+ * Render everything (with st for the spool gauges; NULL omits them) into
+ * buf.  Returns the length, or -1 when size is too small.
+ */
+long metrics_render(char *buf, size_t size, const struct spool_stats *st,
+		    int64_t now);
+
+#endif

@@ -1,1 +1,30 @@
-/* request: to be written */
+/*
+ * One HTTP request from the web server, start to finish: route it,
+ * check it, parse, normalise, store, reply and log.  Independent of how
+ * the request arrived (FastCGI or CGI): all I/O goes through http_io.
+ */
+#ifndef FORMRELAY_REQUEST_H
+#define FORMRELAY_REQUEST_H
+
+#include "config.h"
+#include "parse.h"
+#include "reply.h"
+
+struct spool;
+struct ratelimit;
+struct deliver_thread;
+
+/* What a worker thread brings to each request; it owns none of it. */
+struct app {
+	const struct config *cfg;
+	struct spool *spool;            /* this thread's own handle */
+	struct ratelimit *rl;           /* NULL when rate limiting is off */
+	struct deliver_thread *deliver; /* woken after a store; NULL in CGI */
+	struct parse_limits limits;
+};
+
+/* Handle one request.  Returns 0, or -1 when the reply could not be
+ * written (the client went away); the error is logged either way. */
+int request_handle(struct app *app, const struct http_io *io);
+
+#endif

@@ -1,1 +1,326 @@
-/* fcgi_loop: to be written */
+/*
+ * FastCGI and CGI serving.  As in fcgiwrap and spawn-fcgi, SIGTERM is
+ * caught without SA_RESTART; workers accept with FCGI_FAIL_ACCEPT_ON_INTR
+ * so that a signal sent to each of them ends its accept() and the loop.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "deliver.h"
+#include "fcgi_loop.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "request.h"
+#include "spool.h"
+
+#define MAX_THREADS 64
+
+struct worker {
+	pthread_t tid;
+	int index;
+	int listen_fd;
+	int running;
+	struct app app;
+};
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t stopping;
+
+static void
+on_wake_signal(int sig)
+{
+	(void)sig; /* only here to interrupt accept(2) */
+}
+
+static long
+fcgx_read(void *ctx, char *buf, size_t len)
+{
+	FCGX_Request *rq = ctx;
+	int n = FCGX_GetStr(buf, len > 65536 ? 65536 : (int)len, rq->in);
+
+	return n < 0 ? -1 : n;
+}
+
+static int
+fcgx_write(void *ctx, const char *buf, size_t len)
+{
+	FCGX_Request *rq = ctx;
+
+	return FCGX_PutStr(buf, (int)len, rq->out) == (int)len ? 0 : -1;
+}
+
+static const char *
+fcgx_getenv(void *ctx, const char *name)
+{
+	FCGX_Request *rq = ctx;
+
+	return FCGX_GetParam(name, rq->envp);
+}
+
+/* The shared rate-limit file lives beside the spool. */
+static int
+app_open(struct app *app, const struct config *cfg, struct fr_error *err)
+{
+	char path[4096];
+
+	memset(app, 0, sizeof(*app));
+	app->cfg = cfg;
+	parse_limits_default(&app->limits);
+	if (spool_open(cfg->spool_path, &app->spool, err) != FR_OK)
+		return -1;
+	if (cfg->rate_limit_count == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s.ratelimit", cfg->spool_path);
+	if (ratelimit_open(path, cfg->rate_limit_count,
+			   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK) {
+		spool_close(app->spool);
+		app->spool = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+app_close(struct app *app)
+{
+	ratelimit_close(app->rl);
+	spool_close(app->spool);
+	memset(app, 0, sizeof(*app));
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct http_io io = {fcgx_read, fcgx_write, fcgx_getenv, NULL};
+	FCGX_Request rq;
+	int rc;
+
+	if (FCGX_InitRequest(&rq, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR))
+		return NULL;
+	io.ctx = &rq;
+	while (!stopping) {
+		pthread_mutex_lock(&accept_lock);
+		rc = stopping ? -1 : FCGX_Accept_r(&rq);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc == -EINTR)
+			continue; /* the loop condition decides */
+		if (rc < 0)
+			break;
+		request_handle(&w->app, &io);
+		FCGX_Finish_r(&rq);
+	}
+	FCGX_Free(&rq, 0);
+	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The listening socket: --listen, else a systemd socket (LISTEN_FDS,
+ * sd_listen_fds(3): fd 3), else fd 0 as lighttpd, spawn-fcgi and
+ * mod_fcgid pass it.
+ */
+static int
+listen_socket(const struct serve_options *opt)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int fd;
+
+	if (opt->listen != NULL) {
+		fd = FCGX_OpenSocket(opt->listen, 128);
+		if (fd < 0)
+			fprintf(stderr, "formrelay: listen %s: %s\n",
+				opt->listen,
+				errno ? strerror(errno) : "cannot open socket");
+		return fd;
+	}
+	if (fds != NULL && pid != NULL && atoi(fds) >= 1 &&
+	    (pid_t)atol(pid) == getpid())
+		return 3;
+	return FCGI_LISTENSOCK_FILENO;
+}
+
+static int
+signals_setup(sigset_t *stopset)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake_signal; /* no SA_RESTART: accept() returns */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(stopset);
+	sigaddset(stopset, SIGTERM);
+	sigaddset(stopset, SIGINT);
+	sigaddset(stopset, SIGHUP);
+	/* Only the main thread takes stop signals (sigtimedwait). */
+	return pthread_sigmask(SIG_BLOCK, stopset, NULL);
+}
+
+static int
+workers_start(struct worker *w, int n, int fd, const struct config *cfg,
+	      struct deliver_thread *dt)
+{
+	struct fr_error err;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		w[i].index = i;
+		w[i].listen_fd = fd;
+		if (app_open(&w[i].app, cfg, &err) != 0) {
+			fprintf(stderr, "formrelay: %s\n", err.message);
+			return i;
+		}
+		w[i].app.deliver = dt;
+		w[i].running = 1;
+		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
+			app_close(&w[i].app);
+			w[i].running = 0;
+			return i;
+		}
+	}
+	return n;
+}
+
+static int
+workers_alive(const struct worker *w, int n)
+{
+	int i, alive = 0;
+
+	for (i = 0; i < n; i++)
+		alive += __atomic_load_n(&w[i].running, __ATOMIC_ACQUIRE);
+	return alive;
+}
+
+/* Interrupt every accept() until each worker has seen `stopping`. */
+static void
+workers_stop(struct worker *w, int n)
+{
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	int i;
+
+	stopping = 1;
+	FCGX_ShutdownPending();
+	while (workers_alive(w, n) > 0) {
+		for (i = 0; i < n; i++)
+			if (__atomic_load_n(&w[i].running, __ATOMIC_ACQUIRE))
+				pthread_kill(w[i].tid, SIGUSR2);
+		nanosleep(&pause, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].tid, NULL);
+		app_close(&w[i].app);
+	}
+}
+
+/* Wait for a stop signal, or for every worker to have ended. */
+static int
+wait_for_stop(const sigset_t *stopset, struct worker *w, int n)
+{
+	struct timespec tick = {0, 500 * 1000 * 1000};
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(stopset, NULL, &tick);
+		if (sig > 0)
+			return sig;
+		if (workers_alive(w, n) == 0)
+			return 0;
+	}
+}
+
+int
+serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
+{
+	struct worker w[MAX_THREADS];
+	struct deliver_thread *dt = NULL;
+	struct fr_error err;
+	sigset_t stopset;
+	int fd, n = opt->threads, started, sig;
+
+	memset(w, 0, sizeof(w));
+	if (n < 1 || n > MAX_THREADS)
+		n = n < 1 ? 1 : MAX_THREADS;
+	if (FCGX_Init() != 0 || signals_setup(&stopset) != 0) {
+		fprintf(stderr, "formrelay: cannot initialise FastCGI\n");
+		return 1;
+	}
+	if ((fd = listen_socket(opt)) < 0)
+		return 1;
+	if (deliver_thread_start(cfg, &dt, &err) != FR_OK) {
+		fprintf(stderr, "formrelay: delivery: %s\n", err.message);
+		return 1;
+	}
+	started = workers_start(w, n, fd, cfg, dt);
+	log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
+		cfg->dry_run ? " (dry_run: nothing is sent)" : "");
+	sig = started == n ? wait_for_stop(&stopset, w, started) : 0;
+	if (sig > 0)
+		log_msg(LOG_INFO, "signal %d: finishing requests in hand", sig);
+	workers_stop(w, started);
+	deliver_thread_stop(dt);
+	log_msg(LOG_INFO, "stopped");
+	return started == n ? 0 : 1;
+}
+
+int
+serve_is_cgi(void)
+{
+	return FCGX_IsCGI();
+}
+
+/* CGI: the body is stdin, the response stdout (RFC 3875, 4.2 and 6). */
+static long
+cgi_read(void *ctx, char *buf, size_t len)
+{
+	size_t n = fread(buf, 1, len, stdin);
+
+	(void)ctx;
+	return (n == 0 && ferror(stdin)) ? -1 : (long)n;
+}
+
+static int
+cgi_write(void *ctx, const char *buf, size_t len)
+{
+	(void)ctx;
+	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
+}
+
+static const char *
+cgi_getenv(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+/* CGI: answer and exit; delivery is `formrelay flush` from cron. */
+int
+serve_cgi(const struct config *cfg)
+{
+	struct http_io io = {cgi_read, cgi_write, cgi_getenv, NULL};
+	struct app app;
+	struct fr_error err;
+	int rc;
+
+	if (app_open(&app, cfg, &err) != 0) {
+		/* Still answer the server: a 503 naming the cause. */
+		struct reply r = {&io, REPLY_JSON, NULL, 0};
+		reply_error(&r, &err, 0);
+		fprintf(stderr, "formrelay: %s\n", err.message);
+		return 1;
+	}
+	rc = request_handle(&app, &io);
+	fflush(stdout);
+	app_close(&app);
+	return rc == 0 ? 0 : 1;
+}

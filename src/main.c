@@ -1,2 +1,121 @@
-/* formrelay: entry point (to be written). */
-int main(void) { return 0; }
+/*
+ * formrelay: a FastCGI/CGI relay from landing-page forms to Customer.io.
+ * main only reads the command line, loads the configuration and hands
+ * over to the serving loop or an administration command.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "admin.h"
+#include "config.h"
+#include "fcgi_loop.h"
+#include "log.h"
+
+struct options {
+	const char *config;
+	struct serve_options serve;
+	int check_config;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: formrelay [-c FILE] [--listen ADDR] [--threads N]\n"
+		"       formrelay [-c FILE] --check-config\n"
+		"       formrelay [-c FILE] [--json] status | dead | flush |\n"
+		"                 requeue ID|all | purge ID|all\n"
+		"       formrelay --version | --help\n"
+		"\n"
+		"Without a command it serves FastCGI on the socket it was\n"
+		"given (fd 0), on --listen ADDR (host:port or a socket path),\n"
+		"or answers one request when run as a CGI program.\n"
+		"The configuration is -c FILE, else $FORMRELAY_CONFIG, else\n"
+		"%s/formrelay.conf.\n",
+		SYSCONFDIR);
+}
+
+/* Returns -1 to continue, else an exit status. */
+static int
+options_parse(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"threads", required_argument, NULL, 't'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->serve.threads = 4;
+	/* '+': stop at the first command so its own flags stay its own */
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'l': o->serve.listen = optarg; break;
+		case 't': o->serve.threads = atoi(optarg); break;
+		case 'C': o->check_config = 1; break;
+		case 'V': printf("formrelay %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	return -1;
+}
+
+static int
+config_ready(struct config *cfg, const char *opt)
+{
+	const char *path = config_choose_path(opt);
+	struct fr_error err;
+
+	if (config_defaults(cfg) != FR_OK ||
+	    config_load(cfg, path, &err) != FR_OK) {
+		fprintf(stderr, "formrelay: %s\n", err.message);
+		return -1;
+	}
+	if (cfg->warnings != NULL)
+		fprintf(stderr, "%s", cfg->warnings);
+	log_setup(cfg->log_level, cfg->log_emails);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct config cfg;
+	int rc;
+
+	if ((rc = options_parse(argc, argv, &o)) >= 0)
+		return rc;
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_ready(&cfg, o.config) != 0) {
+		config_free(&cfg);
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "formrelay: libcurl: cannot initialise\n");
+		config_free(&cfg);
+		return 1;
+	}
+	if (o.check_config)
+		config_print(&cfg, stdout), rc = 0;
+	else if (optind < argc)
+		rc = admin_main(&cfg, argc - optind, argv + optind);
+	else if (o.serve.listen == NULL && serve_is_cgi())
+		rc = serve_cgi(&cfg);
+	else
+		rc = serve_fastcgi(&cfg, &o.serve);
+	curl_global_cleanup();
+	config_free(&cfg);
+	return rc;
+}

@@ -1,1 +1,149 @@
-/* metrics: to be written */
+/* Counters for /metrics.  Relaxed atomics: they are statistics. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "metrics.h"
+
+#define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
+#define GET(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
+
+/* Status classes kept apart: the codes formrelay answers with. */
+static const int tracked_status[] = {200, 202, 204, 303, 400, 403, 404, 405,
+				     413, 415, 422, 429, 500, 502, 503};
+#define NSTATUS (sizeof(tracked_status) / sizeof(tracked_status[0]))
+
+/* Upstream latency buckets, in milliseconds. */
+static const int64_t latency_le[] = {5, 10, 25, 50, 100, 250, 500, 1000,
+				     2500, 5000, 10000};
+#define NBUCKET (sizeof(latency_le) / sizeof(latency_le[0]))
+
+static uint64_t requests[NSTATUS + 1]; /* last: any other status */
+static uint64_t stored, delivered, retried, dead, batches;
+static uint64_t latency_bucket[NBUCKET];
+static uint64_t latency_sum_ms;
+
+void
+metrics_request(int status)
+{
+	size_t i;
+
+	for (i = 0; i < NSTATUS && tracked_status[i] != status; i++)
+		;
+	ADD(requests[i], 1);
+}
+
+void
+metrics_stored(size_t events)
+{
+	ADD(stored, events);
+}
+
+void
+metrics_delivery(size_t ok, size_t retry, size_t died, int64_t elapsed_ms)
+{
+	size_t i;
+
+	ADD(delivered, ok);
+	ADD(retried, retry);
+	ADD(dead, died);
+	ADD(batches, 1);
+	ADD(latency_sum_ms, (uint64_t)(elapsed_ms > 0 ? elapsed_ms : 0));
+	for (i = 0; i < NBUCKET; i++)
+		if (elapsed_ms <= latency_le[i])
+			ADD(latency_bucket[i], 1);
+}
+
+/* Append formatted text; remembers overflow in *len = size. */
+static void __attribute__((format(printf, 4, 5)))
+emit(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	*len = (n < 0 || (size_t)n >= size - *len) ? size : *len + (size_t)n;
+}
+
+static void
+render_counters(char *buf, size_t size, size_t *len)
+{
+	size_t i;
+
+	emit(buf, size, len,
+	     "# HELP formrelay_requests_total Requests answered, by status.\n"
+	     "# TYPE formrelay_requests_total counter\n");
+	for (i = 0; i < NSTATUS; i++)
+		emit(buf, size, len,
+		     "formrelay_requests_total{status=\"%d\"} %llu\n",
+		     tracked_status[i], (unsigned long long)GET(requests[i]));
+	emit(buf, size, len,
+	     "formrelay_requests_total{status=\"other\"} %llu\n",
+	     (unsigned long long)GET(requests[NSTATUS]));
+	emit(buf, size, len,
+	     "# HELP formrelay_events_stored_total Events committed to the spool.\n"
+	     "# TYPE formrelay_events_stored_total counter\n"
+	     "formrelay_events_stored_total %llu\n"
+	     "# HELP formrelay_events_delivered_total Events Customer.io accepted.\n"
+	     "# TYPE formrelay_events_delivered_total counter\n"
+	     "formrelay_events_delivered_total %llu\n"
+	     "# HELP formrelay_events_retried_total Events put back for a later try.\n"
+	     "# TYPE formrelay_events_retried_total counter\n"
+	     "formrelay_events_retried_total %llu\n"
+	     "# HELP formrelay_events_dead_total Events dead-lettered.\n"
+	     "# TYPE formrelay_events_dead_total counter\n"
+	     "formrelay_events_dead_total %llu\n",
+	     (unsigned long long)GET(stored), (unsigned long long)GET(delivered),
+	     (unsigned long long)GET(retried), (unsigned long long)GET(dead));
+}
+
+static void
+render_latency(char *buf, size_t size, size_t *len)
+{
+	size_t i;
+
+	emit(buf, size, len,
+	     "# HELP formrelay_upstream_seconds Customer.io batch POST latency.\n"
+	     "# TYPE formrelay_upstream_seconds histogram\n");
+	for (i = 0; i < NBUCKET; i++)
+		emit(buf, size, len,
+		     "formrelay_upstream_seconds_bucket{le=\"%g\"} %llu\n",
+		     (double)latency_le[i] / 1000.0,
+		     (unsigned long long)GET(latency_bucket[i]));
+	emit(buf, size, len,
+	     "formrelay_upstream_seconds_bucket{le=\"+Inf\"} %llu\n"
+	     "formrelay_upstream_seconds_sum %.3f\n"
+	     "formrelay_upstream_seconds_count %llu\n",
+	     (unsigned long long)GET(batches),
+	     (double)GET(latency_sum_ms) / 1000.0,
+	     (unsigned long long)GET(batches));
+}
+
+long
+metrics_render(char *buf, size_t size, const struct spool_stats *st,
+	       int64_t now)
+{
+	size_t len = 0;
+
+	render_counters(buf, size, &len);
+	render_latency(buf, size, &len);
+	if (st != NULL)
+		emit(buf, size, &len,
+		     "# HELP formrelay_spool_events Events in the spool, by state.\n"
+		     "# TYPE formrelay_spool_events gauge\n"
+		     "formrelay_spool_events{state=\"pending\"} %lld\n"
+		     "formrelay_spool_events{state=\"inflight\"} %lld\n"
+		     "formrelay_spool_events{state=\"dead\"} %lld\n"
+		     "# HELP formrelay_spool_oldest_pending_seconds Age of the oldest pending event.\n"
+		     "# TYPE formrelay_spool_oldest_pending_seconds gauge\n"
+		     "formrelay_spool_oldest_pending_seconds %.3f\n",
+		     (long long)st->pending, (long long)st->inflight,
+		     (long long)st->dead,
+		     st->oldest_pending_ms > 0
+			     ? (double)(now - st->oldest_pending_ms) / 1000.0
+			     : 0.0);
+	return len >= size ? -1 : (long)len;
+}

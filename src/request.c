@@ -1,1 +1,506 @@
-/* request: to be written */
+/*
+ * The request pipeline.  A submission goes origin check -> body read ->
+ * webhook signature -> rate limit -> parse -> unwrap -> normalise ->
+ * redirect check -> payload -> spool, and is answered 2xx only after the
+ * spool said the events are on disk (SPEC, "Guarantees").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "deliver.h"
+#include "log.h"
+#include "metrics.h"
+#include "netaddr.h"
+#include "normalise.h"
+#include "payload.h"
+#include "policy.h"
+#include "ratelimit.h"
+#include "request.h"
+#include "spool.h"
+#include "unwrap.h"
+#include "util.h"
+#include "webhook.h"
+
+struct request {
+	struct app *app;
+	const struct http_io *io;
+	const char *method;
+	const char *uri;
+	const char *content_type;
+	char client[64];
+	struct reply reply;
+	int64_t started;
+	char message_id[UUID_STR_LEN];
+	const char *outcome;
+	struct fr_error err;
+	char *body; /* owned */
+	size_t body_len;
+	int verified_webhook;
+	char email[256]; /* for the log line, masked there */
+};
+
+static const char *
+req_env(const struct request *rq, const char *name)
+{
+	const char *v = rq->io->getenv(rq->io->ctx, name);
+
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+/* True when the request path (query stripped) ends in "/" name. */
+static int
+path_is(const char *uri, const char *name)
+{
+	size_t n = strlen(name), len;
+	const char *q;
+
+	if (uri == NULL)
+		return 0;
+	q = strchr(uri, '?');
+	len = q ? (size_t)(q - uri) : strlen(uri);
+	return len > n && uri[len - n - 1] == '/' &&
+	       strncmp(uri + len - n, name, n) == 0;
+}
+
+/* JSON replies for JSON clients and JSON bodies (SPEC, "Replies"). */
+static enum reply_format
+choose_format(const struct request *rq)
+{
+	const char *accept = req_env(rq, "HTTP_ACCEPT");
+
+	if (accept != NULL && strstr(accept, "application/json") != NULL)
+		return REPLY_JSON;
+	if (content_type_is(rq->content_type, "application/json") ||
+	    content_type_is(rq->content_type, "text/plain"))
+		return REPLY_JSON;
+	return REPLY_HTML;
+}
+
+static int
+fail(struct request *rq, int status, const char *code, const char *fmt,
+     const char *arg)
+{
+	return fr_fail(&rq->err, status, code, NULL, fmt, arg ? arg : "");
+}
+
+/* Browsers send Origin on cross-site POSTs; servers send none. */
+static int
+check_origin(struct request *rq)
+{
+	const struct config_list *allowed = &rq->app->cfg->allowed_origins;
+	const char *origin = req_env(rq, "HTTP_ORIGIN");
+
+	if (origin == NULL || allowed->count == 0)
+		return FR_OK;
+	if (!origin_allowed(origin, allowed))
+		return fail(rq, FR_EFORBIDDEN, "origin_not_allowed",
+			    "origin %s is not allowed to post here", origin);
+	rq->reply.cors_origin = origin;
+	return FR_OK;
+}
+
+/* Check CONTENT_LENGTH before reading (kcgi's gap), then read with a
+ * ceiling in case the length was absent or wrong. */
+static int
+read_body(struct request *rq)
+{
+	size_t max = rq->app->cfg->max_body, cap;
+	const char *cl = req_env(rq, "CONTENT_LENGTH");
+	unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+	long n;
+
+	if (want > max)
+		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
+			       "body of %llu bytes is over the %zu-byte limit",
+			       want, max);
+	cap = (cl ? (size_t)want : max) + 1;
+	if ((rq->body = malloc(cap + 1)) == NULL)
+		return fail(rq, FR_ENOMEM, NULL, "out of memory%s", NULL);
+	while (rq->body_len < cap) {
+		n = rq->io->read(rq->io->ctx, rq->body + rq->body_len,
+				 cap - rq->body_len);
+		if (n < 0)
+			return fail(rq, FR_EMALFORMED, "read_error",
+				    "the request body could not be read%s",
+				    NULL);
+		if (n == 0)
+			break;
+		rq->body_len += (size_t)n;
+	}
+	rq->body[rq->body_len] = '\0';
+	if (rq->body_len > max)
+		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
+			       "body is over the %zu-byte limit", max);
+	return FR_OK;
+}
+
+/* Standard Webhooks headers, or their svix- twins (SPEC, "Requests"). */
+static void
+webhook_headers_get(const struct request *rq, struct webhook_headers *h)
+{
+	h->id = req_env(rq, "HTTP_WEBHOOK_ID");
+	h->timestamp = req_env(rq, "HTTP_WEBHOOK_TIMESTAMP");
+	h->signature = req_env(rq, "HTTP_WEBHOOK_SIGNATURE");
+	if (!webhook_present(h)) {
+		h->id = req_env(rq, "HTTP_SVIX_ID");
+		h->timestamp = req_env(rq, "HTTP_SVIX_TIMESTAMP");
+		h->signature = req_env(rq, "HTTP_SVIX_SIGNATURE");
+	}
+}
+
+static int
+check_signature(struct request *rq, struct webhook_headers *h)
+{
+	const char *secret = rq->app->cfg->webhook_secret;
+
+	webhook_headers_get(rq, h);
+	if (secret == NULL || !webhook_present(h))
+		return FR_OK;
+	if (webhook_verify(secret, h, rq->body, rq->body_len, now_ms(),
+			   &rq->err) != FR_OK)
+		return rq->err.status;
+	rq->verified_webhook = 1;
+	return FR_OK;
+}
+
+/* Verified webhooks come from one sender address and are exempt. */
+static int
+check_rate(struct request *rq, int64_t *retry_after_s)
+{
+	int64_t retry_ms = 0;
+
+	if (rq->app->rl == NULL || rq->verified_webhook)
+		return FR_OK;
+	if (ratelimit_check(rq->app->rl, rq->client, now_ms(), &retry_ms) ==
+	    FR_OK)
+		return FR_OK;
+	*retry_after_s = (retry_ms + 999) / 1000;
+	if (*retry_after_s < 1)
+		*retry_after_s = 1;
+	return fail(rq, FR_ERATELIMIT, "rate_limited",
+		    "too many submissions from this address; retry later%s",
+		    NULL);
+}
+
+static int
+parse_fields(struct request *rq, struct fields *f)
+{
+	int rc;
+
+	rc = parse_body(rq->body, rq->body_len, rq->content_type,
+			&rq->app->limits, f, &rq->err);
+	if (rc == FR_OK)
+		rc = unwrap_webhook(f, &rq->app->limits, &rq->err);
+	return rc;
+}
+
+/* _next must be an allowed prefix; success_url is the operator's own. */
+static int
+choose_redirect(struct request *rq, const struct submission *sub,
+		const char **redirect)
+{
+	const struct config *cfg = rq->app->cfg;
+
+	*redirect = NULL;
+	if (sub->next_url != NULL && *sub->next_url != '\0') {
+		if (!redirect_allowed(sub->next_url, &cfg->redirect_allow))
+			return fr_fail(&rq->err, FR_EMALFORMED,
+				       "redirect_not_allowed", "_next",
+				       "_next is not under an allowed "
+				       "redirect prefix (redirect_allow)");
+		*redirect = sub->next_url;
+	} else if (cfg->success_url != NULL && *cfg->success_url != '\0') {
+		*redirect = cfg->success_url;
+	}
+	return FR_OK;
+}
+
+static void
+request_context_fill(struct request *rq, struct request_context *ctx)
+{
+	ctx->ip = rq->client;
+	ctx->user_agent = req_env(rq, "HTTP_USER_AGENT");
+	ctx->referer = req_env(rq, "HTTP_REFERER");
+}
+
+/* Serialise and commit; the 2xx may only follow a durable commit. */
+static int
+store_submission(struct request *rq, const struct submission *sub,
+		 const struct webhook_headers *wh)
+{
+	struct built_event ev[2];
+	struct spool_event sev[2];
+	struct request_context ctx;
+	size_t n = 0, i;
+	int rc;
+
+	request_context_fill(rq, &ctx);
+	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
+	if (rc != FR_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		sev[i].message_id = ev[i].message_id;
+		sev[i].body = ev[i].json;
+		sev[i].len = ev[i].len;
+	}
+	rc = spool_append(rq->app->spool, sev, n,
+			  rq->verified_webhook ? wh->id : NULL, now_ms(),
+			  &rq->err);
+	if (rc == FR_OK || rc == FR_EDUPLICATE)
+		strlcopy(rq->message_id, ev[0].message_id,
+			 sizeof(rq->message_id));
+	if (rc == FR_OK)
+		metrics_stored(n);
+	built_events_free(ev, n);
+	return rc;
+}
+
+static void
+note_email(struct request *rq, const struct submission *sub)
+{
+	struct json_object *email;
+
+	if (json_object_object_get_ex(sub->traits, "email", &email))
+		strlcopy(rq->email, json_object_get_string(email),
+			 sizeof(rq->email));
+}
+
+/* Parse to store; on FR_OK the reply is already sent. */
+static int
+submit(struct request *rq)
+{
+	struct fields f;
+	struct submission sub;
+	struct webhook_headers wh;
+	const char *redirect = NULL;
+	int64_t retry_after_s = 0;
+	int rc;
+
+	fields_init(&f);
+	memset(&sub, 0, sizeof(sub));
+	if ((rc = check_origin(rq)) != FR_OK || (rc = read_body(rq)) != FR_OK ||
+	    (rc = check_signature(rq, &wh)) != FR_OK ||
+	    (rc = check_rate(rq, &retry_after_s)) != FR_OK ||
+	    (rc = parse_fields(rq, &f)) != FR_OK ||
+	    (rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
+		goto done;
+	if (sub.honeypot) {
+		/* Bots are told they succeeded; nothing is kept. */
+		rq->outcome = "honeypot";
+		uuid_v4(rq->message_id);
+		reply_accepted(&rq->reply, rq->message_id, NULL, 0);
+		goto done;
+	}
+	note_email(rq, &sub);
+	if ((rc = choose_redirect(rq, &sub, &redirect)) != FR_OK)
+		goto done;
+	rc = store_submission(rq, &sub, &wh);
+	if (rc == FR_OK || rc == FR_EDUPLICATE) {
+		rq->outcome = rc == FR_OK ? "stored" : "duplicate";
+		reply_accepted(&rq->reply, rq->message_id, redirect,
+			       rc == FR_EDUPLICATE);
+		if (rc == FR_OK && rq->app->deliver != NULL)
+			deliver_thread_wake(rq->app->deliver);
+		rc = FR_OK;
+	}
+done:
+	if (rc != FR_OK)
+		reply_error(&rq->reply, &rq->err, retry_after_s);
+	submission_free(&sub);
+	fields_free(&f);
+	return rc;
+}
+
+static void
+health_add_state(struct request *rq, struct json_object *o, const char *key,
+		 const char *name)
+{
+	char buf[256];
+
+	if (spool_state_get(rq->app->spool, key, buf, sizeof(buf)) == FR_OK &&
+	    buf[0] != '\0')
+		json_object_object_add(o, name, json_object_new_string(buf));
+}
+
+/* Paused when a 401/403 set paused_until in the future. */
+static int
+health_paused(struct request *rq, int64_t now)
+{
+	char buf[32];
+
+	if (spool_state_get(rq->app->spool, "paused_until", buf,
+			    sizeof(buf)) != FR_OK)
+		return 0;
+	return buf[0] != '\0' && strtoll(buf, NULL, 10) > now;
+}
+
+static struct json_object *
+health_spool(const struct spool_stats *st, int64_t now)
+{
+	struct json_object *s = json_object_new_object();
+
+	json_object_object_add(s, "pending", json_object_new_int64(st->pending));
+	json_object_object_add(s, "inflight",
+			       json_object_new_int64(st->inflight));
+	json_object_object_add(s, "dead", json_object_new_int64(st->dead));
+	json_object_object_add(
+		s, "oldest_pending_age_s",
+		json_object_new_int64(st->oldest_pending_ms > 0
+					      ? (now - st->oldest_pending_ms) /
+							1000
+					      : 0));
+	return s;
+}
+
+/* GET …/healthz: 200 while the spool answers, 503 when it does not. */
+static int
+serve_health(struct request *rq)
+{
+	struct spool_stats st;
+	struct json_object *o = json_object_new_object();
+	int64_t now = now_ms();
+	int ok = spool_stats(rq->app->spool, now, &st) == FR_OK, paused = 0;
+	const char *s;
+	int rc;
+
+	if (ok) {
+		paused = health_paused(rq, now);
+		json_object_object_add(o, "spool", health_spool(&st, now));
+		health_add_state(rq, o, "last_success_ms", "last_success_ms");
+		health_add_state(rq, o, "last_error", "last_error");
+		health_add_state(rq, o, "pause_reason", "pause_reason");
+	}
+	json_object_object_add(o, "status",
+			       json_object_new_string(!ok      ? "error"
+						      : paused ? "paused"
+							       : "ok"));
+	json_object_object_add(o, "paused_for_auth",
+			       json_object_new_boolean(paused));
+	json_object_object_add(o, "dry_run",
+			       json_object_new_boolean(rq->app->cfg->dry_run));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	rc = reply_body(&rq->reply, ok ? 200 : 503, "application/json", s,
+			strlen(s));
+	json_object_put(o);
+	return rc;
+}
+
+/* GET …/metrics: only loopback and trusted proxies unless public. */
+static int
+serve_metrics(struct request *rq)
+{
+	const struct config *cfg = rq->app->cfg;
+	const char *peer = req_env(rq, "REMOTE_ADDR");
+	struct spool_stats st;
+	char buf[8192];
+	int64_t now = now_ms();
+	int have = spool_stats(rq->app->spool, now, &st) == FR_OK;
+	long len;
+
+	if (!cfg->metrics_public &&
+	    !addr_in_list(peer ? peer : "", &cfg->trusted_proxies)) {
+		fail(rq, FR_EFORBIDDEN, "forbidden",
+		     "metrics are served to loopback and trusted proxies only%s",
+		     NULL);
+		return reply_error(&rq->reply, &rq->err, 0);
+	}
+	len = metrics_render(buf, sizeof(buf), have ? &st : NULL, now);
+	if (len < 0)
+		return reply_body(&rq->reply, 500, "text/plain", "", 0);
+	return reply_body(&rq->reply, 200, "text/plain; version=0.0.4", buf,
+			  (size_t)len);
+}
+
+static int
+serve_options(struct request *rq)
+{
+	if (check_origin(rq) != FR_OK || rq->reply.cors_origin == NULL) {
+		if (rq->err.status == FR_OK)
+			fail(rq, FR_EFORBIDDEN, "origin_not_allowed",
+			     "pre-flight needs an allowed Origin%s", NULL);
+		return reply_error(&rq->reply, &rq->err, 0);
+	}
+	return reply_preflight(&rq->reply);
+}
+
+static int
+route(struct request *rq)
+{
+	int is_get = strcmp(rq->method, "GET") == 0 ||
+		     strcmp(rq->method, "HEAD") == 0;
+
+	if (is_get && path_is(rq->uri, "healthz"))
+		return serve_health(rq);
+	if (is_get && path_is(rq->uri, "metrics"))
+		return serve_metrics(rq);
+	if (strcmp(rq->method, "OPTIONS") == 0)
+		return serve_options(rq);
+	if (strcmp(rq->method, "POST") == 0)
+		return submit(rq) == FR_OK || rq->reply.status != 0 ? 0 : -1;
+	fail(rq, FR_EMETHOD, "method_not_allowed",
+	     "submissions are POSTed; %s is not accepted here", rq->method);
+	return reply_error(&rq->reply, &rq->err, 0);
+}
+
+static void
+request_log(struct request *rq)
+{
+	struct logline l;
+
+	if (!log_enabled(LOG_INFO))
+		return;
+	logline_start(&l, LOG_INFO);
+	logline_str(&l, "method", rq->method);
+	logline_str(&l, "uri", rq->uri);
+	logline_int(&l, "status", rq->reply.status);
+	logline_int(&l, "duration_ms", mono_ms() - rq->started);
+	logline_str(&l, "client", rq->client);
+	if (rq->message_id[0] != '\0')
+		logline_str(&l, "message_id", rq->message_id);
+	if (rq->email[0] != '\0')
+		logline_email(&l, "email", rq->email);
+	logline_str(&l, "outcome", rq->outcome);
+	if (rq->err.status != FR_OK) {
+		logline_str(&l, "error", rq->err.code);
+		logline_str(&l, "reason", rq->err.message);
+	}
+	logline_emit(&l);
+}
+
+int
+request_handle(struct app *app, const struct http_io *io)
+{
+	struct request rq;
+	int rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.app = app;
+	rq.io = io;
+	rq.started = mono_ms();
+	rq.reply.io = io;
+	rq.method = req_env(&rq, "REQUEST_METHOD");
+	rq.uri = req_env(&rq, "REQUEST_URI");
+	if (rq.uri == NULL)
+		rq.uri = req_env(&rq, "SCRIPT_NAME");
+	if (rq.method == NULL)
+		rq.method = "GET";
+	rq.content_type = req_env(&rq, "CONTENT_TYPE");
+	rq.reply.format = choose_format(&rq);
+	rq.outcome = "rejected";
+	client_address(req_env(&rq, "REMOTE_ADDR"),
+		       req_env(&rq, "HTTP_X_FORWARDED_FOR"),
+		       &app->cfg->trusted_proxies, rq.client,
+		       sizeof(rq.client));
+	rc = route(&rq);
+	if (rq.reply.status == 0 && rc != 0) /* nothing went out */
+		rq.outcome = "write_failed";
+	if (rq.err.status == FR_OK && strcmp(rq.outcome, "rejected") == 0)
+		rq.outcome = "served";
+	metrics_request(rq.reply.status);
+	request_log(&rq);
+	free(rq.body);
+	return rc;
+}
