@@ -1,1 +1,12 @@
-/* parse_multipart: to be written */
+/* parse_multipart: being written */
+#include "parse.h"
+
+int
+parse_multipart(const char *body, size_t len, const char *boundary,
+                const struct parse_limits *lim, struct fields *out,
+                struct fr_error *err)
+{
+	(void)body, (void)len, (void)boundary, (void)lim;
+	fields_free(out);
+	return fr_fail(err, FR_EUNSUPPORTED, NULL, NULL, "not yet");
+}

@@ -1,0 +1,63 @@
+/* utf8_valid against the well-formed sequences of RFC 3629 / Unicode 3.9. */
+#include <string.h>
+
+#include "tap.h"
+#include "utf8.h"
+
+static const struct {
+	const char *desc;
+	const char *s;
+	size_t len; /* 0: strlen(s) */
+	int valid;
+} cases[] = {
+        {"empty string", "", 0, 1},
+        {"ASCII", "hello, world", 0, 1},
+        {"long ASCII (word path)", "abcdefghijklmnopqrstuvwxyz0123456789", 0,
+         1},
+        {"2-byte e-acute", "caf\xc3\xa9", 0, 1},
+        {"3-byte euro sign", "\xe2\x82\xac", 0, 1},
+        {"4-byte emoji U+1F600", "\xf0\x9f\x98\x80", 0, 1},
+        {"U+FFFD", "\xef\xbf\xbd", 0, 1},
+        {"last code point U+10FFFF", "\xf4\x8f\xbf\xbf", 0, 1},
+        {"U+D7FF just below surrogates", "\xed\x9f\xbf", 0, 1},
+        {"U+E000 just above surrogates", "\xee\x80\x80", 0, 1},
+        {"mixed after 8 ASCII bytes", "abcdefgh\xc3\xa9xyz", 0, 1},
+        {"NUL alone", "\0", 1, 0},
+        {"NUL inside ASCII word", "abc\0efghij", 10, 0},
+        {"NUL after multibyte", "\xc3\xa9\0", 3, 0},
+        {"overlong NUL C0 80", "\xc0\x80", 0, 0},
+        {"overlong slash C1 AF", "\xc1\xaf", 0, 0},
+        {"overlong 3-byte E0 80 AF", "\xe0\x80\xaf", 0, 0},
+        {"overlong 3-byte E0 9F BF", "\xe0\x9f\xbf", 0, 0},
+        {"overlong 4-byte F0 8F BF BF", "\xf0\x8f\xbf\xbf", 0, 0},
+        {"high surrogate U+D800", "\xed\xa0\x80", 0, 0},
+        {"low surrogate U+DFFF", "\xed\xbf\xbf", 0, 0},
+        {"CESU-8 surrogate pair", "\xed\xa0\xbd\xed\xb8\x80", 0, 0},
+        {"above U+10FFFF (F4 90)", "\xf4\x90\x80\x80", 0, 0},
+        {"F5 lead byte", "\xf5\x80\x80\x80", 0, 0},
+        {"FF byte", "\xff", 0, 0},
+        {"lone continuation byte", "a\x80z", 0, 0},
+        {"truncated 2-byte at end", "abc\xc3", 0, 0},
+        {"truncated 3-byte at end", "\xe2\x82", 0, 0},
+        {"truncated 4-byte at end", "\xf0\x9f\x98", 0, 0},
+        {"truncated 3-byte then ASCII", "\xe2\x82x", 0, 0},
+        {"latin-1 e-acute", "caf\xe9", 0, 0},
+        {"5-byte form F8", "\xf8\x88\x80\x80\x80", 0, 0},
+};
+
+int
+main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].s);
+
+		is_int(utf8_valid(cases[i].s, len), cases[i].valid, "%s",
+		       cases[i].desc);
+	}
+	/* The length is honoured: bytes past len are never read. */
+	is_int(utf8_valid("ab\xff", 2), 1, "bytes past len are ignored");
+	is_int(utf8_valid("\xc3\xa9", 1), 0, "a sequence cut by len");
+	return done_testing();
+}
