@@ -1,0 +1,285 @@
+"""Shared pieces of the integration tests.
+
+Each test starts the real parts: the stand-in Customer.io
+(tests/standin.py), a real lighttpd on a free loopback port running the
+built formrelay over FastCGI (bin-path), with a real SQLite spool in a
+temporary directory.  Output is TAP for automake's tap-driver.sh.
+"""
+
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+SRCDIR = os.environ.get("FORMRELAY_SRCDIR",
+                        os.path.dirname(os.path.dirname(
+                            os.path.dirname(os.path.abspath(__file__)))))
+BIN = os.environ.get("FORMRELAY_BIN", os.path.join(SRCDIR, "src", "formrelay"))
+API_KEY = "cio_test_Key_0123456789abcdef"
+
+
+class Tap:
+    """A TAP producer: ok/eq/contains, then done() for the plan."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print(("ok %d - %s" if cond else "not ok %d - %s") % (self.n, desc))
+        if not cond and diag is not None:
+            for line in str(diag).splitlines()[:40]:
+                print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, desc):
+        return self.ok(got == want, desc,
+                       "got:  %r\nwant: %r" % (got, want))
+
+    def skip_all(self, why):
+        print("1..0 # SKIP %s" % why)
+        sys.exit(0)
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, timeout=10.0, what="condition"):
+    """Poll cond() until it is true; raise after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case names
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=30):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        if isinstance(body, str):
+            body = body.encode()
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        return Response(r.status, hdrs, data.decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+class Standin:
+    """The stand-in Customer.io server, started for one test."""
+
+    def __init__(self, tmp):
+        self.port_file = os.path.join(tmp, "standin.port")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SRCDIR, "tests", "standin.py"),
+             "--port-file", self.port_file])
+        wait_until(lambda: os.path.exists(self.port_file), 10, "stand-in")
+        with open(self.port_file) as f:
+            self.port = int(f.read().strip())
+        self.base = "http://127.0.0.1:%d/v1" % self.port
+
+    def _call(self, method, path, body=None):
+        r = http_request(self.port, method, "/_control/" + path,
+                         json.dumps(body) if body is not None else None,
+                         {"Content-Type": "application/json"})
+        return json.loads(r.body) if r.body else None
+
+    def script(self, script):
+        self._call("POST", "script", script)
+
+    def requests(self):
+        return self._call("GET", "requests")
+
+    def messages(self):
+        return self._call("GET", "messages")
+
+    def reset(self):
+        self._call("POST", "reset", {})
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Relay:
+    """lighttpd on a free loopback port with formrelay at /formrelay."""
+
+    def __init__(self, tmp, standin=None, conf_extra=None, max_procs=1,
+                 dry_run=False, env=None):
+        self.tmp = tmp
+        self.port = free_port()
+        self.spool = os.path.join(tmp, "spool.db")
+        self.conf = os.path.join(tmp, "formrelay.conf")
+        self.errorlog = os.path.join(tmp, "lighttpd-error.log")
+        key_file = os.path.join(tmp, "api_key")
+        with open(key_file, "w") as f:
+            f.write(API_KEY + "\n")
+        os.chmod(key_file, 0o600)
+        sections = {
+            "customerio": {
+                "api_base": standin.base if standin else "http://127.0.0.1:9/v1",
+                "api_key_file": key_file,
+                "timeout_ms": "5000",
+                "dry_run": "yes" if dry_run else "no",
+            },
+            "spool": {"path": self.spool},
+            "http": {"rate_limit": "1000/min"},
+        }
+        for section, kv in (conf_extra or {}).items():
+            sections.setdefault(section, {}).update(kv)
+        with open(self.conf, "w") as f:
+            for section, kv in sections.items():
+                f.write("[%s]\n" % section)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
+        self.env = dict(env or {})
+        self.max_procs = max_procs
+        self.proc = None
+        self.start()
+
+    def lighttpd_conf(self):
+        env = {"FORMRELAY_CONFIG": self.conf}
+        env.update(self.env)
+        env_s = ", ".join('"%s" => "%s"' % kv for kv in env.items())
+        path = os.path.join(self.tmp, "lighttpd.conf")
+        with open(path, "w") as f:
+            f.write("""
+server.document-root = "%(www)s"
+server.bind = "127.0.0.1"
+server.port = %(port)d
+server.errorlog = "%(errorlog)s"
+server.modules = ("mod_fastcgi")
+mimetype.assign = (".html" => "text/html; charset=utf-8",
+                   ".js" => "text/javascript", ".css" => "text/css")
+index-file.names = ("index.html")
+fastcgi.server = ("/formrelay" => ((
+    "bin-path" => "%(bin)s",
+    "socket" => "%(tmp)s/formrelay.sock",
+    "max-procs" => %(procs)d,
+    "check-local" => "disable",
+    "bin-environment" => (%(env)s)
+)))
+""" % {"www": os.path.join(SRCDIR, "www"), "port": self.port,
+       "errorlog": self.errorlog, "bin": BIN, "tmp": self.tmp,
+       "procs": self.max_procs, "env": env_s})
+        return path
+
+    def start(self):
+        lighttpd = os.environ.get("LIGHTTPD") or shutil.which("lighttpd") \
+            or "/usr/sbin/lighttpd"
+        self.proc = subprocess.Popen([lighttpd, "-D", "-f",
+                                      self.lighttpd_conf()])
+        wait_until(lambda: port_open(self.port) or self.proc.poll() is not None,
+                   15, "lighttpd")
+        if self.proc.poll() is not None:
+            raise RuntimeError("lighttpd exited: " + self.log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+        self.proc = None
+
+    def log(self):
+        try:
+            with open(self.errorlog, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def request(self, method, path="/formrelay", body=None, headers=None):
+        return http_request(self.port, method, path, body, headers)
+
+    def post_form(self, fields, headers=None, path="/formrelay"):
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        h.update(headers or {})
+        body = urllib.parse.urlencode(fields, doseq=True)
+        return self.request("POST", path, body, h)
+
+    def post_json(self, obj, headers=None, path="/formrelay"):
+        h = {"Content-Type": "application/json", "Accept": "application/json"}
+        h.update(headers or {})
+        body = obj if isinstance(obj, (str, bytes)) else json.dumps(obj)
+        return self.request("POST", path, body, h)
+
+    def admin(self, *args):
+        """Run `formrelay -c conf ARGS`; returns (exit status, stdout)."""
+        p = subprocess.run([BIN, "-c", self.conf] + list(args),
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout + p.stderr
+
+    def status(self):
+        rc, out = self.admin("--json", "status")
+        return json.loads(out) if rc in (0, 3) else None
+
+
+def basic_auth(key):
+    return "Basic " + base64.b64encode((key + ":").encode()).decode()
+
+
+class Env:
+    """A temp dir, the stand-in and a relay, torn down at exit."""
+
+    def __init__(self, **relay_kw):
+        self.tmp = tempfile.mkdtemp(prefix="formrelay-it-")
+        self.standin = Standin(self.tmp)
+        self.relay = None
+        try:
+            self.relay = Relay(self.tmp, self.standin, **relay_kw)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self):
+        if self.relay:
+            self.relay.stop()
+        self.standin.stop()
+        if os.environ.get("FORMRELAY_KEEP_TMP"):
+            print("# kept " + self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)

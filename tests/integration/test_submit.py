@@ -1,0 +1,119 @@
+"""End to end: forms and JSON through lighttpd to the stand-in.
+
+A plain HTML form post and a fetch-style JSON post reach the stand-in as
+identify calls keyed by entryId, with the normalised email, Basic auth
+and the strict-mode header; replies are what SPEC "Replies" promises.
+"""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import API_KEY, Env, Tap, basic_auth, wait_until  # noqa: E402
+
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}"
+                   r"-[0-9a-f]{12}$")
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def delivered(standin, n):
+    return wait_until(lambda: len(standin.messages()) >= n and
+                      standin.messages(), 15, "%d delivered events" % n)
+
+
+def check_form_post(t, env):
+    r = env.relay.post_form(
+        {"entryId": "entry-123", "email": "  Jane.Doe@Example.COM ",
+         "name": "Jane Doe", "plan": "pro"},
+        {"User-Agent": "it-browser/1.0",
+         "Referer": "http://127.0.0.1/landing?x=1"})
+    t.eq(r.status, 202, "HTML form post without _next: 202 thank-you page")
+    t.ok("text/html" in (r.header("content-type") or ""), "reply is HTML")
+    t.ok("Thank you" in r.body, "thank-you page says thank you")
+    t.eq(r.header("x-content-type-options"), "nosniff", "nosniff header")
+    t.eq(r.header("cache-control"), "no-store", "no-store header")
+    t.ok("default-src 'none'" in (r.header("content-security-policy") or ""),
+         "HTML reply has a strict CSP")
+    msgs = delivered(env.standin, 1)
+    ev = msgs[0]
+    t.eq(sorted(ev.keys()),
+         ["context", "messageId", "timestamp", "traits", "type", "userId"],
+         "identify has exactly the documented keys")
+    t.eq(ev["type"], "identify", "type identify")
+    t.eq(ev["userId"], "entry-123", "userId is the entryId")
+    t.eq(ev["traits"].get("email"), "jane.doe@example.com",
+         "email trimmed and lower-cased")
+    t.eq(ev["traits"].get("plan"), "pro", "other fields kept as traits")
+    t.ok("entryId" not in ev["traits"] and "entry_id" not in ev["traits"],
+         "the id field is not repeated as a trait",
+         ev["traits"])
+    t.ok(UUID4.match(ev["messageId"]) is not None, "messageId is a UUID v4")
+    t.ok(TS.match(ev["timestamp"]) is not None,
+         "timestamp is RFC 3339 UTC with milliseconds")
+    ctx = ev["context"]
+    t.eq(ctx.get("ip"), "127.0.0.1", "context.ip from REMOTE_ADDR")
+    t.eq(ctx.get("userAgent"), "it-browser/1.0", "context.userAgent")
+    t.eq(ctx.get("page", {}).get("url"), "http://127.0.0.1/landing?x=1",
+         "context.page.url from the Referer")
+    t.eq(ctx.get("library", {}).get("name"), "formrelay",
+         "context.library.name")
+    req = [q for q in env.standin.requests() if q["path"] == "/v1/batch"][0]
+    h = req["headers"]
+    t.eq(h.get("authorization"), basic_auth(API_KEY),
+         "Basic auth with the key and an empty password")
+    t.eq(h.get("x-strict-mode"), "1", "X-Strict-Mode: 1")
+    t.eq(h.get("content-type"), "application/json", "JSON content type")
+    t.ok(h.get("user-agent", "").startswith("formrelay/"),
+         "User-Agent names formrelay")
+    t.ok(isinstance(req["json"].get("batch"), list),
+         "posted to /v1/batch as {\"batch\": [...]}")
+
+
+def check_json_post(t, env):
+    env.standin.reset()
+    r = env.relay.post_json({"entryId": "e-json", "email": "a@b.example",
+                             "zip": "02134", "vip": True})
+    t.eq(r.status, 202, "JSON post: 202")
+    body = r.json()
+    t.eq(body.get("ok"), True, "JSON reply ok:true")
+    t.ok(UUID4.match(body.get("id", "")) is not None, "JSON reply carries id")
+    ev = delivered(env.standin, 1)[0]
+    t.eq(ev["messageId"], body.get("id"),
+         "the acknowledged messageId is the delivered one")
+    t.eq(ev["traits"].get("zip"), "02134", "a zip code stays a string")
+    t.eq(ev["traits"].get("vip"), True, "JSON values keep their types")
+
+
+def check_redirects(t, env):
+    r = env.relay.post_form({"entryId": "e-next", "email": "n@x.example",
+                             "_next": "https://www.example.com/thanks"})
+    t.eq(r.status, 303, "_next under redirect_allow: 303")
+    t.eq(r.header("location"), "https://www.example.com/thanks",
+         "Location is _next")
+    r = env.relay.post_form({"entryId": "e-evil", "email": "n@x.example",
+                             "_next": "https://www.example.com.evil.test/"})
+    t.eq(r.status, 400, "_next outside redirect_allow: 400")
+    t.ok(r.header("location") is None, "no Location for a refused _next")
+
+
+def main():
+    t = Tap()
+    if not os.path.exists("/usr/sbin/lighttpd") and not os.environ.get("LIGHTTPD"):
+        t.skip_all("lighttpd not installed")
+    env = Env(conf_extra={"http": {
+        "redirect_allow": "https://www.example.com/"}})
+    try:
+        check_form_post(t, env)
+        check_json_post(t, env)
+        check_redirects(t, env)
+        log = env.relay.log()
+        t.ok(API_KEY not in log, "the API key is not in the server log")
+        t.ok("jane.doe@example.com" not in log, "emails are masked in logs")
+    finally:
+        env.close()
+    t.done()
+
+
+main()
