@@ -80,10 +80,9 @@ choose_format(const struct request *rq)
 }
 
 static int
-fail(struct request *rq, int status, const char *code, const char *fmt,
-     const char *arg)
+fail(struct request *rq, int status, const char *code, const char *message)
 {
-	return fr_fail(&rq->err, status, code, NULL, fmt, arg ? arg : "");
+	return fr_fail(&rq->err, status, code, NULL, "%s", message);
 }
 
 /* Browsers send Origin on cross-site POSTs; servers send none. */
@@ -96,8 +95,9 @@ check_origin(struct request *rq)
 	if (origin == NULL || allowed->count == 0)
 		return FR_OK;
 	if (!origin_allowed(origin, allowed))
-		return fail(rq, FR_EFORBIDDEN, "origin_not_allowed",
-			    "origin %s is not allowed to post here", origin);
+		return fr_fail(&rq->err, FR_EFORBIDDEN, "origin_not_allowed",
+			       NULL, "origin %s is not allowed to post here",
+			       origin);
 	rq->reply.cors_origin = origin;
 	return FR_OK;
 }
@@ -118,14 +118,13 @@ read_body(struct request *rq)
 			       want, max);
 	cap = (cl ? (size_t)want : max) + 1;
 	if ((rq->body = malloc(cap + 1)) == NULL)
-		return fail(rq, FR_ENOMEM, NULL, "out of memory%s", NULL);
+		return fail(rq, FR_ENOMEM, NULL, "out of memory");
 	while (rq->body_len < cap) {
 		n = rq->io->read(rq->io->ctx, rq->body + rq->body_len,
 				 cap - rq->body_len);
 		if (n < 0)
 			return fail(rq, FR_EMALFORMED, "read_error",
-				    "the request body could not be read%s",
-				    NULL);
+				    "the request body could not be read");
 		if (n == 0)
 			break;
 		rq->body_len += (size_t)n;
@@ -137,18 +136,11 @@ read_body(struct request *rq)
 	return FR_OK;
 }
 
-/* Standard Webhooks headers, or their svix- twins (SPEC, "Requests"). */
-static void
-webhook_headers_get(const struct request *rq, struct webhook_headers *h)
+/* webhook_headers_get wants (name, ctx); the io getter is (ctx, name). */
+static const char *
+webhook_getenv(const char *name, void *ctx)
 {
-	h->id = req_env(rq, "HTTP_WEBHOOK_ID");
-	h->timestamp = req_env(rq, "HTTP_WEBHOOK_TIMESTAMP");
-	h->signature = req_env(rq, "HTTP_WEBHOOK_SIGNATURE");
-	if (!webhook_present(h)) {
-		h->id = req_env(rq, "HTTP_SVIX_ID");
-		h->timestamp = req_env(rq, "HTTP_SVIX_TIMESTAMP");
-		h->signature = req_env(rq, "HTTP_SVIX_SIGNATURE");
-	}
+	return req_env(ctx, name);
 }
 
 static int
@@ -156,7 +148,7 @@ check_signature(struct request *rq, struct webhook_headers *h)
 {
 	const char *secret = rq->app->cfg->webhook_secret;
 
-	webhook_headers_get(rq, h);
+	webhook_headers_get(h, webhook_getenv, rq);
 	if (secret == NULL || !webhook_present(h))
 		return FR_OK;
 	if (webhook_verify(secret, h, rq->body, rq->body_len, now_ms(),
@@ -181,8 +173,7 @@ check_rate(struct request *rq, int64_t *retry_after_s)
 	if (*retry_after_s < 1)
 		*retry_after_s = 1;
 	return fail(rq, FR_ERATELIMIT, "rate_limited",
-		    "too many submissions from this address; retry later%s",
-		    NULL);
+		    "too many submissions from this address; retry later");
 }
 
 static int
@@ -403,8 +394,7 @@ serve_metrics(struct request *rq)
 	if (!cfg->metrics_public &&
 	    !addr_in_list(peer ? peer : "", &cfg->trusted_proxies)) {
 		fail(rq, FR_EFORBIDDEN, "forbidden",
-		     "metrics are served to loopback and trusted proxies only%s",
-		     NULL);
+		     "metrics are served to loopback and trusted proxies only");
 		return reply_error(&rq->reply, &rq->err, 0);
 	}
 	len = metrics_render(buf, sizeof(buf), have ? &st : NULL, now);
@@ -420,7 +410,7 @@ serve_options(struct request *rq)
 	if (check_origin(rq) != FR_OK || rq->reply.cors_origin == NULL) {
 		if (rq->err.status == FR_OK)
 			fail(rq, FR_EFORBIDDEN, "origin_not_allowed",
-			     "pre-flight needs an allowed Origin%s", NULL);
+			     "pre-flight needs an allowed Origin");
 		return reply_error(&rq->reply, &rq->err, 0);
 	}
 	return reply_preflight(&rq->reply);
@@ -440,8 +430,8 @@ route(struct request *rq)
 		return serve_options(rq);
 	if (strcmp(rq->method, "POST") == 0)
 		return submit(rq) == FR_OK || rq->reply.status != 0 ? 0 : -1;
-	fail(rq, FR_EMETHOD, "method_not_allowed",
-	     "submissions are POSTed; %s is not accepted here", rq->method);
+	fr_fail(&rq->err, FR_EMETHOD, "method_not_allowed", NULL,
+		"submissions are POSTed; %s is not accepted here", rq->method);
 	return reply_error(&rq->reply, &rq->err, 0);
 }
 
