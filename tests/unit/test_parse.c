@@ -119,6 +119,182 @@ static const struct pcase form_cases[] = {
          FR_OK, NULL, "a=0123456789"},
 };
 
+#define MP "multipart/form-data; boundary=b"
+#define CD "Content-Disposition: form-data; name="
+
+/* What Chrome sends for a form with a textarea, a file and an empty file
+ * input: its boundary, CRLF line ends, binary file content. */
+#define CHROME_CT                                                              \
+	"multipart/form-data; boundary=----WebKitFormBoundaryx7Gq2Zb1nUuJdYkE"
+#define CHROME_B "------WebKitFormBoundaryx7Gq2Zb1nUuJdYkE"
+#define CHROME_BODY                                                            \
+	CHROME_B "\r\n"                                                        \
+	         "Content-Disposition: form-data; name=\"entryId\"\r\n\r\n"    \
+	         "e-42\r\n" CHROME_B "\r\n"                                    \
+	         "Content-Disposition: form-data; name=\"email\"\r\n\r\n"      \
+	         "jane@example.com\r\n" CHROME_B "\r\n"                        \
+	         "Content-Disposition: form-data; name=\"message\"\r\n\r\n"    \
+	         "Hello,\r\n\r\nsee you -- Jane\r\n" CHROME_B "\r\n"           \
+	         "Content-Disposition: form-data; name=\"resume\"; "           \
+	         "filename=\"cv.pdf\"\r\n"                                     \
+	         "Content-Type: application/pdf\r\n\r\n"                       \
+	         "%PDF-1.4\n\0\xff\xfe\r\n--\r\n" CHROME_B "\r\n"              \
+	         "Content-Disposition: form-data; name=\"photo\"; "            \
+	         "filename=\"\"\r\n"                                           \
+	         "Content-Type: application/octet-stream\r\n\r\n\r\n" CHROME_B \
+	         "\r\n"                                                        \
+	         "Content-Disposition: form-data; name=\"consent\"\r\n\r\n"    \
+	         "on\r\n" CHROME_B "--\r\n"
+
+/* Firefox: a long dashed boundary, quoted in the header by some clients. */
+#define FIREFOX_B "---------------------------9051914041544843365972754266"
+#define FIREFOX_BODY                                                           \
+	"--" FIREFOX_B "\r\n"                                                  \
+	"Content-Disposition: form-data; name=\"first_name\"\r\n\r\n"          \
+	"J\xc3\xbcrgen\r\n"                                                    \
+	"--" FIREFOX_B "\r\n"                                                  \
+	"Content-Disposition: form-data; name=\"upload\"; "                    \
+	"filename=\"a.txt\"\r\n"                                               \
+	"Content-Type: text/plain\r\n\r\n"                                     \
+	"file text\r\n"                                                        \
+	"--" FIREFOX_B "--\r\n"
+
+static const struct pcase multipart_cases[] = {
+        {"Chrome form with file parts", CHROME_CT, CHROME_BODY,
+         sizeof(CHROME_BODY) - 1, NULL, FR_OK, NULL,
+         "entryId=e-42|email=jane@example.com|"
+         "message=Hello,\\x0d\\x0a\\x0d\\x0asee you -- Jane|consent=on"},
+        {"Firefox form, quoted boundary",
+         "multipart/form-data; boundary=\"" FIREFOX_B "\"", FIREFOX_BODY, 0,
+         NULL, FR_OK, NULL, "first_name=J\xc3\xbcrgen"},
+        {"minimal", MP, "--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b--", 0, NULL, FR_OK,
+         NULL, "a=1"},
+        {"quoted boundary with a space",
+         "multipart/form-data; boundary=\"simple boundary\"",
+         "--simple boundary\r\n" CD "\"a\"\r\n\r\n1\r\n--simple boundary--", 0,
+         NULL, FR_OK, NULL, "a=1"},
+        {"boundary parameter name in upper case",
+         "Multipart/Form-Data; charset=utf-8; BOUNDARY=b",
+         "--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b--", 0, NULL, FR_OK, NULL, "a=1"},
+        {"preamble and epilogue ignored", MP,
+         "This is the preamble.\r\n--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b--\r\n"
+         "This is the epilogue.\r\n--b\r\n" CD "\"x\"\r\n\r\n2\r\n--b--",
+         0, NULL, FR_OK, NULL, "a=1"},
+        {"bare LF line ends", MP,
+         "--b\n" CD "\"a\"\n\nline1\nline2\n--b\n" CD "\"c\"\n\n\n--b--\n", 0,
+         NULL, FR_OK, NULL, "a=line1\\x0aline2|c="},
+        {"transport padding after the boundary", MP,
+         "--b \t\r\n" CD "\"a\"\r\n\r\n1\r\n--b  \r\n" CD "\"b\"\r\n\r\n2\r\n"
+         "--b--",
+         0, NULL, FR_OK, NULL, "a=1|b=2"},
+        {"token name, odd header case", MP,
+         "--b\r\ncontent-DISPOSITION: FORM-DATA; NAME=plain\r\n\r\nv\r\n--b--",
+         0, NULL, FR_OK, NULL, "plain=v"},
+        {"folded Content-Disposition", MP,
+         "--b\r\nContent-Disposition: form-data;\r\n\tname=\"folded\"\r\n"
+         "X-Other: 1\r\n\r\nv\r\n--b--",
+         0, NULL, FR_OK, NULL, "folded=v"},
+        {"space before the header colon", MP,
+         "--b\r\nContent-Disposition : form-data; name=a\r\n\r\nv\r\n--b--", 0,
+         NULL, FR_OK, NULL, "a=v"},
+        {"escaped quote in the name", MP,
+         "--b\r\n" CD "\"say \\\"hi\\\"\"\r\n\r\nv\r\n--b--", 0, NULL, FR_OK,
+         NULL, "say \"hi\"=v"},
+        {"semicolon inside the quoted name", MP,
+         "--b\r\n" CD "\"a;filename=x\"\r\n\r\nv\r\n--b--", 0, NULL, FR_OK,
+         NULL, "a;filename=x=v"},
+        {"other Content-Type without filename is text", MP,
+         "--b\r\n" CD "\"data\"\r\nContent-Type: application/json\r\n\r\n"
+         "{\"x\":1}\r\n--b--",
+         0, NULL, FR_OK, NULL, "data={\"x\":1}"},
+        {"filename* marks a file part", MP,
+         "--b\r\n" CD "\"f\"; filename*=UTF-8''a.txt\r\n\r\nx\r\n--b\r\n" CD
+         "\"a\"\r\n\r\n1\r\n--b--",
+         0, NULL, FR_OK, NULL, "a=1"},
+        {"repeated names stay separate", MP,
+         "--b\r\n" CD "\"i\"\r\n\r\nx\r\n--b\r\n" CD "\"i\"\r\n\r\ny\r\n--b--",
+         0, NULL, FR_OK, NULL, "i=x|i=y"},
+        {"empty name skipped", MP,
+         "--b\r\n" CD "\"\"\r\n\r\nx\r\n--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b--",
+         0, NULL, FR_OK, NULL, "a=1"},
+        {"boundary text inside a value", MP,
+         "--b\r\n" CD "\"a\"\r\n\r\nx--b\r\n--bx\r\n--b--", 0, NULL, FR_OK,
+         NULL, "a=x--b\\x0d\\x0a--bx"},
+        {"a form with no fields", MP, "--b--\r\n", 0, NULL, FR_OK, NULL, ""},
+        {"first delimiter after a blank line", MP,
+         "\r\n--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b--", 0, NULL, FR_OK, NULL,
+         "a=1"},
+        /* Errors. */
+        {"no boundary parameter", "multipart/form-data", "--b--", 0, NULL,
+         FR_EMALFORMED, "missing_boundary", ""},
+        {"boundary of 71 characters",
+         "multipart/form-data; boundary="
+         "12345678901234567890123456789012345678901234567890123456789012345678"
+         "901",
+         "x", 0, NULL, FR_EMALFORMED, "bad_boundary", ""},
+        {"empty quoted boundary", "multipart/form-data; boundary=\"\"", "--", 0,
+         NULL, FR_EMALFORMED, "bad_boundary", ""},
+        {"unterminated quoted boundary", "multipart/form-data; boundary=\"b",
+         "--b--", 0, NULL, FR_EMALFORMED, "bad_boundary", ""},
+        {"boundary not in the body", MP, "--c\r\n" CD "\"a\"\r\n\r\n1\r\n--c--",
+         0, NULL, FR_EMALFORMED, "boundary_not_found", ""},
+        {"empty body", MP, "", 0, NULL, FR_EMALFORMED, "boundary_not_found",
+         ""},
+        {"no closing boundary", MP, "--b\r\n" CD "\"a\"\r\n\r\n1", 0, NULL,
+         FR_EMALFORMED, "unterminated_multipart", ""},
+        {"last delimiter without --", MP, "--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b",
+         0, NULL, FR_EMALFORMED, "unterminated_multipart", ""},
+        {"ends after an opening delimiter", MP,
+         "--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b\r\n", 0, NULL, FR_EMALFORMED,
+         "unterminated_multipart", ""},
+        {"ends inside part headers", MP, "--b\r\n" CD "\"a\"\r\n", 0, NULL,
+         FR_EMALFORMED, "unterminated_multipart", ""},
+        {"no Content-Disposition", MP,
+         "--b\r\nContent-Type: text/plain\r\n\r\n1\r\n--b--", 0, NULL,
+         FR_EMALFORMED, "bad_part_header", ""},
+        {"no headers at all", MP, "--b\r\n\r\n1\r\n--b--", 0, NULL,
+         FR_EMALFORMED, "bad_part_header", ""},
+        {"disposition other than form-data", MP,
+         "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\n1\r\n--b--",
+         0, NULL, FR_EMALFORMED, "bad_part_header", ""},
+        {"form-data without a name", MP,
+         "--b\r\nContent-Disposition: form-data\r\n\r\n1\r\n--b--", 0, NULL,
+         FR_EMALFORMED, "bad_part_header", ""},
+        {"header line without a colon", MP,
+         "--b\r\n" CD "\"a\"\r\nbogus header\r\n\r\n1\r\n--b--", 0, NULL,
+         FR_EMALFORMED, "bad_part_header", ""},
+        {"unterminated quoted name", MP, "--b\r\n" CD "\"a\r\n\r\n1\r\n--b--",
+         0, NULL, FR_EMALFORMED, "bad_part_header", ""},
+        {"invalid UTF-8 in a value", MP,
+         "--b\r\n" CD "\"city\"\r\n\r\nZ\xfcrich\r\n--b--", 0, NULL,
+         FR_EMALFORMED, "invalid_utf8", "city"},
+        {"NUL in a text value", MP, "--b\r\n" CD "\"a\"\r\n\r\nx\0y\r\n--b--",
+         sizeof("--b\r\n" CD "\"a\"\r\n\r\nx\0y\r\n--b--") - 1, NULL,
+         FR_EMALFORMED, "nul_byte", "a"},
+        {"invalid UTF-8 in a name", MP,
+         "--b\r\n" CD "\"\xc0\xaf\"\r\n\r\nx\r\n--b--", 0, NULL, FR_EMALFORMED,
+         "invalid_utf8", "??"},
+        /* Limits: file parts do not count. */
+        {"3 text fields and a file at the limit", MP,
+         "--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b\r\n" CD "\"f\"; filename=\"x\"\r\n"
+         "\r\n0123456789abcdef\r\n--b\r\n" CD "\"b\"\r\n\r\n2\r\n--b\r\n" CD
+         "\"c\"\r\n\r\n3\r\n--b--",
+         0, &small, FR_OK, NULL, "a=1|b=2|c=3"},
+        {"4 text fields", MP,
+         "--b\r\n" CD "\"a\"\r\n\r\n1\r\n--b\r\n" CD
+         "\"b\"\r\n\r\n2\r\n--b\r\n" CD "\"c\"\r\n\r\n3\r\n--b\r\n" CD
+         "\"d\"\r\n\r\n4\r\n--b--",
+         0, &small, FR_ETOOLARGE, "too_many_fields", ""},
+        {"name too long", MP, "--b\r\n" CD "\"abcdefghi\"\r\n\r\n1\r\n--b--", 0,
+         &small, FR_ETOOLARGE, "name_too_long", "abcdefghi"},
+        {"value too long", MP,
+         "--b\r\n" CD "\"msg\"\r\n\r\n0123456789X\r\n--b--", 0, &small,
+         FR_ETOOLARGE, "value_too_long", "msg"},
+        {"value at the limit", MP,
+         "--b\r\n" CD "\"msg\"\r\n\r\n0123456789\r\n--b--", 0, &small, FR_OK,
+         NULL, "msg=0123456789"},
+};
+
 static const struct pcase type_cases[] = {
         {"no content type", NULL, "a=1", 0, NULL, FR_EUNSUPPORTED,
          "unsupported_media_type", ""},
@@ -222,6 +398,30 @@ run_table(const struct pcase *cases, size_t n)
 
 #define RUN(table) run_table(table, sizeof(table) / sizeof(table[0]))
 
+/* Multipart bodies built at run time: large header blocks. */
+static void
+test_multipart_headers(void)
+{
+	static const char pre[] = "--b\r\n" CD "\"a\"\r\nX-Pad: ";
+	static const char post[] = "\r\n\r\n1\r\n--b--";
+	char body[10000];
+	struct pcase c = {"", MP, body, 0, NULL, FR_OK, NULL, "a=1"};
+	size_t pad;
+
+	/* A header block of just under 8 KiB is accepted... */
+	pad = 8192 - (sizeof(pre) - 1 - 5) - 4 - 1;
+	snprintf(body, sizeof(body), "%s%0*d%s", pre, (int)pad, 0, post);
+	c.desc = "part headers just under 8 KiB";
+	run_case(&c);
+	/* ...one of 9 KiB is not. */
+	snprintf(body, sizeof(body), "%s%0*d%s", pre, 9000, 0, post);
+	c.desc = "part headers over 8 KiB";
+	c.status = FR_ETOOLARGE;
+	c.code = "part_headers_too_large";
+	c.want = "";
+	run_case(&c);
+}
+
 /* A failure after some fields were added still leaves out empty, even
  * when out held fields before the call. */
 static void
@@ -281,6 +481,8 @@ int
 main(void)
 {
 	RUN(form_cases);
+	RUN(multipart_cases);
+	test_multipart_headers();
 	RUN(type_cases);
 	test_out_emptied();
 	test_content_type_helpers();
