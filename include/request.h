@@ -10,14 +10,14 @@
 #include "parse.h"
 #include "reply.h"
 
-struct spool;
+struct ingest;
 struct ratelimit;
 struct deliver_thread;
 
 /* What a worker thread brings to each request; it owns none of it. */
 struct app {
 	const struct config *cfg;
-	struct spool *spool;            /* this thread's own handle */
+	struct ingest *ingest;          /* the process's spool writer */
 	struct ratelimit *rl;           /* NULL when rate limiting is off */
 	struct deliver_thread *deliver; /* woken after a store; NULL in CGI */
 	struct parse_limits limits;

@@ -17,6 +17,7 @@
 
 #include "deliver.h"
 #include "fcgi_loop.h"
+#include "ingest.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
@@ -66,26 +67,27 @@ fcgx_getenv(void *ctx, const char *name)
 	return FCGX_GetParam(name, rq->envp);
 }
 
-/* The shared rate-limit file lives beside the spool. */
+/*
+ * A worker's view: the process's ingest, and its own handle on the
+ * shared rate-limit file beside the spool (its own open file, so that
+ * its lock excludes the other threads too).
+ */
 static int
-app_open(struct app *app, const struct config *cfg, struct fr_error *err)
+app_open(struct app *app, const struct config *cfg, struct ingest *in,
+	 struct fr_error *err)
 {
 	char path[4096];
 
 	memset(app, 0, sizeof(*app));
 	app->cfg = cfg;
+	app->ingest = in;
 	parse_limits_default(&app->limits);
-	if (spool_open(cfg->spool_path, &app->spool, err) != FR_OK)
-		return -1;
 	if (cfg->rate_limit_count == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s.ratelimit", cfg->spool_path);
 	if (ratelimit_open(path, cfg->rate_limit_count,
-			   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK) {
-		spool_close(app->spool);
-		app->spool = NULL;
+			   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK)
 		return -1;
-	}
 	return 0;
 }
 
@@ -93,7 +95,6 @@ static void
 app_close(struct app *app)
 {
 	ratelimit_close(app->rl);
-	spool_close(app->spool);
 	memset(app, 0, sizeof(*app));
 }
 
@@ -170,7 +171,7 @@ signals_setup(sigset_t *stopset)
 
 static int
 workers_start(struct worker *w, int n, int fd, const struct config *cfg,
-	      struct deliver_thread *dt)
+	      struct ingest *in, struct deliver_thread *dt)
 {
 	struct fr_error err;
 	int i;
@@ -178,7 +179,7 @@ workers_start(struct worker *w, int n, int fd, const struct config *cfg,
 	for (i = 0; i < n; i++) {
 		w[i].index = i;
 		w[i].listen_fd = fd;
-		if (app_open(&w[i].app, cfg, &err) != 0) {
+		if (app_open(&w[i].app, cfg, in, &err) != 0) {
 			fprintf(stderr, "formrelay: %s\n", err.message);
 			return i;
 		}
@@ -245,6 +246,7 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 {
 	struct worker w[MAX_THREADS];
 	struct deliver_thread *dt = NULL;
+	struct ingest *in = NULL;
 	struct fr_error err;
 	sigset_t stopset;
 	int fd, n = opt->threads, started, sig;
@@ -258,17 +260,23 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 	}
 	if ((fd = listen_socket(opt)) < 0)
 		return 1;
-	if (deliver_thread_start(cfg, &dt, &err) != FR_OK) {
-		fprintf(stderr, "formrelay: delivery: %s\n", err.message);
+	if (ingest_start(cfg, 1, &in, &err) != FR_OK) {
+		fprintf(stderr, "formrelay: spool: %s\n", err.message);
 		return 1;
 	}
-	started = workers_start(w, n, fd, cfg, dt);
+	if (deliver_thread_start(cfg, &dt, &err) != FR_OK) {
+		fprintf(stderr, "formrelay: delivery: %s\n", err.message);
+		ingest_stop(in);
+		return 1;
+	}
+	started = workers_start(w, n, fd, cfg, in, dt);
 	log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
 		cfg->dry_run ? " (dry_run: nothing is sent)" : "");
 	sig = started == n ? wait_for_stop(&stopset, w, started) : 0;
 	if (sig > 0)
 		log_msg(LOG_INFO, "signal %d: finishing requests in hand", sig);
 	workers_stop(w, started);
+	ingest_stop(in);
 	deliver_thread_stop(dt);
 	log_msg(LOG_INFO, "stopped");
 	return started == n ? 0 : 1;
@@ -309,19 +317,23 @@ int
 serve_cgi(const struct config *cfg)
 {
 	struct http_io io = {cgi_read, cgi_write, cgi_getenv, NULL};
+	struct ingest *in = NULL;
 	struct app app;
 	struct fr_error err;
 	int rc;
 
-	if (app_open(&app, cfg, &err) != 0) {
+	if (ingest_start(cfg, 0, &in, &err) != FR_OK ||
+	    app_open(&app, cfg, in, &err) != 0) {
 		/* Still answer the server: a 503 naming the cause. */
 		struct reply r = {&io, REPLY_JSON, NULL, 0};
 		reply_error(&r, &err, 0);
 		fprintf(stderr, "formrelay: %s\n", err.message);
+		ingest_stop(in);
 		return 1;
 	}
 	rc = request_handle(&app, &io);
 	fflush(stdout);
 	app_close(&app);
+	ingest_stop(in);
 	return rc == 0 ? 0 : 1;
 }

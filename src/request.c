@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "deliver.h"
+#include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -237,9 +238,8 @@ store_submission(struct request *rq, const struct submission *sub,
 		sev[i].body = ev[i].json;
 		sev[i].len = ev[i].len;
 	}
-	rc = spool_append(rq->app->spool, sev, n,
-			  rq->verified_webhook ? wh->id : NULL, now_ms(),
-			  &rq->err);
+	rc = ingest_append(rq->app->ingest, sev, n,
+			   rq->verified_webhook ? wh->id : NULL, &rq->err);
 	if (rc == FR_OK || rc == FR_EDUPLICATE)
 		strlcopy(rq->message_id, ev[0].message_id,
 			 sizeof(rq->message_id));
@@ -311,7 +311,7 @@ health_add_state(struct request *rq, struct json_object *o, const char *key,
 {
 	char buf[256];
 
-	if (spool_state_get(rq->app->spool, key, buf, sizeof(buf)) == FR_OK &&
+	if (ingest_state_get(rq->app->ingest, key, buf, sizeof(buf)) == FR_OK &&
 	    buf[0] != '\0')
 		json_object_object_add(o, name, json_object_new_string(buf));
 }
@@ -322,7 +322,7 @@ health_paused(struct request *rq, int64_t now)
 {
 	char buf[32];
 
-	if (spool_state_get(rq->app->spool, "paused_until", buf,
+	if (ingest_state_get(rq->app->ingest, "paused_until", buf,
 			    sizeof(buf)) != FR_OK)
 		return 0;
 	return buf[0] != '\0' && strtoll(buf, NULL, 10) > now;
@@ -353,7 +353,7 @@ serve_health(struct request *rq)
 	struct spool_stats st;
 	struct json_object *o = json_object_new_object();
 	int64_t now = now_ms();
-	int ok = spool_stats(rq->app->spool, now, &st) == FR_OK, paused = 0;
+	int ok = ingest_stats(rq->app->ingest, now, &st) == FR_OK, paused = 0;
 	const char *s;
 	int rc;
 
@@ -388,7 +388,7 @@ serve_metrics(struct request *rq)
 	struct spool_stats st;
 	char buf[8192];
 	int64_t now = now_ms();
-	int have = spool_stats(rq->app->spool, now, &st) == FR_OK;
+	int have = ingest_stats(rq->app->ingest, now, &st) == FR_OK;
 	long len;
 
 	if (!cfg->metrics_public &&

@@ -1,0 +1,62 @@
+/*
+ * Ingest: group commit of submissions into the spool.  Acceptor threads
+ * hand their events to one writer thread per process and wait; the
+ * writer commits everything queued in one transaction (one fsync), then
+ * wakes them with their results.  A plain fsync'd commit per request
+ * manages a few thousand a second; a group per fsync keeps every 2xx
+ * durable at the speed of the FastCGI front.
+ */
+#ifndef FORMRELAY_INGEST_H
+#define FORMRELAY_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "spool.h"
+
+struct ingest;
+
+/* One submission in a group commit. */
+struct spool_append {
+	const struct spool_event *evs;
+	size_t n;
+	const char *webhook_id; /* NULL, or an id to record with the events */
+	int result;             /* out: FR_OK, FR_EDUPLICATE or FR_ESTORE */
+};
+
+/*
+ * Store several submissions together and set each item's result.
+ * Returns FR_OK when every item has its result (some may be
+ * duplicates), or FR_ESTORE when nothing was stored (err says why).
+ */
+int spool_append_group(struct spool *sp, struct spool_append *const *items,
+		       size_t n, int64_t now, struct fr_error *err);
+
+/*
+ * Open the spool and, when threaded, start the writer thread.  Without
+ * a thread (CGI) ingest_append commits in the caller.  *out is owned by
+ * the caller (ingest_stop).  FR_OK or FR_ESTORE with err set.
+ */
+int ingest_start(const struct config *cfg, int threaded, struct ingest **out,
+		 struct fr_error *err);
+
+/*
+ * Store evs[0..n) durably (with webhook_id, if set, recorded in the same
+ * transaction) and return only once committed.  Thread-safe.  FR_OK,
+ * FR_EDUPLICATE (a webhook id seen before: nothing stored) or FR_ESTORE.
+ */
+int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
+		  const char *webhook_id, struct fr_error *err);
+
+/* Read-only views for /healthz and /metrics, serialised with writes. */
+int ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st);
+int ingest_state_get(struct ingest *in, const char *key, char *buf,
+		     size_t size);
+
+/* Commit what is queued, stop the writer, close the spool.  NULL is a
+ * no-op. */
+void ingest_stop(struct ingest *in);
+
+#endif
