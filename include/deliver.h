@@ -13,11 +13,21 @@
 #include "config.h"
 #include "error.h"
 
+/* At most this many events in one /v1/batch body. */
+#define DELIVER_MAX_EVENTS 500
+/* Event bytes in one body: Customer.io's 500 KB batch limit read as
+ * 500,000 bytes, less room for the {"batch":[…]} envelope and commas. */
+#define DELIVER_MAX_BYTES (500000 - 1024)
+/* How long a 401/403 pauses delivery (every process: spool state). */
+#define DELIVER_PAUSE_MS 60000
+/* How often the delivery thread looks for events other processes stored. */
+#define DELIVER_POLL_MS 1000
+
 struct deliverer;
 struct deliver_thread;
 
 struct deliver_report {
-	size_t delivered; /* acked */
+	size_t delivered; /* acked (in dry_run: logged and acked) */
 	size_t retried;   /* put back with a later due time */
 	size_t dead;      /* dead-lettered (refused, or past max_age) */
 	size_t batches;   /* POSTs made */
@@ -26,10 +36,12 @@ struct deliver_report {
 
 /*
  * A deliverer with its own spool handle and upstream client, claiming as
- * owner (unique per thread: "host:pid:tid").  *out owned by the caller.
+ * owner (unique per thread: "host:pid:tid").  cfg is borrowed and must
+ * outlive it.  *out owned by the caller (deliverer_free).  FR_OK,
+ * FR_ENOMEM, FR_ESTORE or FR_EINTERNAL with err naming the cause.
  */
 int deliverer_new(const struct config *cfg, const char *owner,
-		  struct deliverer **out, struct fr_error *err);
+                  struct deliverer **out, struct fr_error *err);
 
 /* Releases its claims, then frees.  NULL is a no-op. */
 void deliverer_free(struct deliverer *d);
@@ -38,23 +50,41 @@ void deliverer_free(struct deliverer *d);
  * One round at time now: expire events past max_age, claim one batch
  * that is due and deliver it.  *more is set when more is due now.
  * Adds to rep.  Returns FR_OK or FR_ESTORE.
+ *
+ * While the shared spool state "paused_until" is after now it does
+ * nothing but set rep->paused.  After a temporary failure it holds off
+ * (in this deliverer) until the failed batch falls due again, so an
+ * outage costs one request per back-off, not one per batch.
  */
-int deliver_round(struct deliverer *d, int64_t now,
-		  struct deliver_report *rep, int *more);
+int deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
+                  int *more);
 
 /* Rounds until nothing is due now (the flush command, CGI). */
 int deliver_flush(struct deliverer *d, struct deliver_report *rep);
 
-/* Back-off before attempt n (1-based) with full jitter, in [min, max]. */
+/* Clear an auth pause (a restart with a fixed key).  FR_OK or FR_ESTORE. */
+int deliver_resume(struct deliverer *d);
+
+/*
+ * When this deliverer next has something to do (ms since the epoch):
+ * the earliest due event, the end of a pause or hold-off, or now +
+ * DELIVER_POLL_MS, whichever comes first.
+ */
+int64_t deliver_next_wake(struct deliverer *d, int64_t now);
+
+/* Back-off before attempt n (1-based) with full jitter, in [min, max]:
+ * uniform in [min, min(max, min * 2^(n-1))]. */
 int64_t deliver_backoff_ms(int attempt, int64_t min_ms, int64_t max_ms);
 
 /*
  * The background delivery thread of a FastCGI process.  start returns
  * FR_OK and *out, owned by the caller until deliver_thread_stop (which
- * finishes the batch in hand, releases claims and frees it).
+ * finishes the batch in hand, releases claims and frees it).  cfg is
+ * borrowed until stop.  Starting clears an auth pause (a restart is how
+ * an operator applies a fixed key).
  */
 int deliver_thread_start(const struct config *cfg, struct deliver_thread **out,
-			 struct fr_error *err);
+                         struct fr_error *err);
 /* Wake the thread now (a new event was stored).  Safe from any thread. */
 void deliver_thread_wake(struct deliver_thread *t);
 void deliver_thread_stop(struct deliver_thread *t);
