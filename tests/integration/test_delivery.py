@@ -1,0 +1,173 @@
+"""Nothing acknowledged is ever lost (SPEC "Guarantees", issue 4).
+
+Under an upstream outage, a 429 with Retry-After, a poison event, a
+wrong key, and SIGKILL of the FastCGI processes in the middle of load,
+every submission answered 2xx reaches the stand-in with the messageId it
+was acknowledged with.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, Tap, wait_until  # noqa: E402
+
+FAST_RETRY = {"retry_min": "50ms", "retry_max": "300ms"}
+
+
+def post(env, i, tag):
+    r = env.relay.post_json({"entryId": "%s-%d" % (tag, i),
+                             "email": "u%d@%s.example" % (i, tag)})
+    return r.status, (r.json().get("id") if r.status == 202 else None)
+
+
+def delivered_ids(env):
+    return [m["messageId"] for m in env.standin.messages()]
+
+
+def wait_delivered(env, ids, timeout=30):
+    """Wait until ids were all delivered; returns those that were not."""
+    want = set(ids)
+    try:
+        wait_until(lambda: want <= set(delivered_ids(env)), timeout,
+                   "%d events delivered" % len(want))
+    except TimeoutError:
+        pass
+    return want - set(delivered_ids(env))
+
+
+def check_outage(t, env):
+    env.standin.reset()
+    env.standin.script({"responses": [{"status": 503, "count": 4}]})
+    ids = [post(env, i, "outage")[1] for i in range(5)]
+    t.ok(all(ids), "submissions during an outage are acknowledged 202")
+    wait_delivered(env, ids)
+    got = delivered_ids(env)
+    t.eq(sorted(got), sorted(ids),
+         "after the outage each is delivered once, messageIds unchanged")
+    statuses = [q["status"] for q in env.standin.requests()]
+    t.ok(503 in statuses and statuses[-1] == 200,
+         "the stand-in saw the 503s and then the 200", statuses)
+
+
+def check_retry_after(t, env):
+    env.standin.reset()
+    env.standin.script({"responses": [
+        {"status": 429, "headers": {"Retry-After": "2"}}]})
+    _, mid = post(env, 0, "ra")
+    wait_delivered(env, [mid])
+    reqs = env.standin.requests()
+    t.eq([q["status"] for q in reqs], [429, 200],
+         "429 then one retry that succeeds")
+    gap = reqs[1]["time"] - reqs[0]["time"]
+    t.ok(gap >= 1.9, "Retry-After: 2 was waited out (%.2fs)" % gap)
+
+
+def check_poison(t, env):
+    env.standin.reset()
+    env.standin.script({"default": {"status": 503}})
+    ids = [post(env, i, "poison")[1] for i in range(6)]
+    poison = ids[3]
+    env.standin.script({"reject_message_ids": [poison]})
+    good = [i for i in ids if i != poison]
+    wait_delivered(env, good)
+    t.ok(poison not in delivered_ids(env), "the poison event is not delivered")
+    wait_until(lambda: (env.relay.status() or {}).get("dead", 0) >= 1, 20,
+               "a dead letter")
+    rc, out = env.relay.admin("dead")
+    t.ok(poison in out and "400" in out,
+         "`formrelay dead` lists the poison event with status 400", out)
+    t.eq(sorted(set(delivered_ids(env))), sorted(good),
+         "the five good events of the batch were delivered")
+    env.relay.admin("purge", "all")
+
+
+def check_auth_pause(t, env):
+    env.standin.reset()
+    env.standin.script({"default": {"status": 401}})
+    _, mid = post(env, 0, "auth")
+    wait_until(lambda: any(q["status"] == 401
+                           for q in env.standin.requests()), 15, "a 401")
+    h = env.relay.request("GET", "/formrelay/healthz").json()
+    wait_until(lambda: env.relay.request(
+        "GET", "/formrelay/healthz").json().get("paused_for_auth"), 10,
+        "health to say paused")
+    st = env.relay.status() or {}
+    t.eq(st.get("dead", -1), 0, "401: nothing dead-lettered")
+    t.eq(st.get("pending", 0) + st.get("inflight", 0), 1,
+         "401: the event is still queued")
+    t.ok(isinstance(h, dict), "healthz answers JSON")
+
+
+def fastcgi_pids(env):
+    out = subprocess.run(["pgrep", "-P", str(env.relay.proc.pid)],
+                         capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def check_sigkill(t, env):
+    env.standin.reset()
+    env.standin.script({"default": {"status": 503}})
+    acked, lock, stop = [], threading.Lock(), threading.Event()
+
+    def load(k):
+        i = 0
+        while not stop.is_set():
+            try:
+                status, mid = post(env, i, "kill%d" % k)
+            except OSError:
+                status, mid = 0, None
+            if status == 202:
+                with lock:
+                    acked.append(mid)
+            i += 1
+
+    threads = [threading.Thread(target=load, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    kills = 0
+    for _ in range(3):
+        wait_until(lambda: len(acked) >= 10 * (kills + 1), 30, "load")
+        for pid in fastcgi_pids(env):
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+    stop.set()
+    for th in threads:
+        th.join()
+    t.ok(kills >= 3, "FastCGI processes SIGKILLed %d times under load" % kills)
+    env.relay.stop()
+    env.relay.start()
+    env.standin.script({"default": {"status": 200}})
+    env.relay.request("GET", "/formrelay/healthz")  # spawns the backend
+    missing = wait_delivered(env, acked, 60)
+    t.eq(sorted(missing), [], "all %d acknowledged submissions delivered "
+         "after SIGKILL and restart" % len(acked))
+    dup = len(delivered_ids(env)) - len(set(delivered_ids(env)))
+    t.ok(dup <= kills * 500, "duplicates only from interrupted batches (%d)"
+         % dup)
+
+
+def main():
+    t = Tap()
+    env = Env(conf_extra={"spool": FAST_RETRY}, max_procs=2)
+    try:
+        check_outage(t, env)
+        check_retry_after(t, env)
+        check_poison(t, env)
+        check_sigkill(t, env)
+    finally:
+        env.close()
+    # A wrong key pauses delivery; its own relay, so the pause ends nothing.
+    env = Env(conf_extra={"spool": FAST_RETRY})
+    try:
+        check_auth_pause(t, env)
+    finally:
+        env.close()
+    t.done()
+
+
+main()
