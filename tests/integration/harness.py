@@ -150,7 +150,7 @@ class Relay:
     """lighttpd on a free loopback port with formrelay at /formrelay."""
 
     def __init__(self, tmp, standin=None, conf_extra=None, max_procs=1,
-                 dry_run=False, env=None):
+                 dry_run=False, env=None, secret=None):
         self.tmp = tmp
         self.port = free_port()
         self.spool = os.path.join(tmp, "spool.db")
@@ -172,6 +172,12 @@ class Relay:
         }
         for section, kv in (conf_extra or {}).items():
             sections.setdefault(section, {}).update(kv)
+        if secret:
+            secret_file = os.path.join(tmp, "webhook_secret")
+            with open(secret_file, "w") as f:
+                f.write(secret + "\n")
+            os.chmod(secret_file, 0o600)
+            sections["http"]["webhook_secret_file"] = secret_file
         with open(self.conf, "w") as f:
             for section, kv in sections.items():
                 f.write("[%s]\n" % section)
