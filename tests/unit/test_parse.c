@@ -295,6 +295,117 @@ static const struct pcase multipart_cases[] = {
          NULL, "msg=0123456789"},
 };
 
+#define DEEP4 "{\"a\":{\"b\":{\"c\":{}}}}"
+
+static const struct pcase json_cases[] = {
+        {"flat object keeps JSON types", JSON,
+         "{\"entryId\":\"e-1\",\"age\":42,\"score\":1.5,\"vip\":true,"
+         "\"tags\":[\"a\",\"b\"],\"zip\":\"02134\"}",
+         0, NULL, FR_OK, NULL,
+         "entryId=\"e-1\"|age=42|score=1.5|vip=true|tags=[\"a\",\"b\"]|"
+         "zip=\"02134\""},
+        {"Embeddables envelope: members are objects", JSON "; charset=utf-8",
+         "{\"userData\":{\"email\":\"jane@example.com\",\"entryId\":\"x\"},"
+         "\"context\":{\"page\":{\"url\":\"https://example.com/\"}}}",
+         0, NULL, FR_OK, NULL,
+         "userData={\"email\":\"jane@example.com\",\"entryId\":\"x\"}|"
+         "context={\"page\":{\"url\":\"https://example.com/\"}}"},
+        {"sendBeacon text/plain holds JSON", "text/plain;charset=UTF-8",
+         "{\"email\":\"a@b.c\"}", 0, NULL, FR_OK, NULL, "email=\"a@b.c\""},
+        {"whitespace around the object", JSON, " \r\n\t{ \"a\" : 1 }\r\n", 0,
+         NULL, FR_OK, NULL, "a=1"},
+        {"empty object", JSON, "{}", 0, NULL, FR_OK, NULL, ""},
+        {"byte order mark ignored", JSON, "\xef\xbb\xbf{\"a\":1}", 0, NULL,
+         FR_OK, NULL, "a=1"},
+        {"escapes and a surrogate pair", JSON,
+         "{\"m\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/\"}", 0, NULL,
+         FR_OK, NULL, "m=\"caf\xc3\xa9 \xf0\x9f\x98\x80 \\\"q\\\" \\\\ /\""},
+        {"escaped backslash before u0000 text", JSON, "{\"p\":\"C:\\\\u0000\"}",
+         0, NULL, FR_OK, NULL, "p=\"C:\\\\u0000\""},
+        {"nulls and empty names skipped", JSON, "{\"a\":null,\"\":1,\"b\":2}",
+         0, NULL, FR_OK, NULL, "b=2"},
+        {"duplicate member: the last value wins", JSON, "{\"a\":1,\"a\":2}", 0,
+         NULL, FR_OK, NULL, "a=2"},
+        {"exponent and negative numbers", JSON, "{\"a\":-1.5e3,\"b\":-0}", 0,
+         NULL, FR_OK, NULL, "a=-1.5e3|b=0"},
+        {"depth at the limit", JSON, "{\"a\":{\"b\":[1]}}", 0, &small, FR_OK,
+         NULL, "a={\"b\":[1]}"},
+        /* Errors. */
+        {"too deep", JSON, DEEP4, 0, &small, FR_EMALFORMED, "too_deep", ""},
+        {"too deep by the default limit", JSON,
+         "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", 0, NULL,
+         FR_EMALFORMED, "too_deep", ""},
+        {"top level array", JSON, "[{\"a\":1}]", 0, NULL, FR_EMALFORMED,
+         "not_an_object", ""},
+        {"top level string", JSON, "\"a=1\"", 0, NULL, FR_EMALFORMED,
+         "not_an_object", ""},
+        {"top level number", JSON, "42", 0, NULL, FR_EMALFORMED,
+         "not_an_object", ""},
+        {"top level null", JSON, "null", 0, NULL, FR_EMALFORMED,
+         "not_an_object", ""},
+        {"trailing garbage", JSON, "{\"a\":1} x", 0, NULL, FR_EMALFORMED,
+         "trailing_garbage", ""},
+        {"two objects", JSON, "{\"a\":1}{\"b\":2}", 0, NULL, FR_EMALFORMED,
+         "trailing_garbage", ""},
+        {"number then garbage", JSON, "1 2", 0, NULL, FR_EMALFORMED,
+         "trailing_garbage", ""},
+        {"truncated object", JSON, "{\"a\":1", 0, NULL, FR_EMALFORMED,
+         "invalid_json", ""},
+        {"empty body", JSON, "", 0, NULL, FR_EMALFORMED, "invalid_json", ""},
+        {"trailing comma", JSON, "{\"a\":1,}", 0, NULL, FR_EMALFORMED,
+         "invalid_json", ""},
+        {"single quotes", JSON, "{'a':1}", 0, NULL, FR_EMALFORMED,
+         "invalid_json", ""},
+        {"unquoted name", JSON, "{a:1}", 0, NULL, FR_EMALFORMED, "invalid_json",
+         ""},
+        {"raw tab in a string", JSON, "{\"a\":\"x\ty\"}", 0, NULL,
+         FR_EMALFORMED, "invalid_json", ""},
+        {"number ending in a dot", JSON, "{\"a\":1.}", 0, NULL, FR_EMALFORMED,
+         "invalid_json", ""},
+        {"comment", JSON, "{\"a\":1 /* c */}", 0, NULL, FR_EMALFORMED,
+         "invalid_json", ""},
+        {"a form body sent as JSON", JSON, "a=1&b=2", 0, NULL, FR_EMALFORMED,
+         "invalid_json", ""},
+        {"NaN", JSON, "{\"n\":NaN}", 0, NULL, FR_EMALFORMED, "invalid_number",
+         "n"},
+        {"Infinity nested", JSON, "{\"n\":{\"x\":[-Infinity]}}", 0, NULL,
+         FR_EMALFORMED, "invalid_number", "n"},
+        {"1e999", JSON, "{\"n\":1e999}", 0, NULL, FR_EMALFORMED,
+         "invalid_number", "n"},
+        {"integer beyond 64 bits", JSON, "{\"n\":123456789012345678901234}", 0,
+         NULL, FR_EMALFORMED, "invalid_number", "n"},
+        {"\\u0000 in a value", JSON, "{\"a\":\"x\\u0000y\"}", 0, NULL,
+         FR_EMALFORMED, "nul_byte", ""},
+        {"\\u0000 in a name", JSON, "{\"a\\u0000b\":1}", 0, NULL, FR_EMALFORMED,
+         "nul_byte", ""},
+        {"raw NUL", JSON, "{\"a\":\"x\0\"}", 9, NULL, FR_EMALFORMED, "nul_byte",
+         ""},
+        {"overlong UTF-8", JSON, "{\"a\":\"\xc0\x80\"}", 0, NULL, FR_EMALFORMED,
+         "invalid_utf8", ""},
+        {"encoded surrogate", JSON, "{\"a\":\"\xed\xa0\x80\"}", 0, NULL,
+         FR_EMALFORMED, "invalid_utf8", ""},
+        {"above U+10FFFF", JSON, "{\"a\":\"\xf4\x90\x80\x80\"}", 0, NULL,
+         FR_EMALFORMED, "invalid_utf8", ""},
+        {"truncated sequence in a name", JSON, "{\"\xe2\x82\":1}", 0, NULL,
+         FR_EMALFORMED, "invalid_utf8", ""},
+        {"latin-1 body", JSON, "{\"city\":\"Z\xfcrich\"}", 0, NULL,
+         FR_EMALFORMED, "invalid_utf8", ""},
+        /* Limits: top-level members, names, string values. */
+        {"3 members at the limit", JSON, "{\"a\":1,\"b\":2,\"c\":3}", 0, &small,
+         FR_OK, NULL, "a=1|b=2|c=3"},
+        {"4 members", JSON, "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}", 0, &small,
+         FR_ETOOLARGE, "too_many_fields", ""},
+        {"name too long", JSON, "{\"abcdefghi\":1}", 0, &small, FR_ETOOLARGE,
+         "name_too_long", "abcdefghi"},
+        {"string value too long", JSON, "{\"a\":1,\"msg\":\"0123456789X\"}", 0,
+         &small, FR_ETOOLARGE, "value_too_long", "msg"},
+        {"value length counts decoded bytes", JSON,
+         "{\"msg\":\"\\u0030123456789\"}", 0, &small, FR_OK, NULL,
+         "msg=\"0123456789\""},
+        {"long non-string values are not value-limited", JSON,
+         "{\"n\":12345678901234}", 0, &small, FR_OK, NULL, "n=12345678901234"},
+};
+
 static const struct pcase type_cases[] = {
         {"no content type", NULL, "a=1", 0, NULL, FR_EUNSUPPORTED,
          "unsupported_media_type", ""},
@@ -422,6 +533,31 @@ test_multipart_headers(void)
 	run_case(&c);
 }
 
+/* The JSON document is kept for the unwrappers; values are references
+ * into it. */
+static void
+test_json_root(void)
+{
+	static const char body[] = "{\"userData\":{\"a\":1},\"b\":\"x\"}";
+	struct fields out;
+	struct fr_error err;
+	struct json_object *user;
+
+	fields_init(&out);
+	is_int(parse_body(body, sizeof(body) - 1, JSON, NULL, &out, &err),
+	       FR_OK, "JSON root: parsed");
+	ok(out.root != NULL && json_object_is_type(out.root, json_type_object),
+	   "JSON root: out->root is the object");
+	is_int(out.source, SOURCE_JSON, "JSON root: source is SOURCE_JSON");
+	ok(out.count == 2 && out.items[0].flags == 0 && out.items[1].flags == 0,
+	   "JSON root: two fields, flags 0");
+	ok(json_object_object_get_ex(out.root, "userData", &user) &&
+	           out.count > 0 && out.items[0].value == user,
+	   "JSON root: a field's value is the member itself");
+	fields_free(&out);
+	ok(is_empty(&out), "JSON root: fields_free releases it");
+}
+
 /* A failure after some fields were added still leaves out empty, even
  * when out held fields before the call. */
 static void
@@ -483,6 +619,8 @@ main(void)
 	RUN(form_cases);
 	RUN(multipart_cases);
 	test_multipart_headers();
+	RUN(json_cases);
+	test_json_root();
 	RUN(type_cases);
 	test_out_emptied();
 	test_content_type_helpers();
