@@ -1,1 +1,52 @@
-/* aliases: to be written */
+/*
+ * Field names: the default alias table (what common form builders call
+ * the canonical traits), the deny list (what is never forwarded) and the
+ * honeypots.  docs/normalisation.md lists the tables for users.
+ *
+ * Names are compared the way SPEC "Normalisation" says: ASCII case is
+ * ignored and the separators '-', '_', ' ' and '.' are skipped, so
+ * "First Name", "first-name", "first_name", "firstName" and "FIRSTNAME"
+ * are one name.  Bytes >= 0x80 (UTF-8) compare exactly.
+ */
+#ifndef FORMRELAY_ALIASES_H
+#define FORMRELAY_ALIASES_H
+
+#include <stddef.h>
+
+struct config;
+
+/* 1 when a and b are the same name under the rule above, else 0. */
+int alias_name_eq(const char *a, const char *b);
+
+/*
+ * The canonical trait for name ("FNAME" -> "first_name"), consulting
+ * cfg->aliases (may be NULL) before the default table; a canonical trait
+ * name maps to itself.  Returns a static or cfg-owned string, or NULL
+ * when name is no known alias.
+ */
+const char *alias_lookup(const char *name, const struct config *cfg);
+
+/*
+ * The canonical trait for the last part of a bracketed name such as
+ * ADDRESS[zip] or wpforms[fields][1][first] ("zip" -> "postal_code",
+ * "first" -> "first_name"), or NULL.  Only name and address parts are
+ * recognised, so that traits[company][name] is not taken for a name.
+ */
+const char *alias_subkey(const char *sub);
+
+/* 1 when name is the canonical trait itself ("email", "first_name"). */
+int alias_is_canonical(const char *name);
+
+/*
+ * 1 when name must never be forwarded: passwords, card numbers, CVV,
+ * national IDs, CAPTCHA and CSRF tokens (default list), or cfg->drop.
+ */
+int alias_is_denied(const char *name, const struct config *cfg);
+
+/*
+ * 1 when name is a honeypot: _gotcha, bot-field, Mailchimp's
+ * b_<hex>_<hex>, or one of cfg->honeypots.
+ */
+int alias_is_honeypot(const char *name, const struct config *cfg);
+
+#endif

@@ -1,1 +1,826 @@
-/* normalise: to be written */
+/*
+ * Normalisation: parsed (and unwrapped) fields -> identify traits, the
+ * userId, the context extras and the track event (SPEC "Normalisation"
+ * and "Requests"; docs/normalisation.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "aliases.h"
+#include "normalise.h"
+#include "util.h"
+
+/* Builders whose hidden envelope fields are recognised. */
+#define BUILDER_ELEMENTOR 0x1u
+#define BUILDER_WPFORMS   0x2u
+#define BUILDER_GRAVITY   0x4u
+
+struct norm {
+	const struct config *cfg;
+	struct submission *out;
+	struct json_object *traits;
+	struct json_object *origin; /* trait -> the field name that set it */
+	struct json_object *page;
+	struct json_object *campaign;
+	unsigned builders;
+	struct fr_error *err;
+};
+
+static int value_convert(struct norm *n, const char *field,
+                         struct json_object *v, unsigned flags, size_t depth,
+                         struct json_object **res);
+
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	       c == '\v';
+}
+
+/* The trimmed string value of v, or NULL when v is not a non-empty
+ * string.  Points into v. */
+static const char *
+string_of(struct json_object *v, size_t *len)
+{
+	const char *s;
+	size_t l;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	while (is_space((unsigned char)*s))
+		s++;
+	l = strlen(s);
+	while (l > 0 && is_space((unsigned char)s[l - 1]))
+		l--;
+	if (len != NULL)
+		*len = l;
+	return l > 0 ? s : NULL;
+}
+
+static int
+is_empty(struct json_object *v)
+{
+	if (v == NULL)
+		return 1;
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return 1;
+	case json_type_string:
+		return string_of(v, NULL) == NULL;
+	case json_type_array:
+		return json_object_array_length(v) == 0;
+	case json_type_object:
+		return json_object_object_length(v) == 0;
+	default:
+		return 0;
+	}
+}
+
+/* Set *slot (an owned string) from v when unset. */
+static int
+set_string_once(char **slot, struct json_object *v)
+{
+	size_t len;
+	const char *s = string_of(v, &len);
+
+	if (*slot != NULL || s == NULL)
+		return FR_OK;
+	*slot = xstrndup(s, len);
+	return *slot ? FR_OK : FR_ENOMEM;
+}
+
+/* Set key in *obj (created on demand) to the string v, first one wins. */
+static int
+set_member_once(struct json_object **obj, const char *key,
+                struct json_object *v)
+{
+	struct json_object *str;
+	size_t len;
+	const char *s = string_of(v, &len);
+
+	if (s == NULL)
+		return FR_OK;
+	if (*obj == NULL && (*obj = json_object_new_object()) == NULL)
+		return FR_ENOMEM;
+	if (json_object_object_get_ex(*obj, key, NULL))
+		return FR_OK;
+	if ((str = json_object_new_string_len(s, (int)len)) == NULL)
+		return FR_ENOMEM;
+	if (json_object_object_add(*obj, key, str)) {
+		json_object_put(str);
+		return FR_ENOMEM;
+	}
+	return FR_OK;
+}
+
+/* ---- honeypots and reserved fields ---------------------------------- */
+
+static int
+honeypot_filled(const struct fields *in, const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < in->count; i++)
+		if (alias_is_honeypot(in->items[i].name, cfg) &&
+		    !is_empty(in->items[i].value))
+			return 1;
+	return 0;
+}
+
+static int add_trait(struct norm *n, const char *trait, const char *field,
+                     struct json_object *v, unsigned flags);
+
+/* SPEC "Requests": _next, _event, _form; _replyto is an email; every
+ * other field starting with '_' is dropped (_subject, _cc, _wpcf7...). */
+static int
+take_reserved(struct norm *n, const struct field *f)
+{
+	if (strcmp(f->name, "_next") == 0)
+		return set_string_once(&n->out->next_url, f->value);
+	if (strcmp(f->name, "_event") == 0)
+		return set_string_once(&n->out->event, f->value);
+	if (strcmp(f->name, "_form") == 0)
+		return set_string_once(&n->out->form_name, f->value);
+	if (alias_name_eq(f->name, "_replyto"))
+		return add_trait(n, "email", f->name, f->value, f->flags);
+	return FR_OK;
+}
+
+/* ---- builders' envelope fields -------------------------------------- */
+
+static void
+detect_builders(struct norm *n, const struct fields *in)
+{
+	size_t i;
+	const char *name;
+
+	for (i = 0; i < in->count; i++) {
+		name = in->items[i].name;
+		if (strncmp(name, "form_fields[", 12) == 0)
+			n->builders |= BUILDER_ELEMENTOR;
+		else if (strncmp(name, "wpforms[", 8) == 0)
+			n->builders |= BUILDER_WPFORMS;
+		else if (strncmp(name, "gform_", 6) == 0 ||
+		         strncmp(name, "is_submit_", 10) == 0)
+			n->builders |= BUILDER_GRAVITY;
+	}
+}
+
+static int
+is_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return *s == '\0';
+}
+
+/* HubSpot's legacy forms API: hs_context is JSON text with hutk,
+ * pageUrl, pageName and ipAddress. */
+static int
+take_hs_context(struct norm *n, struct json_object *v)
+{
+	struct json_object *ctx, *m;
+	const char *s = string_of(v, NULL);
+	int rc = FR_OK;
+
+	if (s == NULL || (ctx = json_tokener_parse(s)) == NULL)
+		return FR_OK;
+	if (json_object_is_type(ctx, json_type_object)) {
+		if (json_object_object_get_ex(ctx, "pageUrl", &m))
+			rc = set_member_once(&n->page, "url", m);
+		if (rc == FR_OK &&
+		    json_object_object_get_ex(ctx, "pageName", &m))
+			rc = set_member_once(&n->page, "title", m);
+		if (rc == FR_OK &&
+		    json_object_object_get_ex(ctx, "ipAddress", &m))
+			rc = set_string_once(&n->out->ip, m);
+	}
+	json_object_put(ctx);
+	return rc;
+}
+
+/*
+ * Hidden fields a builder adds to every post, never traits.  Returns 1
+ * (with *rc) when f was one of them.
+ */
+static int
+take_envelope(struct norm *n, const struct field *f, int *rc)
+{
+	const char *name = f->name;
+
+	*rc = FR_OK;
+	if (n->builders & BUILDER_ELEMENTOR) {
+		if (!strcmp(name, "post_id") || !strcmp(name, "form_id") ||
+		    !strcmp(name, "queried_id") || !strcmp(name, "action"))
+			return 1;
+		if (!strcmp(name, "referer_title")) {
+			*rc = set_member_once(&n->page, "title", f->value);
+			return 1;
+		}
+		if (!strcmp(name, "referrer")) { /* the form's own page */
+			*rc = set_member_once(&n->page, "url", f->value);
+			return 1;
+		}
+	}
+	if ((n->builders & BUILDER_WPFORMS) &&
+	    ((strncmp(name, "wpforms[", 8) == 0 &&
+	      strncmp(name, "wpforms[fields]", 15) != 0) ||
+	     !strcmp(name, "page_id")))
+		return 1;
+	if (strncmp(name, "gform_", 6) == 0 ||
+	    strncmp(name, "is_submit_", 10) == 0)
+		return 1;
+	if ((n->builders & BUILDER_GRAVITY) &&
+	    strncmp(name, "state_", 6) == 0 && is_digits(name + 6))
+		return 1;
+	if (!strcmp(name, "hs_context")) {
+		*rc = take_hs_context(n, f->value);
+		return 1;
+	}
+	if (!strcmp(name, "submit"))
+		return 1;
+	if (!strcmp(name, "subscribe")) { /* Mailchimp's submit button */
+		const char *s = string_of(f->value, NULL);
+		return s != NULL && strcmp(s, "Subscribe") == 0;
+	}
+	return 0;
+}
+
+/* Page data posted with the form (WPForms page_url/page_title/
+ * url_referer, a fetch body's pageUrl, ...). */
+static int
+take_page_field(struct norm *n, const struct field *f, int *rc)
+{
+	static const struct {
+		const char *name, *key;
+	} map[] = {
+	        {"page_url", "url"},         {"page_uri", "url"},
+	        {"page_title", "title"},     {"page_name", "title"},
+	        {"page_path", "path"},       {"page_referrer", "referrer"},
+	        {"url_referer", "referrer"}, {"referrer", "referrer"},
+	        {"referer", "referrer"},     {"document_referrer", "referrer"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (alias_name_eq(f->name, map[i].name)) {
+			*rc = set_member_once(&n->page, map[i].key, f->value);
+			return 1;
+		}
+	return 0;
+}
+
+/* utm_* -> context.campaign (Customer.io / Segment spec names). */
+static int
+take_campaign(struct norm *n, const char *trait, struct json_object *v)
+{
+	const char *key = trait + 4;
+
+	if (strcmp(key, "campaign") == 0)
+		key = "name";
+	if (*key == '\0')
+		return FR_OK;
+	return set_member_once(&n->campaign, key, v);
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+static int
+too_large(struct norm *n, const char *field, const char *what)
+{
+	return fr_fail(n->err, FR_ETOOLARGE, "too_large", field,
+	               "field '%.60s' is too large: %s", field, what);
+}
+
+static int
+convert_string(struct norm *n, const char *field, struct json_object *v,
+               unsigned flags, struct json_object **res)
+{
+	size_t len;
+	const char *s = string_of(v, &len);
+
+	*res = NULL;
+	if (s == NULL)
+		return FR_OK;
+	if (len > NORMALISE_MAX_STRING)
+		return too_large(n, field, "a value over 8192 bytes");
+	/* An HTML checkbox without a value attribute submits "on"
+	 * (HTML Living Standard, 4.10.5.1.15). */
+	if ((flags & FIELD_FORM) && len == 2 && memcmp(s, "on", 2) == 0)
+		*res = json_object_new_boolean(1);
+	else if (s == json_object_get_string(v) && s[len] == '\0')
+		*res = json_object_get(v);
+	else
+		*res = json_object_new_string_len(s, (int)len);
+	return *res ? FR_OK : FR_ENOMEM;
+}
+
+static int
+convert_array(struct norm *n, const char *field, struct json_object *v,
+              unsigned flags, size_t depth, struct json_object **res)
+{
+	size_t i, len = json_object_array_length(v);
+	struct json_object *a, *e;
+	int rc;
+
+	*res = NULL;
+	if (len > NORMALISE_MAX_ELEMENTS)
+		return too_large(n, field, "more than 100 elements");
+	if ((a = json_object_new_array()) == NULL)
+		return FR_ENOMEM;
+	for (i = 0; i < len; i++) {
+		rc = value_convert(n, field, json_object_array_get_idx(v, i),
+		                   flags, depth + 1, &e);
+		if (rc == FR_OK && e != NULL && json_object_array_add(a, e))
+			rc = FR_ENOMEM, json_object_put(e);
+		if (rc != FR_OK) {
+			json_object_put(a);
+			return rc;
+		}
+	}
+	if (json_object_array_length(a) == 0)
+		json_object_put(a);
+	else
+		*res = a;
+	return FR_OK;
+}
+
+static int
+convert_object(struct norm *n, const char *field, struct json_object *v,
+               size_t depth, struct json_object **res)
+{
+	struct json_object *o, *e;
+	int rc = FR_OK;
+
+	*res = NULL;
+	if ((size_t)json_object_object_length(v) > NORMALISE_MAX_ELEMENTS)
+		return too_large(n, field, "more than 100 members");
+	if ((o = json_object_new_object()) == NULL)
+		return FR_ENOMEM;
+	json_object_object_foreach(v, key, val)
+	{
+		if (alias_is_denied(key, n->cfg))
+			continue;
+		if (strlen(key) > NORMALISE_MAX_KEY)
+			rc = too_large(n, field,
+			               "a member name over 150 bytes");
+		if (rc == FR_OK)
+			rc = value_convert(n, field, val, 0, depth + 1, &e);
+		if (rc == FR_OK && e != NULL &&
+		    json_object_object_add(o, key, e))
+			rc = FR_ENOMEM, json_object_put(e);
+		if (rc != FR_OK) {
+			json_object_put(o);
+			return rc;
+		}
+	}
+	if (json_object_object_length(o) == 0)
+		json_object_put(o);
+	else
+		*res = o;
+	return FR_OK;
+}
+
+/*
+ * The value to forward for v: strings trimmed ("on" -> true for form
+ * checkboxes), empties dropped (*res NULL), JSON types kept, nesting and
+ * sizes bounded.
+ */
+static int
+value_convert(struct norm *n, const char *field, struct json_object *v,
+              unsigned flags, size_t depth, struct json_object **res)
+{
+	*res = NULL;
+	if (depth > NORMALISE_MAX_DEPTH)
+		return too_large(n, field, "nested more than 4 levels");
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return FR_OK;
+	case json_type_string:
+		return convert_string(n, field, v, flags, res);
+	case json_type_array:
+		return convert_array(n, field, v, flags, depth, res);
+	case json_type_object:
+		return convert_object(n, field, v, depth, res);
+	default:
+		*res = json_object_get(v);
+		return FR_OK;
+	}
+}
+
+/* ---- traits ---------------------------------------------------------- */
+
+/* Append v (or its elements) to the array *slot, making one of a scalar. */
+static int
+append_repeat(struct json_object *traits, const char *trait,
+              struct json_object *old, struct json_object *v)
+{
+	struct json_object *a = old;
+	size_t i;
+
+	if (!json_object_is_type(old, json_type_array)) {
+		if ((a = json_object_new_array()) == NULL)
+			return FR_ENOMEM;
+		json_object_array_add(a, json_object_get(old));
+		if (json_object_object_add(traits, trait, a)) {
+			json_object_put(a);
+			return FR_ENOMEM;
+		}
+	}
+	if (!json_object_is_type(v, json_type_array))
+		return json_object_array_add(a, json_object_get(v)) ? FR_ENOMEM
+		                                                    : FR_OK;
+	for (i = 0; i < json_object_array_length(v); i++)
+		if (json_object_array_add(
+		            a,
+		            json_object_get(json_object_array_get_idx(v, i))))
+			return FR_ENOMEM;
+	return FR_OK;
+}
+
+/*
+ * Add the converted value of v as trait.  The same field repeated makes
+ * an array; a second field aliasing to the same trait ("email" and
+ * "Email 2") is ignored: the first non-empty one wins.
+ */
+static int
+add_trait(struct norm *n, const char *trait, const char *field,
+          struct json_object *v, unsigned flags)
+{
+	struct json_object *conv, *old, *from;
+	int rc;
+
+	if (strlen(trait) > NORMALISE_MAX_KEY)
+		return too_large(n, field, "a name over 150 bytes");
+	if ((rc = value_convert(n, field, v, flags, 0, &conv)) != FR_OK)
+		return rc;
+	if (conv == NULL)
+		return FR_OK;
+	if (json_object_object_get_ex(n->traits, trait, &old)) {
+		json_object_object_get_ex(n->origin, trait, &from);
+		if (alias_name_eq(json_object_get_string(from), field))
+			rc = append_repeat(n->traits, trait, old, conv);
+		json_object_put(conv);
+		return rc;
+	}
+	if (json_object_object_add(n->traits, trait, conv)) {
+		json_object_put(conv);
+		return FR_ENOMEM;
+	}
+	if (json_object_object_length(n->traits) > NORMALISE_MAX_TRAITS)
+		return fr_fail(n->err, FR_ETOOLARGE, "too_many_fields", field,
+		               "more than %d fields to forward",
+		               NORMALISE_MAX_TRAITS);
+	return json_object_object_add(n->origin, trait,
+	                              json_object_new_string(field))
+	               ? FR_ENOMEM
+	               : FR_OK;
+}
+
+static int
+take_field(struct norm *n, const struct field *f)
+{
+	char trait[NORMALISE_MAX_KEY + 64];
+	int rc = FR_OK;
+
+	if (f->name[0] == '_')
+		return take_reserved(n, f);
+	if (alias_name_eq(f->name, "form-name")) /* Netlify */
+		return set_string_once(&n->out->form_name, f->value);
+	if (alias_is_honeypot(f->name, n->cfg) ||
+	    alias_is_denied(f->name, n->cfg))
+		return FR_OK;
+	if (take_envelope(n, f, &rc) || take_page_field(n, f, &rc))
+		return rc;
+	if (normalise_name(f->name, n->cfg, trait, sizeof(trait)) < 0)
+		return strlen(f->name) > NORMALISE_MAX_KEY
+		               ? too_large(n, f->name, "a name over 150 bytes")
+		               : FR_OK;
+	if (strncmp(trait, "utm_", 4) == 0)
+		return take_campaign(n, trait, f->value);
+	if (alias_is_denied(trait, n->cfg))
+		return FR_OK;
+	return add_trait(n, trait, f->name, f->value, f->flags);
+}
+
+/* Merge the envelope context an unwrapper found (fields win). */
+static int
+take_context(struct norm *n, const struct fields *in)
+{
+	static const char *const page_keys[] = {"url", "title", "referrer",
+	                                        "path", "search"};
+	struct json_object *m;
+	size_t i;
+	int rc = FR_OK;
+
+	if (in->context == NULL)
+		return FR_OK;
+	for (i = 0; rc == FR_OK && i < 5; i++)
+		if (json_object_object_get_ex(in->context, page_keys[i], &m))
+			rc = set_member_once(&n->page, page_keys[i], m);
+	if (rc == FR_OK && json_object_object_get_ex(in->context, "ip", &m))
+		rc = set_string_once(&n->out->ip, m);
+	if (rc == FR_OK &&
+	    json_object_object_get_ex(in->context, "userAgent", &m))
+		rc = set_string_once(&n->out->user_agent, m);
+	return rc;
+}
+
+/* ---- canonical traits ------------------------------------------------ */
+
+static int
+replace_string(struct json_object *obj, const char *key, const char *s)
+{
+	struct json_object *v = json_object_new_string(s);
+
+	if (v == NULL || json_object_object_add(obj, key, v)) {
+		json_object_put(v);
+		return FR_ENOMEM;
+	}
+	return FR_OK;
+}
+
+/* Trim, lower-case and validate email; repeated, the first one counts. */
+static int
+finish_email(struct norm *n)
+{
+	struct json_object *v;
+	char buf[256];
+
+	if (!json_object_object_get_ex(n->traits, "email", &v))
+		return FR_OK;
+	if (json_object_is_type(v, json_type_array))
+		v = json_object_array_get_idx(v, 0);
+	if (!json_object_is_type(v, json_type_string) ||
+	    normalise_email(json_object_get_string(v), buf, sizeof(buf)) < 0)
+		return fr_fail(n->err, FR_EINVALID, "invalid_email", "email",
+		               "the email address is not valid");
+	return replace_string(n->traits, "email", buf);
+}
+
+static int
+clean_phone(struct json_object *parent, const char *key, size_t idx,
+            struct json_object *v)
+{
+	char buf[NORMALISE_MAX_STRING + 1];
+	struct json_object *s;
+
+	if (!json_object_is_type(v, json_type_string) ||
+	    normalise_phone(json_object_get_string(v), buf, sizeof(buf)) < 0)
+		return FR_OK;
+	if (key != NULL)
+		return replace_string(parent, key, buf);
+	if ((s = json_object_new_string(buf)) == NULL)
+		return FR_ENOMEM;
+	if (json_object_array_put_idx(parent, idx, s)) {
+		json_object_put(s);
+		return FR_ENOMEM;
+	}
+	return FR_OK;
+}
+
+static int
+finish_phone(struct norm *n)
+{
+	struct json_object *v;
+	size_t i;
+	int rc = FR_OK;
+
+	if (!json_object_object_get_ex(n->traits, "phone", &v))
+		return FR_OK;
+	if (!json_object_is_type(v, json_type_array))
+		return clean_phone(n->traits, "phone", 0, v);
+	for (i = 0; rc == FR_OK && i < json_object_array_length(v); i++)
+		rc = clean_phone(v, NULL, i, json_object_array_get_idx(v, i));
+	return rc;
+}
+
+static const char *
+trait_string(struct norm *n, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(n->traits, key, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string)
+	               ? json_object_get_string(v)
+	               : NULL;
+}
+
+/*
+ * name <-> first_name/last_name.  A full name is split at its first
+ * space: "Mary Ann van der Berg" gives "Mary" / "Ann van der Berg".
+ * Splitting at the last space would give "Mary Ann van der" / "Berg",
+ * which breaks every surname with a particle (van der, de la, bin); the
+ * first space only misplaces the second half of a double first name,
+ * and "Hi Mary" still reads right.  No case is changed.
+ */
+static int
+finish_names(struct norm *n)
+{
+	const char *name = trait_string(n, "name");
+	const char *first = trait_string(n, "first_name");
+	const char *last = trait_string(n, "last_name");
+	char *joined, *p;
+	size_t len;
+	int rc;
+
+	if (name != NULL && first == NULL && last == NULL &&
+	    !json_object_object_get_ex(n->traits, "first_name", NULL) &&
+	    !json_object_object_get_ex(n->traits, "last_name", NULL)) {
+		len = strcspn(name, " \t");
+		if ((p = xstrndup(name, len)) == NULL)
+			return FR_ENOMEM;
+		rc = replace_string(n->traits, "first_name", p);
+		free(p);
+		name += len;
+		name += strspn(name, " \t");
+		if (rc == FR_OK && *name != '\0')
+			rc = replace_string(n->traits, "last_name", name);
+		return rc;
+	}
+	if (json_object_object_get_ex(n->traits, "name", NULL) ||
+	    (first == NULL && last == NULL))
+		return FR_OK;
+	len = (first ? strlen(first) : 0) + (last ? strlen(last) : 0) + 2;
+	if ((joined = malloc(len)) == NULL)
+		return FR_ENOMEM;
+	snprintf(joined, len, "%s%s%s", first ? first : "",
+	         first && last ? " " : "", last ? last : "");
+	rc = replace_string(n->traits, "name", joined);
+	free(joined);
+	return rc;
+}
+
+/* ---- userId ---------------------------------------------------------- */
+
+/* The id a trait value gives: a non-empty string or an integer. */
+static int
+id_of(struct json_object *v, char *buf, size_t size)
+{
+	size_t len;
+	const char *s;
+
+	if (json_object_is_type(v, json_type_int)) {
+		snprintf(buf, size, "%lld",
+		         (long long)json_object_get_int64(v));
+		return 0;
+	}
+	if ((s = string_of(v, &len)) == NULL || len >= size)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+/*
+ * SPEC "Normalisation": the first non-empty id_fields value, names
+ * matched as aliases are; else missing_id decides.
+ */
+static int
+pick_user_id(struct norm *n)
+{
+	const struct config_list *ids = &n->cfg->id_fields;
+	const char *email;
+	char buf[NORMALISE_MAX_KEY + 1];
+	size_t i;
+
+	for (i = 0; i < ids->count; i++) {
+		json_object_object_foreach(n->traits, key, val)
+		{
+			if (!alias_name_eq(key, ids->items[i]) ||
+			    id_of(val, buf, sizeof(buf)) < 0)
+				continue;
+			n->out->user_id = xstrdup(buf);
+			return n->out->user_id ? FR_OK : FR_ENOMEM;
+		}
+	}
+	email = trait_string(n, "email");
+	if (n->cfg->missing_id_reject || email == NULL)
+		return fr_fail(n->err, FR_EINVALID, "missing_id",
+		               ids->count ? ids->items[0] : "",
+		               "the submission has no %s%s",
+		               ids->count ? ids->items[0] : "id",
+		               n->cfg->missing_id_reject ? ""
+		                                         : " and no email");
+	n->out->user_id = xstrdup(email);
+	return n->out->user_id ? FR_OK : FR_ENOMEM;
+}
+
+/* ---- track event ----------------------------------------------------- */
+
+/* _event or [identity] event: the properties are the form name, the page
+ * URL and the normalised fields. */
+static int
+make_event(struct norm *n)
+{
+	struct submission *out = n->out;
+	struct json_object *props = NULL, *url;
+
+	if (out->event == NULL && n->cfg->event != NULL &&
+	    *n->cfg->event != '\0' &&
+	    (out->event = xstrdup(n->cfg->event)) == NULL)
+		return FR_ENOMEM;
+	if (out->event == NULL)
+		return FR_OK;
+	if (json_object_deep_copy(n->traits, &props, NULL) != 0)
+		return FR_ENOMEM;
+	out->properties = props;
+	if (out->form_name != NULL &&
+	    replace_string(props, "form_name", out->form_name) != FR_OK)
+		return FR_ENOMEM;
+	if (n->page != NULL &&
+	    json_object_object_get_ex(n->page, "url", &url) &&
+	    replace_string(props, "page_url", json_object_get_string(url)))
+		return FR_ENOMEM;
+	return FR_OK;
+}
+
+/* ---- entry points ---------------------------------------------------- */
+
+static int
+normalise_fields(struct norm *n, const struct fields *in)
+{
+	size_t i;
+	int rc = FR_OK;
+
+	detect_builders(n, in);
+	for (i = 0; rc == FR_OK && i < in->count; i++)
+		rc = take_field(n, &in->items[i]);
+	if (rc == FR_OK)
+		rc = take_context(n, in);
+	if (rc == FR_OK && n->out->form_name == NULL && in->form_name != NULL &&
+	    (n->out->form_name = xstrdup(in->form_name)) == NULL)
+		rc = FR_ENOMEM;
+	if (rc != FR_OK)
+		return rc;
+	if (json_object_object_length(n->traits) == 0)
+		return fr_fail(n->err, FR_EINVALID, "nothing_to_send", "",
+		               "the submission has no fields to forward");
+	if ((rc = finish_email(n)) != FR_OK ||
+	    (rc = finish_phone(n)) != FR_OK ||
+	    (rc = finish_names(n)) != FR_OK || (rc = pick_user_id(n)) != FR_OK)
+		return rc;
+	return make_event(n);
+}
+
+int
+normalise(const struct fields *in, const struct config *cfg,
+          struct submission *out, struct fr_error *err)
+{
+	struct norm n = {cfg, out, NULL, NULL, NULL, NULL, 0, err};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (honeypot_filled(in, cfg)) {
+		/* Answer a bot as a person: the same redirect, nothing sent. */
+		const struct field *next = fields_find(in, "_next");
+		out->honeypot = 1;
+		if (next != NULL &&
+		    set_string_once(&out->next_url, next->value))
+			return fr_fail(err, FR_ENOMEM, "out_of_memory", "",
+			               "out of memory");
+		return FR_OK;
+	}
+	n.traits = json_object_new_object();
+	n.origin = json_object_new_object();
+	rc = (n.traits && n.origin) ? normalise_fields(&n, in) : FR_ENOMEM;
+	json_object_put(n.origin);
+	if (rc == FR_ENOMEM)
+		fr_fail(err, FR_ENOMEM, "out_of_memory", "", "out of memory");
+	if (rc != FR_OK) {
+		json_object_put(n.traits);
+		json_object_put(n.page);
+		json_object_put(n.campaign);
+		submission_free(out);
+		return rc;
+	}
+	out->traits = n.traits;
+	out->page = n.page;
+	out->campaign = n.campaign;
+	return FR_OK;
+}
+
+void
+submission_free(struct submission *out)
+{
+	if (out == NULL)
+		return;
+	free(out->user_id);
+	json_object_put(out->traits);
+	free(out->event);
+	json_object_put(out->properties);
+	free(out->form_name);
+	free(out->next_url);
+	json_object_put(out->page);
+	json_object_put(out->campaign);
+	free(out->ip);
+	free(out->user_agent);
+	memset(out, 0, sizeof(*out));
+}
