@@ -2,6 +2,17 @@
  * Configuration: the INI file of SPEC "Configuration", the API key, and
  * the defaults.  Loaded once at start-up; read-only afterwards, so every
  * thread may read it without locks.
+ *
+ * The INI dialect (see contrib/formrelay.conf.sample):
+ *   [section]            names and keys match ignoring ASCII case
+ *   key = value          value trimmed; "double quotes" keep spaces, ';'
+ *                        and '#' (no escapes; a value cannot hold '"')
+ *   ; or # comment       whole line; also after a value when preceded by
+ *                        a space or tab ("max_age = 72h ; note")
+ * Lines up to CONFIG_MAX_LINE bytes, CRLF and a UTF-8 BOM tolerated,
+ * control characters rejected.  Unknown sections or keys are errors.
+ * A scalar key given twice is an error (it is usually a typo or a
+ * forgotten edit); a list key given again appends to the list.
  */
 #ifndef FORMRELAY_CONFIG_H
 #define FORMRELAY_CONFIG_H
@@ -12,7 +23,11 @@
 
 #include "error.h"
 
-#define CONFIG_MAX_LIST 64
+#define CONFIG_MAX_LIST    64
+#define CONFIG_MAX_ALIASES (CONFIG_MAX_LIST * 4)
+#define CONFIG_MAX_LINE    4096          /* bytes per line, without the EOL */
+#define CONFIG_MAX_FILE    (1024 * 1024) /* bytes per configuration file */
+#define CONFIG_MAX_SECRET  4096          /* bytes per key or secret file */
 
 /* A comma-separated list, split and trimmed; each string owned. */
 struct config_list {
@@ -22,20 +37,33 @@ struct config_list {
 
 /* [fields] alias.<trait> = a, b */
 struct config_alias {
-	char *trait;  /* owned */
-	char *name;   /* owned: one extra source name */
+	char *trait; /* owned */
+	char *name;  /* owned: one extra source name */
 };
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* Where the effective API key came from. */
+enum config_key_source {
+	CONFIG_KEY_NONE = 0, /* no key: fine for dry_run demos */
+	CONFIG_KEY_ENV,      /* FORMRELAY_API_KEY */
+	CONFIG_KEY_FILE,     /* api_key_file */
+	CONFIG_KEY_INLINE    /* api_key in the configuration file */
+};
+
+/*
+ * Every char * is owned by the struct.  Optional strings are NULL when
+ * unset, except event, which is "" when unset.
+ */
 struct config {
 	char *path; /* the file read, owned; NULL when none */
 
 	/* [customerio] */
-	char *region;       /* "us" | "eu" */
-	char *api_base;     /* effective base URL, no trailing '/' */
-	char *api_key;      /* owned; never printed, never logged */
+	char *region;   /* "us" | "eu" */
+	char *api_base; /* effective base URL, no trailing '/' */
+	char *api_key;  /* NULL when none; never printed, never logged */
 	char *api_key_file;
+	enum config_key_source api_key_source;
 	long timeout_ms;
 	int dry_run;
 
@@ -47,50 +75,64 @@ struct config {
 	/* [spool] */
 	char *spool_path;
 	int64_t max_age_ms;
-	int64_t retry_min_ms;  /* back-off floor (default 1s) */
-	int64_t retry_max_ms;  /* back-off ceiling (default 15min) */
-	int64_t lease_ms;      /* claim lease (default 60s) */
+	int64_t retry_min_ms; /* back-off floor (default 1s) */
+	int64_t retry_max_ms; /* back-off ceiling (default 15min) */
+	int64_t lease_ms;     /* claim lease (default 60s) */
 
 	/* [http] */
-	struct config_list allowed_origins; /* empty: no Origin check */
-	struct config_list redirect_allow;
-	char *success_url;
+	struct config_list
+	        allowed_origins;           /* empty: no Origin check;
+	                                      lower-case scheme://host[:port] */
+	struct config_list redirect_allow; /* absolute http(s) URL prefixes,
+	                                      each with at least "/" as path */
+	char *success_url;                 /* absolute http(s) URL or /path */
 	size_t max_body;
-	unsigned rate_limit_count;   /* 0: off */
+	unsigned rate_limit_count; /* 0: off */
 	int64_t rate_limit_window_ms;
-	struct config_list trusted_proxies;
+	struct config_list trusted_proxies; /* addresses or CIDRs, as written */
 	char *webhook_secret_file;
-	char *webhook_secret;        /* owned: the whsec_… value read */
+	char *webhook_secret;         /* owned: the whsec_… value read */
 	struct config_list honeypots; /* extra honeypot names */
-	int metrics_public;          /* /metrics to everyone */
+	int metrics_public;           /* /metrics to everyone */
 
 	/* [fields] */
-	struct config_alias aliases[CONFIG_MAX_LIST * 4];
+	struct config_alias aliases[CONFIG_MAX_ALIASES];
 	size_t alias_count;
 	struct config_list drop;
 
 	/* [log] */
 	enum log_level log_level;
-	int log_emails; /* 1: do not mask emails in logs */
+	int log_emails; /* show_emails: 1: do not mask emails in logs */
 
 	/* Non-fatal findings (e.g. key file readable by others), one per
-	 * line; owned, may be NULL. */
+	 * line, each ending in '\n'; never contain a secret; owned, may be
+	 * NULL. */
 	char *warnings;
 };
 
-/* Fill cfg with the defaults.  Returns FR_OK or FR_ENOMEM. */
+/* Fill cfg with the defaults.  Returns FR_OK or FR_ENOMEM (cfg then
+ * empty). */
 int config_defaults(struct config *cfg);
 
 /*
- * Load path over the defaults, then the API key (FORMRELAY_API_KEY wins,
- * then api_key_file, then api_key).  On error returns FR_ECONFIG or
- * FR_ENOMEM with err->message as "file:line: reason".
+ * Read path (starting from the defaults, not from cfg's contents), then
+ * the secrets: the API key (FORMRELAY_API_KEY if set and non-empty wins,
+ * then api_key_file, then api_key) and webhook_secret_file.  cfg must be
+ * zeroed or hold a configuration (it is config_free'd and replaced on
+ * success, untouched on failure).  Returns FR_OK, FR_ECONFIG or FR_ENOMEM
+ * with err->message "file:line: reason" ("file: reason" for the file
+ * itself, e.g. "/x.conf: No such file or directory").
  */
 int config_load(struct config *cfg, const char *path, struct fr_error *err);
 
-/* Parse INI text as if read from name (for tests and fuzzing). */
+/*
+ * Parse INI text as if read from name (for tests and fuzzing): the same
+ * as config_load without file I/O, so api_key_file and
+ * webhook_secret_file are recorded but not read, and the environment is
+ * not consulted.  Same ownership and error rules as config_load.
+ */
 int config_parse_string(struct config *cfg, const char *text, size_t len,
-			const char *name, struct fr_error *err);
+                        const char *name, struct fr_error *err);
 
 /*
  * The file to read: opt (from -c) if set, else $FORMRELAY_CONFIG, else
@@ -98,16 +140,22 @@ int config_parse_string(struct config *cfg, const char *text, size_t len,
  */
 const char *config_choose_path(const char *opt);
 
-/* Print the effective settings, key masked, for --check-config. */
+/* Print every effective setting as "section.key = value", one a line,
+ * the API key and webhook secret masked, for --check-config. */
 void config_print(const struct config *cfg, FILE *fp);
 
-/* Release everything cfg owns.  NULL is a no-op. */
+/* Release everything cfg owns and zero it.  NULL is a no-op. */
 void config_free(struct config *cfg);
 
-/* Parse "64k", "1m", "512" into bytes.  Returns 0 or -1. */
+/* Parse "64k", "1m", "1G", "65536" (ASCII case ignored, k = 1024) into
+ * bytes.  Returns 0, or -1 on syntax error or overflow. */
 int config_parse_size(const char *s, size_t *out);
 
-/* Parse "72h", "30m", "10s", "500ms", "3d" into milliseconds.  0 or -1. */
+/*
+ * Parse "72h", "30m", "10s", "500ms", "3d" into milliseconds; a bare
+ * number means seconds (the unit operators expect of "timeout = 30").
+ * Returns 0, or -1 on syntax error or overflow.
+ */
 int config_parse_duration(const char *s, int64_t *out);
 
 #endif

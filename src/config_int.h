@@ -1,0 +1,62 @@
+/*
+ * Internals shared by the configuration sources: config.c (the INI
+ * reader and the key table), config_value.c (value syntax) and
+ * config_io.c (files, secrets, printing).  Not for other modules.
+ */
+#ifndef FORMRELAY_CONFIG_INT_H
+#define FORMRELAY_CONFIG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+/* Lines where the keys naming secrets were set (0: not set), so that
+ * errors found while reading the secrets can point at them. */
+struct config_lines {
+	unsigned api_key;
+	unsigned api_key_file;
+	unsigned webhook_secret_file;
+};
+
+/*
+ * Parse text over cfg, which must hold the defaults (config_defaults).
+ * On error cfg holds a partial result the caller must config_free.
+ * lines may be NULL.
+ */
+int config_parse_into(struct config *cfg, const char *text, size_t len,
+                      const char *name, struct config_lines *lines,
+                      struct fr_error *err);
+
+/*
+ * Value checks.  Each returns 0 when s is valid, -1 with *why set to a
+ * static reason when not, or FR_ENOMEM.
+ */
+int cv_check_http_url(const char *s, int base_only, const char **why);
+int cv_check_origin(const char *s, const char **why);
+int cv_check_address(const char *s, const char **why);
+int cv_check_secret_chars(const char *s, const char **why);
+
+/* Decimal digits only, at most max.  0 or -1. */
+int cv_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* "yes"/"no", "true"/"false", "on"/"off", "1"/"0".  0 or -1. */
+int cv_parse_bool(const char *s, int *out);
+
+/* "20/min", "5/sec", "1000/hour" or "off".  0 or -1. */
+int cv_parse_rate(const char *s, unsigned *count, int64_t *window_ms);
+
+/* A redirect prefix with at least "/" as its path, so that
+ * "https://example.com" cannot match "https://example.com.evil.test".
+ * Caller owns; NULL on ENOMEM. */
+char *cv_redirect_prefix(const char *url);
+
+/* Shortest exact spelling: 259200000 -> "3d", 90000 -> "90s". */
+void cv_format_duration(int64_t ms, char *buf, size_t size);
+/* 65536 -> "64k", 1000 -> "1000". */
+void cv_format_size(size_t n, char *buf, size_t size);
+/* "20/min" or "off". */
+void cv_format_rate(unsigned count, int64_t window_ms, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * Configuration: the file, the secrets it points at, and the printout
+ * for --check-config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_int.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+const char *
+config_choose_path(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL && *opt != '\0')
+		return opt;
+	env = getenv("FORMRELAY_CONFIG");
+	if (env != NULL && *env != '\0')
+		return env;
+	return SYSCONFDIR "/formrelay.conf";
+}
+
+/*
+ * Read all of fd into a new NUL-terminated buffer.  Returns 0, -1 with
+ * errno set, or 1 when the file holds more than max bytes.
+ */
+static int
+read_bounded(int fd, size_t max, char **out, size_t *len)
+{
+	char *buf = malloc(max + 1);
+	size_t got = 0;
+	ssize_t n;
+
+	if (buf == NULL)
+		return -1;
+	while (got <= max) {
+		n = read(fd, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > max) {
+		free(buf);
+		return 1;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+static void
+free_wiped(char *buf, size_t len)
+{
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+}
+
+/* Append one line to cfg->warnings. */
+static int __attribute__((format(printf, 2, 3)))
+warn_add(struct config *cfg, const char *fmt, ...)
+{
+	char line[512];
+	size_t old = cfg->warnings ? strlen(cfg->warnings) : 0, add;
+	char *grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	add = strlen(line);
+	grown = realloc(cfg->warnings, old + add + 2);
+	if (grown == NULL)
+		return FR_ENOMEM;
+	memcpy(grown + old, line, add);
+	grown[old + add] = '\n';
+	grown[old + add + 1] = '\0';
+	cfg->warnings = grown;
+	return FR_OK;
+}
+
+static const char *
+readers(mode_t mode)
+{
+	if ((mode & 044) == 044)
+		return "group and others";
+	return (mode & 040) ? "group" : "others";
+}
+
+/* Where a secret is named: "/etc/formrelay.conf:3: customerio.api_key_file" */
+struct secret_ref {
+	const char *conf; /* the configuration file */
+	unsigned line;
+	const char *key; /* "customerio.api_key_file" */
+	const char *path;
+};
+
+static int
+secret_fail(const struct secret_ref *ref, struct fr_error *err,
+            const char *reason)
+{
+	return fr_fail(err, FR_ECONFIG, NULL, NULL, "%s:%u: %s: %s: %s",
+	               ref->conf, ref->line, ref->key, ref->path, reason);
+}
+
+/* Trim ASCII white space (a trailing newline above all) in place. */
+static char *
+trim_space(char *s)
+{
+	size_t len;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	                   s[len - 1] == '\r' || s[len - 1] == '\n'))
+		s[--len] = '\0';
+	return s;
+}
+
+/* Check the trimmed content of a secret file and copy it to *out. */
+static int
+secret_take(const struct secret_ref *ref, char *buf, char **out,
+            struct fr_error *err)
+{
+	char *value = trim_space(buf);
+	const char *why = NULL;
+
+	if (*value == '\0')
+		return secret_fail(ref, err, "the file is empty");
+	if (cv_check_secret_chars(value, &why) != 0)
+		return secret_fail(ref, err, why);
+	*out = xstrdup(value);
+	if (*out == NULL)
+		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	return FR_OK;
+}
+
+/* Read a key or secret file named by the configuration, warning when
+ * others may read it. */
+static int
+secret_read(struct config *cfg, const struct secret_ref *ref, char **out,
+            struct fr_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat sb;
+	int fd, rc;
+
+	fd = open(ref->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return secret_fail(ref, err, strerror(errno));
+	if (fstat(fd, &sb) != 0) {
+		rc = errno;
+		close(fd);
+		return secret_fail(ref, err, strerror(rc));
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return secret_fail(ref, err, "not a regular file");
+	}
+	rc = read_bounded(fd, CONFIG_MAX_SECRET, &buf, &len);
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : errno;
+		close(fd);
+		return secret_fail(ref, err,
+		                   rc == 0 ? "file larger than 4096 bytes"
+		                           : strerror(rc));
+	}
+	close(fd);
+	rc = secret_take(ref, buf, out, err);
+	free_wiped(buf, len);
+	if (rc == FR_OK && (sb.st_mode & 004) &&
+	    warn_add(cfg,
+	             "%s:%u: %s %s is readable by others (mode %04o); "
+	             "chmod o-r it",
+	             ref->conf, ref->line, ref->key, ref->path,
+	             (unsigned)(sb.st_mode & 07777)) != FR_OK)
+		rc = FR_ENOMEM;
+	return rc;
+}
+
+static void
+set_secret(char **slot, char *value)
+{
+	if (*slot != NULL) {
+		explicit_bzero(*slot, strlen(*slot));
+		free(*slot);
+	}
+	*slot = value;
+}
+
+/* FORMRELAY_API_KEY wins, then api_key_file, then api_key (SPEC). */
+static int
+load_api_key(struct config *cfg, const struct config_lines *lines,
+             mode_t conf_mode, struct fr_error *err)
+{
+	const char *env = getenv("FORMRELAY_API_KEY"), *why = NULL;
+	struct secret_ref ref = {cfg->path, lines->api_key_file,
+	                         "customerio.api_key_file", cfg->api_key_file};
+	char *value = NULL;
+	int rc;
+
+	if (cfg->api_key != NULL && (conf_mode & 044) &&
+	    warn_add(cfg,
+	             "%s:%u: customerio.api_key is set in a file readable by "
+	             "%s (mode %04o); prefer api_key_file (mode 0600 or "
+	             "0640) or FORMRELAY_API_KEY",
+	             cfg->path, lines->api_key, readers(conf_mode),
+	             (unsigned)(conf_mode & 07777)) != FR_OK)
+		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	if (env != NULL && *env != '\0') {
+		if (cv_check_secret_chars(env, &why) != 0)
+			return fr_fail(err, FR_ECONFIG, NULL, NULL,
+			               "FORMRELAY_API_KEY: the key %s", why);
+		value = xstrdup(env);
+		if (value == NULL)
+			return fr_fail(err, FR_ENOMEM, NULL, NULL,
+			               "out of memory");
+		set_secret(&cfg->api_key, value);
+		cfg->api_key_source = CONFIG_KEY_ENV;
+		return FR_OK;
+	}
+	if (cfg->api_key_file == NULL)
+		return FR_OK;
+	rc = secret_read(cfg, &ref, &value, err);
+	if (rc != FR_OK)
+		return rc;
+	set_secret(&cfg->api_key, value);
+	cfg->api_key_source = CONFIG_KEY_FILE;
+	return FR_OK;
+}
+
+/* Standard Webhooks secrets are "whsec_" and base64 (Svix docs). */
+static int
+load_webhook_secret(struct config *cfg, const struct config_lines *lines,
+                    struct fr_error *err)
+{
+	struct secret_ref ref = {cfg->path, lines->webhook_secret_file,
+	                         "http.webhook_secret_file",
+	                         cfg->webhook_secret_file};
+	char *value = NULL;
+	int rc;
+
+	if (cfg->webhook_secret_file == NULL)
+		return FR_OK;
+	rc = secret_read(cfg, &ref, &value, err);
+	if (rc != FR_OK)
+		return rc;
+	if (strncmp(value, "whsec_", 6) != 0 || value[6] == '\0') {
+		set_secret(&value, NULL);
+		return secret_fail(&ref, err,
+		                   "expected a secret starting with whsec_");
+	}
+	set_secret(&cfg->webhook_secret, value);
+	return FR_OK;
+}
+
+/* Open and read the configuration file itself. */
+static int
+read_config_file(const char *path, char **text, size_t *len, mode_t *mode,
+                 struct fr_error *err)
+{
+	struct stat sb;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return fr_fail(err, FR_ECONFIG, NULL, NULL, "%s: %s", path,
+		               strerror(errno));
+	if (fstat(fd, &sb) != 0) {
+		rc = errno;
+		close(fd);
+		return fr_fail(err, FR_ECONFIG, NULL, NULL, "%s: %s", path,
+		               strerror(rc));
+	}
+	*mode = sb.st_mode;
+	rc = read_bounded(fd, CONFIG_MAX_FILE, text, len);
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : errno;
+		close(fd);
+		if (rc == 0)
+			return fr_fail(err, FR_ECONFIG, NULL, NULL,
+			               "%s: larger than %d bytes", path,
+			               CONFIG_MAX_FILE);
+		return fr_fail(err, FR_ECONFIG, NULL, NULL, "%s: %s", path,
+		               strerror(rc));
+	}
+	close(fd);
+	return FR_OK;
+}
+
+int
+config_load(struct config *cfg, const char *path, struct fr_error *err)
+{
+	struct config tmp;
+	struct config_lines lines = {0, 0, 0};
+	char *text = NULL;
+	size_t len = 0;
+	mode_t mode = 0;
+	int rc;
+
+	rc = read_config_file(path, &text, &len, &mode, err);
+	if (rc != FR_OK)
+		return rc;
+	if (config_defaults(&tmp) != FR_OK) {
+		free_wiped(text, len);
+		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	}
+	rc = config_parse_into(&tmp, text, len, path, &lines, err);
+	free_wiped(text, len); /* it may hold api_key */
+	if (rc == FR_OK && (tmp.path = xstrdup(path)) == NULL)
+		rc = fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	if (rc == FR_OK)
+		rc = load_api_key(&tmp, &lines, mode, err);
+	if (rc == FR_OK)
+		rc = load_webhook_secret(&tmp, &lines, err);
+	if (rc != FR_OK) {
+		config_free(&tmp);
+		return rc;
+	}
+	config_free(cfg);
+	*cfg = tmp;
+	return FR_OK;
+}
+
+/* ---- --check-config ---- */
+
+static void
+print_list(FILE *fp, const char *key, const struct config_list *list)
+{
+	size_t i;
+
+	fprintf(fp, "%s =", key);
+	for (i = 0; i < list->count; i++)
+		fprintf(fp, "%s%s", i ? ", " : " ", list->items[i]);
+	fputc('\n', fp);
+}
+
+static void
+print_str(FILE *fp, const char *key, const char *value)
+{
+	fprintf(fp, "%s =%s%s\n", key, value && *value ? " " : "",
+	        value ? value : "");
+}
+
+static void
+print_duration(FILE *fp, const char *key, int64_t ms)
+{
+	char buf[32];
+
+	cv_format_duration(ms, buf, sizeof(buf));
+	print_str(fp, key, buf);
+}
+
+/* Enough to tell two keys apart, never enough to use one: short keys
+ * show nothing at all. */
+static void
+print_api_key(FILE *fp, const struct config *cfg)
+{
+	static const char *const sources[] = {"", "FORMRELAY_API_KEY",
+	                                      "api_key_file", "api_key"};
+	size_t len;
+
+	if (cfg->api_key == NULL) {
+		print_str(fp, "customerio.api_key", "(none)");
+		return;
+	}
+	len = strlen(cfg->api_key);
+	if (len < 12)
+		fprintf(fp, "customerio.api_key = ******** (from %s)\n",
+		        sources[cfg->api_key_source]);
+	else
+		fprintf(fp,
+		        "customerio.api_key = %.4s\xe2\x80\xa6 (%zu "
+		        "characters, "
+		        "from %s)\n",
+		        cfg->api_key, len, sources[cfg->api_key_source]);
+}
+
+static void
+print_aliases(FILE *fp, const struct config *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->alias_count; i++) {
+		const char *trait = cfg->aliases[i].trait;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(cfg->aliases[j].trait, trait) == 0)
+				break;
+		if (j < i)
+			continue; /* printed with its first alias */
+		fprintf(fp, "fields.alias.%s =", trait);
+		for (j = i; j < cfg->alias_count; j++)
+			if (strcmp(cfg->aliases[j].trait, trait) == 0)
+				fprintf(fp, "%s%s", j > i ? ", " : " ",
+				        cfg->aliases[j].name);
+		fputc('\n', fp);
+	}
+}
+
+static void
+print_customerio(FILE *fp, const struct config *cfg)
+{
+	print_str(fp, "customerio.region", cfg->region);
+	print_str(fp, "customerio.api_base", cfg->api_base);
+	print_api_key(fp, cfg);
+	print_str(fp, "customerio.api_key_file", cfg->api_key_file);
+	fprintf(fp, "customerio.timeout_ms = %ld\n", cfg->timeout_ms);
+	print_str(fp, "customerio.dry_run", cfg->dry_run ? "yes" : "no");
+}
+
+static void
+print_http(FILE *fp, const struct config *cfg)
+{
+	char buf[48];
+
+	print_list(fp, "http.allowed_origins", &cfg->allowed_origins);
+	print_list(fp, "http.redirect_allow", &cfg->redirect_allow);
+	print_str(fp, "http.success_url", cfg->success_url);
+	cv_format_size(cfg->max_body, buf, sizeof(buf));
+	print_str(fp, "http.max_body", buf);
+	cv_format_rate(cfg->rate_limit_count, cfg->rate_limit_window_ms, buf,
+	               sizeof(buf));
+	print_str(fp, "http.rate_limit", buf);
+	print_list(fp, "http.trusted_proxies", &cfg->trusted_proxies);
+	print_str(fp, "http.webhook_secret_file", cfg->webhook_secret_file);
+	print_str(fp, "http.webhook_secret",
+	          cfg->webhook_secret ? "whsec_********" : "(none)");
+	print_list(fp, "http.honeypots", &cfg->honeypots);
+	print_str(fp, "http.metrics_public",
+	          cfg->metrics_public ? "yes" : "no");
+}
+
+void
+config_print(const struct config *cfg, FILE *fp)
+{
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
+
+	if (cfg->path != NULL)
+		fprintf(fp, "# %s\n", cfg->path);
+	print_customerio(fp, cfg);
+	print_list(fp, "identity.id_fields", &cfg->id_fields);
+	print_str(fp, "identity.missing_id",
+	          cfg->missing_id_reject ? "reject" : "email");
+	print_str(fp, "identity.event", cfg->event);
+	print_str(fp, "spool.path", cfg->spool_path);
+	print_duration(fp, "spool.max_age", cfg->max_age_ms);
+	print_duration(fp, "spool.retry_min", cfg->retry_min_ms);
+	print_duration(fp, "spool.retry_max", cfg->retry_max_ms);
+	print_duration(fp, "spool.lease", cfg->lease_ms);
+	print_http(fp, cfg);
+	print_aliases(fp, cfg);
+	print_list(fp, "fields.drop", &cfg->drop);
+	print_str(fp, "log.level", levels[cfg->log_level & 3]);
+	print_str(fp, "log.show_emails", cfg->log_emails ? "yes" : "no");
+}
