@@ -172,7 +172,6 @@ log_batch(size_t n, const struct upstream_result *res, const char *outcome,
 	logline_int(&l, "attempt", attempt);
 	if (res->cls != UPSTREAM_OK)
 		logline_str(&l, "reason", res->reason);
-
 	logline_emit(&l);
 }
 
