@@ -14,10 +14,14 @@ mode=${1:-demo}
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libssl-dev lighttpd
 python3 curl sqlite3"
+# What the whole test suite drives for real, on top of the demo's needs:
+# a browser for the demo page, clang for the fuzz targets, and the other
+# web servers whose setups contrib/ ships.
+TEST_PACKAGES="chromium nodejs clang"
 
 install_packages() {
 	missing=
-	for p in $PACKAGES; do
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q 'ok installed' || missing="$missing $p"
 	done
@@ -27,6 +31,9 @@ install_packages() {
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+	# Debian's npm conflicts with node builds that bundle their own.
+	command -v npm >/dev/null 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q npm
 }
 
 build() {
@@ -78,10 +85,14 @@ CONF
 	exec /usr/sbin/lighttpd -D -f "$demo/lighttpd.conf"
 }
 
-install_packages
 case "$mode" in
-demo) build && run_demo ;;
+demo)
+	install_packages $PACKAGES
+	build
+	run_demo
+	;;
 test)
+	install_packages $PACKAGES $TEST_PACKAGES
 	build
 	make -C "$build" check || {
 		cat "$build/test-suite.log" 2>/dev/null
