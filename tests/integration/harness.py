@@ -271,7 +271,8 @@ def basic_auth(key):
 class Env:
     """A temp dir, the stand-in and a relay, torn down at exit."""
 
-    def __init__(self, **relay_kw):
+    def __init__(self, tap=None, **relay_kw):
+        self.tap = tap
         self.tmp = tempfile.mkdtemp(prefix="formrelay-it-")
         self.standin = Standin(self.tmp)
         self.relay = None
@@ -284,6 +285,12 @@ class Env:
     def close(self):
         if self.relay:
             self.relay.stop()
+            if self.tap is not None:
+                log = self.relay.log()
+                bad = [line for line in log.splitlines()
+                       if "Sanitizer" in line or "runtime error:" in line]
+                self.tap.ok(not bad, "no sanitizer report in the server log",
+                            "\n".join(bad[:20]))
         self.standin.stop()
         if os.environ.get("FORMRELAY_KEEP_TMP"):
             print("# kept " + self.tmp)

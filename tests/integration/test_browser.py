@@ -33,7 +33,7 @@ def main():
     if not os.path.exists(CHROMIUM) or not shutil.which("node"):
         t.skip_all("needs Debian's chromium and node")
     deps = browser_deps()
-    env = Env(conf_extra={"http": {"success_url": "/thanks.html"}})
+    env = Env(t, conf_extra={"http": {"success_url": "/thanks.html"}})
     try:
         p = subprocess.run(["node", os.path.join(deps, "demo.mjs"),
                             "http://127.0.0.1:%d" % env.relay.port, env.tmp],

@@ -153,7 +153,7 @@ def check_sigkill(t, env):
 
 def main():
     t = Tap()
-    env = Env(conf_extra={"spool": FAST_RETRY}, max_procs=2)
+    env = Env(t, conf_extra={"spool": FAST_RETRY}, max_procs=2)
     try:
         check_outage(t, env)
         check_retry_after(t, env)
@@ -162,7 +162,7 @@ def main():
     finally:
         env.close()
     # A wrong key pauses delivery; its own relay, so the pause ends nothing.
-    env = Env(conf_extra={"spool": FAST_RETRY})
+    env = Env(t, conf_extra={"spool": FAST_RETRY})
     try:
         check_auth_pause(t, env)
     finally:

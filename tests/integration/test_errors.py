@@ -116,7 +116,7 @@ def check_locked_spool(t, env):
 
 def main():
     t = Tap()
-    env = Env(conf_extra={"spool": {"retry_min": "100ms",
+    env = Env(t, conf_extra={"spool": {"retry_min": "100ms",
                                     "retry_max": "500ms"},
                           "http": {
         "allowed_origins": "https://www.example.com",

@@ -161,7 +161,7 @@ def check_key_secret(t, env):
 
 def main():
     t = Tap()
-    env = Env(conf_extra={
+    env = Env(t, conf_extra={
         "http": {"allowed_origins": ORIGIN,
                  "redirect_allow": "https://www.example.com/",
                  "rate_limit": "5/min",

@@ -102,7 +102,7 @@ def main():
     t = Tap()
     if not os.path.exists("/usr/sbin/lighttpd") and not os.environ.get("LIGHTTPD"):
         t.skip_all("lighttpd not installed")
-    env = Env(conf_extra={"http": {
+    env = Env(t, conf_extra={"http": {
         "redirect_allow": "https://www.example.com/"}})
     try:
         check_form_post(t, env)
