@@ -42,6 +42,9 @@ struct rl_slot {
 	int64_t reserved;
 };
 
+_Static_assert(sizeof(struct rl_header) == 64, "header is 64 bytes");
+_Static_assert(sizeof(struct rl_slot) == 32, "a slot is 32 bytes");
+
 struct ratelimit {
 	int fd;
 	unsigned char *map;
