@@ -18,22 +18,6 @@
 
 struct ingest;
 
-/* One submission in a group commit. */
-struct spool_append {
-	const struct spool_event *evs;
-	size_t n;
-	const char *webhook_id; /* NULL, or an id to record with the events */
-	int result;             /* out: FR_OK, FR_EDUPLICATE or FR_ESTORE */
-};
-
-/*
- * Store several submissions together and set each item's result.
- * Returns FR_OK when every item has its result (some may be
- * duplicates), or FR_ESTORE when nothing was stored (err says why).
- */
-int spool_append_group(struct spool *sp, struct spool_append *const *items,
-		       size_t n, int64_t now, struct fr_error *err);
-
 /*
  * Open the spool and, when threaded, start the writer thread.  Without
  * a thread (CGI) ingest_append commits in the caller.  *out is owned by
