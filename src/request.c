@@ -159,20 +159,28 @@ check_signature(struct request *rq, struct webhook_headers *h)
 	return FR_OK;
 }
 
-/* Verified webhooks come from one sender address and are exempt. */
+/*
+ * Verified webhooks come from one sender address and are exempt.  A
+ * limiter that cannot lock its file lets the request through: losing a
+ * submission is worse than a missed count.
+ */
 static int
 check_rate(struct request *rq, int64_t *retry_after_s)
 {
 	int64_t retry_ms = 0;
+	int rc;
 
 	if (rq->app->rl == NULL || rq->verified_webhook)
 		return FR_OK;
-	if (ratelimit_check(rq->app->rl, rq->client, now_ms(), &retry_ms) ==
-	    FR_OK)
+	rc = ratelimit_check(rq->app->rl, rq->client, now_ms(), &retry_ms);
+	if (rc == FR_OK)
 		return FR_OK;
-	*retry_after_s = (retry_ms + 999) / 1000;
-	if (*retry_after_s < 1)
-		*retry_after_s = 1;
+	if (rc != FR_ERATELIMIT) {
+		log_msg(LOG_WARN, "rate limiter unavailable (%s): not counted",
+			fr_status_name(rc));
+		return FR_OK;
+	}
+	*retry_after_s = ratelimit_retry_after_s(retry_ms);
 	return fail(rq, FR_ERATELIMIT, "rate_limited",
 		    "too many submissions from this address; retry later");
 }
