@@ -387,7 +387,10 @@ is_mailchimp_honeypot(const char *name)
 int
 alias_is_honeypot(const char *name, const struct config *cfg)
 {
-	if (alias_name_eq(name, "_gotcha") || alias_name_eq(name, "bot-field"))
+	/* Formspree, Netlify, Akismet (WordPress forms) */
+	if (alias_name_eq(name, "_gotcha") ||
+	    alias_name_eq(name, "bot-field") ||
+	    alias_name_eq(name, "ak_hp_textarea"))
 		return 1;
 	if (is_mailchimp_honeypot(name))
 		return 1;

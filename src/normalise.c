@@ -243,7 +243,7 @@ take_envelope(struct norm *n, const struct field *f, int *rc)
 		*rc = take_hs_context(n, f->value);
 		return 1;
 	}
-	if (!strcmp(name, "submit"))
+	if (!strcmp(name, "submit") || !strcmp(name, "ak_js")) /* Akismet */
 		return 1;
 	if (!strcmp(name, "subscribe")) { /* Mailchimp's submit button */
 		const char *s = string_of(f->value, NULL);
@@ -444,6 +444,35 @@ append_repeat(struct json_object *traits, const char *trait,
 	return FR_OK;
 }
 
+/* Length of name without trailing index brackets: "interests[]",
+ * "interests[2]" and "group[12345][1]" repeat "interests" and "group". */
+static size_t
+base_len(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	while (len > 2 && name[len - 1] == ']') {
+		for (i = len - 1;
+		     i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9'; i--)
+			;
+		if (i == 0 || name[i - 1] != '[')
+			break;
+		len = i - 1;
+	}
+	return len;
+}
+
+static int
+same_field(const char *a, const char *b)
+{
+	size_t la;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	la = base_len(a);
+	return la == base_len(b) && strncmp(a, b, la) == 0;
+}
+
 /*
  * Add the converted value of v as trait.  The same field repeated makes
  * an array; a second field aliasing to the same trait ("email" and
@@ -464,7 +493,7 @@ add_trait(struct norm *n, const char *trait, const char *field,
 		return FR_OK;
 	if (json_object_object_get_ex(n->traits, trait, &old)) {
 		json_object_object_get_ex(n->origin, trait, &from);
-		if (alias_name_eq(json_object_get_string(from), field))
+		if (same_field(json_object_get_string(from), field))
 			rc = append_repeat(n->traits, trait, old, conv);
 		json_object_put(conv);
 		return rc;
@@ -571,8 +600,14 @@ clean_phone(struct json_object *parent, const char *key, size_t idx,
 	char buf[NORMALISE_MAX_STRING + 1];
 	struct json_object *s;
 
-	if (!json_object_is_type(v, json_type_string) ||
-	    normalise_phone(json_object_get_string(v), buf, sizeof(buf)) < 0)
+	/* Webflow sends a phone field's digits as a JSON number. */
+	if (json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) > 0)
+		snprintf(buf, sizeof(buf), "%lld",
+		         (long long)json_object_get_int64(v));
+	else if (!json_object_is_type(v, json_type_string) ||
+	         normalise_phone(json_object_get_string(v), buf, sizeof(buf)) <
+	                 0)
 		return FR_OK;
 	if (key != NULL)
 		return replace_string(parent, key, buf);

@@ -1,0 +1,300 @@
+/*
+ * Webhook unwrapping and builder fixtures end to end: each fixture under
+ * tests/fixtures/{forms,webhooks}/ is a real body as the platform sends
+ * it, with NAME.expect.json giving the content type and every expected
+ * result (traits in full, userId, form name, context, source).  The body
+ * goes through parse_body, unwrap_webhook and normalise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "fields.h"
+#include "normalise.h"
+#include "parse.h"
+#include "tap.h"
+#include "unwrap.h"
+
+#include "norm_helpers.h"
+
+static const struct {
+	const char *dir, *name, *ext;
+} fixtures[] = {
+        {"webhooks", "typeform", "json"},
+        {"webhooks", "tally", "json"},
+        {"webhooks", "webflow", "json"},
+        {"webhooks", "webflow_v1", "json"},
+        {"webhooks", "embeddables", "json"},
+        {"webhooks", "embeddables_flat", "json"},
+        {"webhooks", "unbounce", "txt"},
+        {"webhooks", "unbounce_json", "json"},
+        {"webhooks", "jotform", "multipart"},
+        {"webhooks", "jotform_json", "json"},
+        {"webhooks", "hubspot", "json"},
+        {"forms", "mailchimp", "txt"},
+        {"forms", "contact_form_7", "multipart"},
+        {"forms", "elementor", "txt"},
+        {"forms", "wpforms", "txt"},
+        {"forms", "gravity_forms", "txt"},
+        {"forms", "hubspot", "txt"},
+        {"forms", "webflow", "txt"},
+        {"forms", "netlify", "txt"},
+        {"forms", "formspree", "txt"},
+        {"forms", "beacon", "json"},
+};
+
+static const char *const source_names[] = {
+        "form",  "json",     "embeddables", "webflow", "typeform",
+        "tally", "unbounce", "jotform",     "hubspot",
+};
+
+/* The whole file, NUL-terminated; *len its size.  NULL on error. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	if (fp == NULL) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) >= 0 &&
+	    fseek(fp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1))) {
+		*len = fread(buf, 1, (size_t)size, fp);
+		buf[*len] = '\0';
+	}
+	fclose(fp);
+	return buf;
+}
+
+static char *
+fixture_path(const char *dir, const char *name, const char *ext)
+{
+	const char *src = getenv("FORMRELAY_SRCDIR");
+	static char path[1024];
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/%s/%s.%s",
+	         src ? src : ".", dir, name, ext);
+	return path;
+}
+
+/* A string member of the expectation, or NULL for null/absent. */
+static const char *
+want_string(struct json_object *want, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(want, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+compare_object(struct json_object *got, struct json_object *want,
+               const char *key, const char *title)
+{
+	struct json_object *w = NULL;
+
+	if (!json_object_object_get_ex(want, key, &w))
+		return; /* not asserted by this fixture */
+	is_json(got,
+	        json_object_is_type(w, json_type_null)
+	                ? NULL
+	                : json_object_to_json_string(w),
+	        "%s: %s", title, key);
+}
+
+static void
+compare(const struct fields *f, const struct submission *out,
+        struct json_object *want, const char *title)
+{
+	if (want_string(want, "source") != NULL)
+		is_str(source_names[f->source], want_string(want, "source"),
+		       "%s: source", title);
+	is_str(out->user_id, want_string(want, "user_id"), "%s: userId", title);
+	is_str(out->form_name, want_string(want, "form_name"), "%s: form name",
+	       title);
+	compare_object(out->traits, want, "traits", title);
+	compare_object(out->campaign, want, "campaign", title);
+	compare_object(out->page, want, "page", title);
+	compare_object(out->properties, want, "properties", title);
+	if (json_object_object_get_ex(want, "ip", NULL))
+		is_str(out->ip, want_string(want, "ip"), "%s: ip", title);
+	if (json_object_object_get_ex(want, "user_agent", NULL))
+		is_str(out->user_agent, want_string(want, "user_agent"),
+		       "%s: userAgent", title);
+	if (json_object_object_get_ex(want, "event", NULL))
+		is_str(out->event, want_string(want, "event"), "%s: event",
+		       title);
+	if (json_object_object_get_ex(want, "next_url", NULL))
+		is_str(out->next_url, want_string(want, "next_url"),
+		       "%s: _next", title);
+}
+
+static void
+add_config_aliases(struct config *cfg, struct json_object *want)
+{
+	struct json_object *aliases;
+
+	if (!json_object_object_get_ex(want, "config_aliases", &aliases))
+		return;
+	json_object_object_foreach(aliases, trait, name)
+	{
+		test_config_add_alias(cfg, trait, json_object_get_string(name));
+	}
+}
+
+static void
+run_fixture(const char *dir, const char *name, const char *ext)
+{
+	struct config cfg;
+	struct fields f;
+	struct submission out;
+	struct fr_error err;
+	struct json_object *want;
+	char title[128], *body, *expect;
+	size_t len, elen;
+	int rc;
+
+	snprintf(title, sizeof(title), "%s/%s", dir, name);
+	body = slurp(fixture_path(dir, name, ext), &len);
+	expect = slurp(fixture_path(dir, name, "expect.json"), &elen);
+	want = expect ? json_tokener_parse(expect) : NULL;
+	if (!ok(body != NULL && want != NULL, "%s: fixture readable", title))
+		goto out;
+	test_config_init(&cfg);
+	add_config_aliases(&cfg, want);
+	fields_init(&f);
+	fr_error_clear(&err);
+	rc = parse_body(body, len, want_string(want, "content_type"), NULL, &f,
+	                &err);
+	if (rc == FR_OK)
+		rc = unwrap_webhook(&f, NULL, &err);
+	if (rc == FR_OK)
+		rc = normalise(&f, &cfg, &out, &err);
+	is_int(rc, FR_OK, "%s: accepted", title);
+	if (rc != FR_OK) {
+		printf("#   %s: %s\n", err.code, err.message);
+	} else {
+		compare(&f, &out, want, title);
+		check_idempotent(&out, &cfg, title);
+		submission_free(&out);
+	}
+	fields_free(&f);
+	test_config_release(&cfg);
+out:
+	json_object_put(want);
+	free(body);
+	free(expect);
+}
+
+/* Run text (a JSON body) through unwrap_webhook; return its status. */
+static int
+unwrap_text(const char *text, struct fields *f, struct fr_error *err)
+{
+	fields_from_json(f, text);
+	return unwrap_webhook(f, NULL, err);
+}
+
+static void
+test_shapes(void)
+{
+	struct fields f;
+	struct fr_error err;
+
+	is_int(unwrap_text("{\"email\":\"a@b.example\",\"data\":{\"x\":1}}", &f,
+	                   &err),
+	       FR_OK, "no known shape: left alone");
+	ok(f.count == 2 && f.source == SOURCE_JSON && f.context == NULL,
+	   "no known shape: fields unchanged");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"form_response\":\"nope\"}", &f, &err),
+	       FR_EMALFORMED, "Typeform: a broken envelope is 400");
+	ok(f.count == 1, "Typeform: on error the fields are as they were");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"form_response\":{\"answers\":{}}}", &f, &err),
+	       FR_EMALFORMED, "Typeform: answers must be a list");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"data.json\":\"{not json\"}", &f, &err),
+	       FR_EMALFORMED, "Unbounce: data.json text must be JSON");
+	is_str(err.field, "data.json", "Unbounce: the error names data.json");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"rawRequest\":\"[1,2]\"}", &f, &err),
+	       FR_EMALFORMED, "Jotform: rawRequest must be an object");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"eventType\":\"FORM_RESPONSE\",\"data\":{}}", &f,
+	                   &err),
+	       FR_EMALFORMED, "Tally: data.fields is required");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"fields\":[{\"name\":\"email\",\"value\":\"a@b."
+	                   "example\"},{\"value\":1}]}",
+	                   &f, &err),
+	       FR_EMALFORMED, "HubSpot: every field needs a name");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"userData\":{\"email\":\"a@b.example\"}}", &f,
+	                   &err),
+	       FR_OK, "Embeddables without context");
+	ok(f.count == 1 && f.source == SOURCE_EMBEDDABLES &&
+	           f.context == NULL && f.root != NULL,
+	   "Embeddables: userData only, root kept");
+	fields_free(&f);
+}
+
+static void
+test_limits(void)
+{
+	struct parse_limits lim;
+	struct fields f;
+	struct fr_error err;
+	char text[4096];
+	size_t n = 0;
+	int i;
+
+	parse_limits_default(&lim);
+	lim.max_fields = 5;
+	n += (size_t)snprintf(text, sizeof(text), "{\"userData\":{");
+	for (i = 0; i < 6; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		                      "%s\"f%d\":\"v\"", i ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, "}}");
+	fields_from_json(&f, text);
+	is_int(unwrap_webhook(&f, &lim, &err), FR_ETOOLARGE,
+	       "limits: too many unwrapped fields");
+	fields_free(&f);
+
+	parse_limits_default(&lim);
+	lim.max_name = 10;
+	fields_from_json(&f, "{\"fields\":[{\"name\":\"a very long label "
+	                     "indeed\",\"value\":\"x\"}]}");
+	is_int(unwrap_webhook(&f, &lim, &err), FR_OK,
+	       "limits: a long name is cut, not refused");
+	is_str(f.count ? f.items[0].name : NULL, "a very lon",
+	       "limits: cut at max_name");
+	fields_free(&f);
+}
+
+int
+main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+		run_fixture(fixtures[i].dir, fixtures[i].name, fixtures[i].ext);
+	test_shapes();
+	test_limits();
+	return done_testing();
+}
