@@ -904,6 +904,106 @@ test_print_masks(void)
 	config_free(&cfg);
 }
 
+/* Files that cannot be read, or are too large to be what they claim. */
+static void
+test_file_limits(void)
+{
+	char path[512], text[1200], want[1200], conf[512];
+	struct config cfg;
+	struct fr_error err;
+	char *big;
+	size_t i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(want, sizeof(want), "%s: Is a directory", tmpdir);
+	is_int(config_load(&cfg, tmpdir, &err), FR_ECONFIG, "directory");
+	is_str(err.message, want, "directory as configuration");
+
+	big = malloc(CONFIG_MAX_FILE + 2);
+	memset(big, ';', CONFIG_MAX_FILE + 1);
+	for (i = 100; i < CONFIG_MAX_FILE; i += 100)
+		big[i] = '\n';
+	big[CONFIG_MAX_FILE + 1] = '\0';
+	write_file("big.conf", big, 0600, path, sizeof(path));
+	snprintf(want, sizeof(want), "%s: larger than 1048576 bytes", path);
+	is_int(config_load(&cfg, path, &err), FR_ECONFIG, "huge file");
+	is_str(err.message, want, "huge configuration file");
+	big[CONFIG_MAX_SECRET + 1] = '\0';
+	memset(big, 'k', CONFIG_MAX_SECRET + 1);
+	write_file("bigkey", big, 0600, path, sizeof(path));
+	free(big);
+
+	error_conf_path(conf, sizeof(conf));
+	snprintf(text, sizeof(text), "[customerio]\napi_key_file = %s\n", path);
+	snprintf(want, sizeof(want),
+	         "%s:2: customerio.api_key_file: %s: file larger than 4096 "
+	         "bytes",
+	         conf, path);
+	expect_load_error(text, want, "huge key file");
+
+	snprintf(path, sizeof(path), "%s/nosecret", tmpdir);
+	snprintf(text, sizeof(text), "[http]\n\n\nwebhook_secret_file = %s\n",
+	         path);
+	snprintf(want, sizeof(want),
+	         "%s:4: http.webhook_secret_file: %s: No such file or "
+	         "directory",
+	         conf, path);
+	expect_load_error(text, want, "missing webhook secret file");
+}
+
+static void
+test_alias_limit(void)
+{
+	char *text = malloc(8192);
+	struct config cfg;
+	struct fr_error err;
+	size_t len;
+	int i;
+
+	len = (size_t)snprintf(text, 8192, "[fields]\n");
+	for (i = 0; i < 5; i++) {
+		int j;
+
+		len += (size_t)snprintf(text + len, 8192 - len,
+		                        "alias.t%d = ", i);
+		for (j = 0; j < 60; j++)
+			len += (size_t)snprintf(text + len, 8192 - len, "n%d,",
+			                        j);
+		text[len++] = '\n';
+		text[len] = '\0';
+	}
+	is_int(parse(text, &cfg, &err), FR_ECONFIG, "300 aliases");
+	is_str(err.message, "t.conf:6: fields.alias: more than 256 aliases",
+	       "alias limit message");
+	config_free(&cfg);
+	free(text);
+}
+
+static void
+test_print_odd_values(void)
+{
+	struct config cfg;
+	struct fr_error err;
+	char *out;
+
+	is_int(parse("[http]\nmax_body = 1000\nrate_limit = off\n"
+	             "[spool]\nretry_min = 1500ms\nmax_age = 0d\n",
+	             &cfg, &err),
+	       FR_ECONFIG, "zero max_age");
+	config_free(&cfg);
+	is_int(parse("[http]\nmax_body = 1000\nrate_limit = 0/min\n"
+	             "[spool]\nretry_min = 1500ms\n",
+	             &cfg, &err),
+	       FR_OK, "odd values");
+	out = printed(&cfg);
+	ok(out && strstr(out, "http.max_body = 1000\n") &&
+	           strstr(out, "http.rate_limit = off\n") &&
+	           strstr(out, "spool.retry_min = 1500ms\n"),
+	   "print: plain bytes, rate off, milliseconds");
+	free(out);
+	config_free(&cfg);
+}
+
 /* 1 when key starts a line of text, possibly commented out with ';'. */
 static int
 documented(const char *text, const char *key, size_t len)
@@ -1009,6 +1109,9 @@ main(void)
 	test_webhook_secret();
 	test_print_masks();
 	test_sample();
+	test_file_limits();
+	test_alias_limit();
+	test_print_odd_values();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		ok(0, "remove %s", tmpdir);
