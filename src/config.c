@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include "utf8.h"
 #include "util.h"
 
 #ifndef LOCALSTATEDIR
@@ -701,6 +702,9 @@ ini_take_line(struct ini *st, const char *text, size_t len)
 			                "column %zu",
 			                c, i + 1);
 	}
+	/* Values reach JSON (event names) and logs: text only (RFC 3629). */
+	if (!utf8_valid(text, len))
+		return ini_fail(st, "invalid UTF-8");
 	memcpy(st->buf, text, len);
 	st->buf[len] = '\0';
 	return FR_OK;

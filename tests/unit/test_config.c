@@ -392,6 +392,9 @@ static const struct {
          "t.conf:2: log.show_emails: expected yes or no, got 'perhaps'"},
         {"[log]\nlevel = info\x01\n",
          "t.conf:2: control character 0x01 at column 13"},
+        {"[identity]\nevent = caf\xc3\xa9\n[log]\nlevel = \xe9t\xe9\n",
+         "t.conf:4: invalid UTF-8"},
+        {"[identity]\nevent = \xed\xa0\x80\n", "t.conf:2: invalid UTF-8"},
         {"[log]\r\nlevel = info\rx\r\n",
          "t.conf:2: control character 0x0d at column 13"},
 };
