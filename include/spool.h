@@ -6,6 +6,24 @@
  *
  * States: pending (due_ms says when) -> inflight (claimed, lease) ->
  * deleted on ack | pending again on retry | dead (with status and reason).
+ *
+ * Who may settle a claim.  Every handle has a random claim token, stored
+ * with the events it claims.  spool_ack, spool_retry_later and
+ * spool_dead_letter only touch events that are still inflight under the
+ * calling handle's token; ids claimed by another handle, or re-claimed by
+ * another process after this handle's lease ran out, are left alone (the
+ * new holder decides their fate).  So an ack can never delete an event
+ * that its holder has not delivered, and a lease that runs out mid-send
+ * costs at worst a second delivery with the same messageId (which
+ * Customer.io de-duplicates): at-least-once, never lost.  A handle whose
+ * lease ran out but whose events nobody re-claimed may still settle
+ * them.  spool_changes tells how many rows a settle call really changed.
+ *
+ * Errors: every failure returns FR_ESTORE (or the code documented) and
+ * records a sentence naming the cause ("disk full: …", "spool is
+ * read-only: …", "spool is locked: …") readable with spool_last_error;
+ * the calls taking err also copy it there.  A failed write changes
+ * nothing: each call is one transaction, rolled back on any error.
  */
 #ifndef FORMRELAY_SPOOL_H
 #define FORMRELAY_SPOOL_H
@@ -17,20 +35,44 @@
 #include "error.h"
 #include "util.h"
 
+/* The schema version this build writes (PRAGMA user_version). */
+#define SPOOL_SCHEMA_VERSION 1
+/* How long a write waits for another process's transaction. */
+#define SPOOL_BUSY_TIMEOUT_MS 5000
+/* How long webhook ids are remembered for de-duplication. */
+#define SPOOL_WEBHOOK_ID_TTL_MS (48LL * 3600 * 1000)
+/* The reason given to events dead-lettered by spool_expire. */
+#define SPOOL_REASON_MAX_AGE "max_age exceeded"
+
 struct spool;
 
 /* One event to store. */
 struct spool_event {
-	const char *message_id; /* UUID string */
+	const char *message_id; /* UUID string (< UUID_STR_LEN bytes) */
 	const char *body;       /* serialised JSON call */
 	size_t len;
+};
+
+/*
+ * One submission in a group commit: its events, the webhook id to record
+ * with them (NULL for none), and its own result, set by
+ * spool_append_group: FR_OK (stored), FR_EDUPLICATE (webhook id seen
+ * before, or earlier in the same group: nothing stored for it),
+ * FR_EINTERNAL (invalid event: nothing stored for it) or FR_ESTORE (the
+ * whole group failed).
+ */
+struct spool_append {
+	const struct spool_event *evs;
+	size_t n;
+	const char *webhook_id;
+	int result;
 };
 
 /* One stored event handed out by spool_claim. */
 struct spool_item {
 	int64_t id;
 	char message_id[UUID_STR_LEN];
-	char *body; /* owned by the batch */
+	char *body; /* owned by the batch, NUL-terminated */
 	size_t len;
 	int64_t created_ms;
 	int attempts; /* deliveries tried before this claim */
@@ -59,7 +101,11 @@ struct spool_dead {
 };
 
 /*
- * Open (creating and migrating) the spool at path.  *out is owned by the
+ * Open (creating and migrating) the spool at path.  The directory must
+ * exist (the operator creates it, owned by the user formrelay runs as);
+ * a new spool file is created with mode 0600, since it holds personal
+ * data.  A read-only spool, or one written by a newer formrelay (schema
+ * version above SPOOL_SCHEMA_VERSION), is refused.  *out is owned by the
  * caller (spool_close).  Each thread needs its own handle.  FR_OK or
  * FR_ESTORE with err naming the cause.
  */
@@ -69,60 +115,107 @@ int spool_open(const char *path, struct spool **out, struct fr_error *err);
 void spool_close(struct spool *sp);
 
 /*
- * Store evs[0..n) in one transaction and return only after it is durably
- * committed.  With webhook_id set, the id is recorded in the same
- * transaction; an id seen before stores nothing and returns FR_EDUPLICATE.
- * Returns FR_OK, FR_EDUPLICATE or FR_ESTORE (nothing written).
+ * The last error on this handle (status FR_OK and "" when none yet).
+ * Borrowed: valid until the next call on sp.
  */
-int spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
-		 const char *webhook_id, int64_t now, struct fr_error *err);
+const struct fr_error *spool_last_error(const struct spool *sp);
 
 /*
- * Claim up to max_events due events (due_ms <= now, or inflight with an
- * expired lease), oldest first, whose bodies total at most max_bytes
- * (always at least one).  They become inflight for owner until
+ * Rows changed by the last spool_ack, spool_retry_later,
+ * spool_dead_letter or spool_release on this handle: fewer than asked
+ * means some claims had passed to another holder.
+ */
+int64_t spool_changes(const struct spool *sp);
+
+/* How long a write waits for a lock before "spool is locked"
+ * (default SPOOL_BUSY_TIMEOUT_MS). */
+void spool_set_busy_timeout(struct spool *sp, int ms);
+
+/*
+ * Cap the spool file at about max_bytes (SQLite's max_page_count) for
+ * this handle, so that a flood cannot fill the disk: appends beyond it
+ * fail as "disk full".  0 restores SQLite's limit.  FR_OK or FR_ESTORE.
+ */
+int spool_set_max_size(struct spool *sp, int64_t max_bytes);
+
+/*
+ * Store evs[0..n) in one transaction and return only after it is durably
+ * committed (WAL fsync'd).  With webhook_id set, the id is recorded in
+ * the same transaction; an id seen before stores nothing and returns
+ * FR_EDUPLICATE.  Returns FR_OK, FR_EDUPLICATE, FR_EINTERNAL (an invalid
+ * event: NULL body or message_id too long) or FR_ESTORE (nothing
+ * written).
+ */
+int spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
+                 const char *webhook_id, int64_t now, struct fr_error *err);
+
+/*
+ * Group commit: store every item of items[0..n) in one transaction (one
+ * fsync) and set each item's result (see struct spool_append).  Returns
+ * FR_OK once committed, else FR_ESTORE with every result FR_ESTORE and
+ * nothing written.
+ */
+int spool_append_group(struct spool *sp, struct spool_append *const *items,
+                       size_t n, int64_t now, struct fr_error *err);
+
+/*
+ * Claim up to max_events due events, whose bodies total at most
+ * max_bytes (always at least one).  Order: first inflight events whose
+ * lease ended before now (a crashed or stalled holder), then pending
+ * events with due_ms <= now by due time, oldest first (ties by id, i.e.
+ * arrival).  They become inflight for owner and this handle until
  * now + lease_ms.  out is owned by the caller (spool_batch_free).
  * Returns FR_OK (count may be 0) or FR_ESTORE.
  */
 int spool_claim(struct spool *sp, const char *owner, int64_t now,
-		int64_t lease_ms, size_t max_events, size_t max_bytes,
-		struct spool_batch *out);
+                int64_t lease_ms, size_t max_events, size_t max_bytes,
+                struct spool_batch *out);
 
+/* Free the items; b itself (often on the stack) is reset.  NULL-safe. */
 void spool_batch_free(struct spool_batch *b);
 
-/* Delivered: remove ids.  FR_OK or FR_ESTORE. */
+/* Delivered: remove ids (still claimed by this handle).  FR_OK or
+ * FR_ESTORE. */
 int spool_ack(struct spool *sp, const int64_t *ids, size_t n);
 
-/* Back to pending, due at due_ms, attempts + 1, reason kept. */
+/* Back to pending, due at due_ms, attempts + 1, reason kept.  Only ids
+ * still claimed by this handle. */
 int spool_retry_later(struct spool *sp, const int64_t *ids, size_t n,
-		      int64_t due_ms, const char *reason);
+                      int64_t due_ms, const char *reason);
 
-/* Back to pending now without counting an attempt (shutdown, pause). */
+/* Every inflight event of owner (any handle) back to pending, due as
+ * before, without counting an attempt (shutdown, pause). */
 int spool_release(struct spool *sp, const char *owner);
 
-/* Dead letters, with the HTTP status (0 for none) and reason. */
+/* Dead letters, with the HTTP status (0 for none) and reason; the
+ * failed attempt counts.  Only ids still claimed by this handle. */
 int spool_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
-		      int http_status, const char *reason, int64_t now);
+                      int http_status, const char *reason, int64_t now);
 
-/* Dead-letter every pending event created before now - max_age_ms;
- * *count gets how many.  */
+/*
+ * Dead-letter every pending event created (or requeued) before
+ * now - max_age_ms, with status 0 and reason SPOOL_REASON_MAX_AGE; *count
+ * gets how many.  Also forgets webhook ids older than
+ * SPOOL_WEBHOOK_ID_TTL_MS.
+ */
 int spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
-		 int64_t *count);
+                 int64_t *count);
 
-/* When the next pending event falls due (INT64_MAX when none). */
+/* When something next falls due: the earliest pending due_ms, or the
+ * end of the earliest lease (INT64_MAX when none). */
 int spool_next_due(struct spool *sp, int64_t *due_ms);
 
 int spool_stats(struct spool *sp, int64_t now, struct spool_stats *st);
 
 /*
- * Dead letters, oldest first, at most max; *out owned by the caller
- * (free()).
+ * Dead letters, oldest first (by id), at most max; *out owned by the
+ * caller (free()), NULL when *count is 0.
  */
 int spool_list_dead(struct spool *sp, size_t max, struct spool_dead **out,
-		    size_t *count);
+                    size_t *count);
 
-/* Dead -> pending, due now, attempts reset.  id < 0 means all.  *count
- * gets how many. */
+/* Dead -> pending, due now, attempts reset, and its max_age counted
+ * from now.  id < 0 means all.  *count gets how many. */
 int spool_requeue(struct spool *sp, int64_t id, int64_t now, int64_t *count);
 
 /* Delete dead letters (id < 0: all of them).  *count gets how many. */
@@ -130,10 +223,10 @@ int spool_purge(struct spool *sp, int64_t id, int64_t *count);
 
 /*
  * Small shared key/value state seen by every process (e.g. "paused_until",
- * "last_success_ms", "last_error").  get copies into buf ("" when unset).
+ * "last_success_ms", "last_error").  get copies into buf ("" when unset);
+ * a value that does not fit gives FR_ETOOLARGE and "".
  */
 int spool_state_set(struct spool *sp, const char *key, const char *value);
-int spool_state_get(struct spool *sp, const char *key, char *buf,
-		    size_t size);
+int spool_state_get(struct spool *sp, const char *key, char *buf, size_t size);
 
 #endif

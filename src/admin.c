@@ -1,1 +1,535 @@
-/* admin: to be written */
+/*
+ * Spool administration commands (see include/admin.h and docs/admin.md).
+ * Text for people by default, one JSON line with --json for scripts;
+ * exit codes a monitoring check can use.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "admin.h"
+#include "deliver.h"
+#include "spool.h"
+#include "util.h"
+
+struct admin {
+	const struct config *cfg;
+	const char *cmd;
+	FILE *out;
+	FILE *errs;
+	int64_t now;
+	int json;
+	size_t limit;    /* dead: at most this many (0: all) */
+	const char *arg; /* requeue, purge: ID or "all" */
+	struct spool *sp;
+};
+
+static const char *const commands[] = {"status", "dead", "requeue", "purge",
+                                       "flush"};
+
+int
+admin_is_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* "formrelay: <command>: <why>" on stderr; returns ADMIN_EXIT_ERROR. */
+static int __attribute__((format(printf, 2, 3)))
+fail(struct admin *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(a->errs, "formrelay: %s: ", a->cmd);
+	va_start(ap, fmt);
+	vfprintf(a->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', a->errs);
+	return ADMIN_EXIT_ERROR;
+}
+
+static int __attribute__((format(printf, 2, 3)))
+usage(struct admin *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(a->errs, "formrelay: %s: ", a->cmd);
+	va_start(ap, fmt);
+	vfprintf(a->errs, fmt, ap);
+	va_end(ap);
+	fprintf(a->errs,
+	        "\nusage: formrelay [-c FILE] status|dead|flush [--json]\n"
+	        "       formrelay [-c FILE] dead [--limit N] [--json]\n"
+	        "       formrelay [-c FILE] requeue|purge ID|all [--json]\n");
+	return ADMIN_EXIT_USAGE;
+}
+
+/* ---- formatting ------------------------------------------------------- */
+
+/* A duration for people: "42s", "3m 12s", "5h 2m", "3d 4h". */
+static void
+format_age(int64_t ms, char *buf, size_t size)
+{
+	int64_t s = ms > 0 ? ms / 1000 : 0;
+
+	if (s < 60)
+		snprintf(buf, size, "%" PRId64 "s", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%" PRId64 "m %" PRId64 "s", s / 60,
+		         s % 60);
+	else if (s < 86400)
+		snprintf(buf, size, "%" PRId64 "h %" PRId64 "m", s / 3600,
+		         s % 3600 / 60);
+	else
+		snprintf(buf, size, "%" PRId64 "d %" PRId64 "h", s / 86400,
+		         s % 86400 / 3600);
+}
+
+/* Print obj as one JSON line and release it. */
+static void
+emit_json(struct admin *a, struct json_object *obj)
+{
+	fprintf(a->out, "%s\n",
+	        json_object_to_json_string_ext(
+	                obj, JSON_C_TO_STRING_PLAIN |
+	                             JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+static void
+json_add_int(struct json_object *o, const char *key, int64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+static void
+json_add_str(struct json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v));
+}
+
+/* An RFC 3339 time, or null when ms is 0 (never). */
+static void
+json_add_time(struct json_object *o, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (ms > 0 && rfc3339_ms(ms, buf, sizeof(buf)) == 0)
+		json_add_str(o, key, buf);
+	else
+		json_object_object_add(o, key, NULL);
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+static int
+parse_limit(struct admin *a, const char *s)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = s ? strtoll(s, &end, 10) : -1;
+	if (s == NULL || errno != 0 || *end != '\0' || end == s || n < 0)
+		return usage(a, "--limit needs a number, got '%s'", s ? s : "");
+	a->limit = (size_t)n;
+	return ADMIN_EXIT_OK;
+}
+
+/* Options anywhere after the command; at most one operand. */
+static int
+parse_args(struct admin *a, int argc, char **argv)
+{
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			a->json = 1;
+		else if (strcmp(argv[i], "--limit") == 0 &&
+		         strcmp(a->cmd, "dead") == 0) {
+			rc = parse_limit(a, i + 1 < argc ? argv[++i] : NULL);
+			if (rc != ADMIN_EXIT_OK)
+				return rc;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage(a, "unknown option %s", argv[i]);
+		else if (a->arg == NULL)
+			a->arg = argv[i];
+		else
+			return usage(a, "unexpected argument %s", argv[i]);
+	}
+	return ADMIN_EXIT_OK;
+}
+
+/* "all" gives -1, a positive number itself; else -2. */
+static int64_t
+parse_id(const char *s)
+{
+	char *end;
+	long long id;
+
+	if (strcmp(s, "all") == 0)
+		return -1;
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || id <= 0)
+		return -2;
+	return id;
+}
+
+static int
+open_spool(struct admin *a)
+{
+	struct fr_error err;
+
+	fr_error_clear(&err);
+	if (spool_open(a->cfg->spool_path, &a->sp, &err) != FR_OK)
+		return fail(a, "cannot open spool: %s", err.message);
+	return ADMIN_EXIT_OK;
+}
+
+/* A shared state value as a number (0 when unset or unreadable). */
+static int64_t
+state_int(struct spool *sp, const char *key)
+{
+	char buf[32];
+
+	if (spool_state_get(sp, key, buf, sizeof(buf)) != FR_OK)
+		return 0;
+	return strtoll(buf, NULL, 10);
+}
+
+/* ---- status ----------------------------------------------------------------
+ */
+
+/* What the delivery side last recorded in the shared state. */
+struct delivery_state {
+	int64_t paused_until;
+	int64_t last_error_ms;
+	int64_t last_success_ms;
+	char pause_reason[256];
+	char last_error[256];
+};
+
+static void
+read_delivery_state(struct spool *sp, struct delivery_state *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->paused_until = state_int(sp, "paused_until");
+	ds->last_error_ms = state_int(sp, "last_error_ms");
+	ds->last_success_ms = state_int(sp, "last_success_ms");
+	spool_state_get(sp, "pause_reason", ds->pause_reason,
+	                sizeof(ds->pause_reason));
+	spool_state_get(sp, "last_error", ds->last_error,
+	                sizeof(ds->last_error));
+}
+
+static void
+status_json(struct admin *a, const struct spool_stats *st,
+            const struct delivery_state *ds)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_add_str(o, "spool", a->cfg->spool_path);
+	json_add_int(o, "pending", st->pending);
+	json_add_int(o, "inflight", st->inflight);
+	json_add_int(o, "dead", st->dead);
+	if (st->pending > 0)
+		json_add_int(o, "oldest_pending_age_s",
+		             (a->now - st->oldest_pending_ms) / 1000);
+	else
+		json_object_object_add(o, "oldest_pending_age_s", NULL);
+	json_add_time(o, "oldest_pending", st->oldest_pending_ms);
+	json_object_object_add(
+	        o, "paused",
+	        json_object_new_boolean(ds->paused_until > a->now));
+	if (ds->paused_until > a->now) {
+		json_add_time(o, "paused_until", ds->paused_until);
+		json_add_str(o, "pause_reason", ds->pause_reason);
+	}
+	json_add_time(o, "last_success", ds->last_success_ms);
+	json_add_time(o, "last_error_at", ds->last_error_ms);
+	if (ds->last_error[0] != '\0')
+		json_add_str(o, "last_error", ds->last_error);
+	emit_json(a, o);
+}
+
+/* "  (10s ago)" style suffix for a past time. */
+static void
+print_when(struct admin *a, const char *label, int64_t ms, const char *what)
+{
+	char age[32];
+
+	if (ms <= 0)
+		return;
+	format_age(a->now - ms, age, sizeof(age));
+	fprintf(a->out, "%-13s %s ago%s%s\n", label, age, what ? ": " : "",
+	        what ? what : "");
+}
+
+static void
+status_text(struct admin *a, const struct spool_stats *st,
+            const struct delivery_state *ds)
+{
+	char age[32];
+
+	fprintf(a->out, "%-13s %s\n", "spool", a->cfg->spool_path);
+	fprintf(a->out, "%-13s %" PRId64, "pending", st->pending);
+	if (st->pending > 0) {
+		format_age(a->now - st->oldest_pending_ms, age, sizeof(age));
+		fprintf(a->out, " (oldest %s)", age);
+	}
+	fprintf(a->out, "\n%-13s %" PRId64 "\n", "inflight", st->inflight);
+	fprintf(a->out, "%-13s %" PRId64 "%s\n", "dead", st->dead,
+	        st->dead > 0 ? " (list them: formrelay dead)" : "");
+	if (ds->paused_until > a->now) {
+		format_age(ds->paused_until - a->now, age, sizeof(age));
+		fprintf(a->out, "%-13s paused for %s more: %s\n", "delivery",
+		        age, ds->pause_reason);
+	}
+	print_when(a, "last success", ds->last_success_ms, NULL);
+	if (ds->last_error[0] != '\0')
+		print_when(a, "last error", ds->last_error_ms, ds->last_error);
+}
+
+static int
+cmd_status(struct admin *a)
+{
+	struct delivery_state ds;
+	struct spool_stats st;
+
+	if (a->arg != NULL)
+		return usage(a, "unexpected argument %s", a->arg);
+	if (open_spool(a) != ADMIN_EXIT_OK)
+		return ADMIN_EXIT_ERROR;
+	if (spool_stats(a->sp, a->now, &st) != FR_OK)
+		return fail(a, "%s", spool_last_error(a->sp)->message);
+	read_delivery_state(a->sp, &ds);
+	if (a->json)
+		status_json(a, &st, &ds);
+	else
+		status_text(a, &st, &ds);
+	return st.dead > 0 ? ADMIN_EXIT_DEAD : ADMIN_EXIT_OK;
+}
+
+/* ---- dead ------------------------------------------------------------------
+ */
+
+static struct json_object *
+dead_object(struct admin *a, const struct spool_dead *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_add_int(o, "id", d->id);
+	json_add_str(o, "messageId", d->message_id);
+	json_add_time(o, "received", d->created_ms);
+	json_add_time(o, "died", d->died_ms);
+	json_add_int(o, "age_s", (a->now - d->created_ms) / 1000);
+	json_add_int(o, "status", d->http_status);
+	json_add_int(o, "attempts", d->attempts);
+	json_add_str(o, "reason", d->reason);
+	return o;
+}
+
+static void
+dead_json(struct admin *a, const struct spool_dead *d, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *list = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(list, dead_object(a, &d[i]));
+	json_object_object_add(o, "dead", list);
+	emit_json(a, o);
+}
+
+static void
+dead_text(struct admin *a, const struct spool_dead *d, size_t n)
+{
+	char age[32];
+	size_t i;
+
+	if (n == 0) {
+		fprintf(a->out, "no dead letters\n");
+		return;
+	}
+	fprintf(a->out, "%-8s %-36s %-8s %-6s %-8s %s\n", "ID", "MESSAGE ID",
+	        "AGE", "STATUS", "ATTEMPTS", "REASON");
+	for (i = 0; i < n; i++) {
+		format_age(a->now - d[i].created_ms, age, sizeof(age));
+		fprintf(a->out, "%-8" PRId64 " %-36s %-8s %-6d %-8d %s\n",
+		        d[i].id, d[i].message_id, age, d[i].http_status,
+		        d[i].attempts, d[i].reason);
+	}
+}
+
+static int
+cmd_dead(struct admin *a)
+{
+	struct spool_dead *d = NULL;
+	size_t n = 0;
+
+	if (a->arg != NULL)
+		return usage(a, "unexpected argument %s", a->arg);
+	if (open_spool(a) != ADMIN_EXIT_OK)
+		return ADMIN_EXIT_ERROR;
+	if (spool_list_dead(a->sp, a->limit ? a->limit : SIZE_MAX, &d, &n) !=
+	    FR_OK)
+		return fail(a, "%s", spool_last_error(a->sp)->message);
+	if (a->json)
+		dead_json(a, d, n);
+	else
+		dead_text(a, d, n);
+	free(d);
+	return ADMIN_EXIT_OK;
+}
+
+/* ---- requeue and purge -----------------------------------------------------
+ */
+
+static int
+cmd_requeue_purge(struct admin *a, int requeue)
+{
+	const char *done = requeue ? "requeued" : "purged";
+	int64_t id, count = 0;
+	struct json_object *o;
+	int rc;
+
+	if (a->arg == NULL)
+		return usage(a, "which dead letter? give an ID or 'all'");
+	if ((id = parse_id(a->arg)) == -2)
+		return usage(a, "'%s' is neither an id nor 'all'", a->arg);
+	if (open_spool(a) != ADMIN_EXIT_OK)
+		return ADMIN_EXIT_ERROR;
+	rc = requeue ? spool_requeue(a->sp, id, a->now, &count)
+	             : spool_purge(a->sp, id, &count);
+	if (rc != FR_OK)
+		return fail(a, "%s", spool_last_error(a->sp)->message);
+	if (id > 0 && count == 0)
+		return fail(a, "no dead letter with id %" PRId64, id);
+	if (a->json) {
+		o = json_object_new_object();
+		json_add_int(o, done, count);
+		emit_json(a, o);
+	} else
+		fprintf(a->out, "%s %" PRId64 " dead letter%s\n", done, count,
+		        count == 1 ? "" : "s");
+	return ADMIN_EXIT_OK;
+}
+
+/* ---- flush ------------------------------------------------------------------
+ */
+
+static void
+flush_report(struct admin *a, const struct deliver_report *rep)
+{
+	struct json_object *o;
+
+	if (!a->json) {
+		fprintf(a->out,
+		        "delivered %zu, retry later %zu, dead-lettered %zu "
+		        "(%zu request%s)\n",
+		        rep->delivered, rep->retried, rep->dead, rep->batches,
+		        rep->batches == 1 ? "" : "s");
+		if (rep->paused)
+			fprintf(a->out, "delivery is paused: Customer.io "
+			                "refused the API key (see: formrelay "
+			                "status)\n");
+		return;
+	}
+	o = json_object_new_object();
+	json_add_int(o, "delivered", (int64_t)rep->delivered);
+	json_add_int(o, "retried", (int64_t)rep->retried);
+	json_add_int(o, "dead", (int64_t)rep->dead);
+	json_add_int(o, "batches", (int64_t)rep->batches);
+	json_object_object_add(o, "paused",
+	                       json_object_new_boolean(rep->paused));
+	emit_json(a, o);
+}
+
+static int
+cmd_flush(struct admin *a)
+{
+	struct deliver_report rep;
+	struct deliverer *d = NULL;
+	struct fr_error err;
+	char host[64] = "localhost", owner[128];
+	int rc;
+
+	if (a->arg != NULL)
+		return usage(a, "unexpected argument %s", a->arg);
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(owner, sizeof(owner), "%s:%ld:flush", host, (long)getpid());
+	fr_error_clear(&err);
+	if (deliverer_new(a->cfg, owner, &d, &err) != FR_OK)
+		return fail(a, "cannot start delivery: %s", err.message);
+	memset(&rep, 0, sizeof(rep));
+	rc = deliver_flush(d, &rep);
+	deliverer_free(d);
+	flush_report(a, &rep);
+	if (rc != FR_OK)
+		return fail(a,
+		            "delivery stopped: the spool %s cannot be "
+		            "written (see the log above)",
+		            a->cfg->spool_path);
+	if (rep.retried > 0 || rep.paused)
+		return ADMIN_EXIT_INCOMPLETE;
+	return rep.dead > 0 ? ADMIN_EXIT_DEAD : ADMIN_EXIT_OK;
+}
+
+/* ---- entry
+ * ------------------------------------------------------------------- */
+
+static int
+dispatch(struct admin *a)
+{
+	if (strcmp(a->cmd, "status") == 0)
+		return cmd_status(a);
+	if (strcmp(a->cmd, "dead") == 0)
+		return cmd_dead(a);
+	if (strcmp(a->cmd, "requeue") == 0)
+		return cmd_requeue_purge(a, 1);
+	if (strcmp(a->cmd, "purge") == 0)
+		return cmd_requeue_purge(a, 0);
+	return cmd_flush(a);
+}
+
+int
+admin_run(const struct config *cfg, int argc, char **argv, FILE *out,
+          FILE *errs, int64_t now)
+{
+	struct admin a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.cfg = cfg;
+	a.out = out;
+	a.errs = errs;
+	a.now = now;
+	a.cmd = argc > 0 ? argv[0] : "";
+	if (!admin_is_command(a.cmd))
+		return usage(&a, "unknown command '%s'", a.cmd);
+	rc = parse_args(&a, argc, argv);
+	if (rc == ADMIN_EXIT_OK)
+		rc = dispatch(&a);
+	spool_close(a.sp);
+	fflush(out);
+	return rc;
+}
+
+int
+admin_main(const struct config *cfg, int argc, char **argv)
+{
+	return admin_run(cfg, argc, argv, stdout, stderr, now_ms());
+}
