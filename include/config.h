@@ -80,12 +80,13 @@ struct config {
 	int64_t lease_ms;     /* claim lease (default 60s) */
 
 	/* [http] */
-	struct config_list
-	        allowed_origins;           /* empty: no Origin check;
-	                                      lower-case scheme://host[:port] */
-	struct config_list redirect_allow; /* absolute http(s) URL prefixes,
-	                                      each with at least "/" as path */
-	char *success_url;                 /* absolute http(s) URL or /path */
+	/* Empty: no Origin check.  Each as browsers send Origin (RFC 6454):
+	 * lower-case scheme://host[:port], no default port. */
+	struct config_list allowed_origins;
+	/* Absolute http(s) URL prefixes with a lower-case scheme and host
+	 * and at least "/" as path. */
+	struct config_list redirect_allow;
+	char *success_url; /* absolute http(s) URL or /path */
 	size_t max_body;
 	unsigned rate_limit_count; /* 0: off */
 	int64_t rate_limit_window_ms;

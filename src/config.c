@@ -249,14 +249,16 @@ set_missing_id(struct ini *st, const struct key_def *def, char *value)
 }
 
 /* Relative "/thanks" is allowed too: RFC 9110, 10.2.2 lets Location be
- * a relative reference ("//host" would leave the site, so it is not). */
+ * a relative reference ("//host" would leave the site, and browsers read
+ * "/\host" the same way, so those are not). */
 static int
 set_success_url(struct ini *st, const struct key_def *def, char *value)
 {
 	const char *why = NULL;
 	int rc;
 
-	if (value[0] == '\0' || (value[0] == '/' && value[1] != '/'))
+	if (value[0] == '\0' ||
+	    (value[0] == '/' && value[1] != '/' && value[1] != '\\'))
 		return set_optional(st, def, value);
 	rc = cv_check_http_url(value, 0, &why);
 	if (rc == FR_ENOMEM)
@@ -326,22 +328,19 @@ item_checked(struct ini *st, const struct key_def *def, const char *item,
 	return item_name(st, def, item, out);
 }
 
-/* Browsers send origins in lower case (RFC 6454, 6.2 serialisation), so
- * store them that way for a byte comparison. */
 static int
 item_origin(struct ini *st, const struct key_def *def, const char *item,
             char **out)
 {
 	const char *why = NULL;
 	int rc = cv_check_origin(item, &why);
-	char *p;
 
-	rc = item_checked(st, def, item, out, rc, why);
-	if (rc == FR_OK)
-		for (p = *out; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p + 32);
-	return rc;
+	if (rc == FR_ENOMEM)
+		return ini_nomem(st);
+	if (rc != 0)
+		return bad_value(st, def, why, item);
+	*out = cv_origin_normal(item);
+	return *out ? FR_OK : ini_nomem(st);
 }
 
 static int

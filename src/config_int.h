@@ -47,9 +47,13 @@ int cv_parse_bool(const char *s, int *out);
 /* "20/min", "5/sec", "1000/hour" or "off".  0 or -1. */
 int cv_parse_rate(const char *s, unsigned *count, int64_t *window_ms);
 
+/* An origin in lower case without a default port.  Caller owns; NULL on
+ * ENOMEM. */
+char *cv_origin_normal(const char *origin);
+
 /* A redirect prefix with at least "/" as its path, so that
- * "https://example.com" cannot match "https://example.com.evil.test".
- * Caller owns; NULL on ENOMEM. */
+ * "https://example.com" cannot match "https://example.com.evil.test",
+ * and scheme and host in lower case.  Caller owns; NULL on ENOMEM. */
 char *cv_redirect_prefix(const char *url);
 
 /* Shortest exact spelling: 259200000 -> "3d", 90000 -> "90s". */

@@ -266,6 +266,37 @@ cv_check_origin(const char *s, const char **why)
 	return rc;
 }
 
+static void
+lower_ascii(char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] + 32);
+}
+
+/* Serialised as browsers send it (RFC 6454, 6.2): scheme and host in
+ * lower case, no port when it is the scheme's default. */
+char *
+cv_origin_normal(const char *origin)
+{
+	char *out = xstrdup(origin);
+	size_t len;
+
+	if (out == NULL)
+		return NULL;
+	len = strlen(out);
+	lower_ascii(out, len);
+	if (strncmp(out, "https://", 8) == 0 && len > 12 &&
+	    strcmp(out + len - 4, ":443") == 0)
+		out[len - 4] = '\0';
+	else if (strncmp(out, "http://", 7) == 0 && len > 10 &&
+	         strcmp(out + len - 3, ":80") == 0)
+		out[len - 3] = '\0';
+	return out;
+}
+
 char *
 cv_redirect_prefix(const char *url)
 {
@@ -277,12 +308,16 @@ cv_redirect_prefix(const char *url)
 		return xstrdup(url);
 	at = (size_t)(host + 3 - url);
 	at += strcspn(url + at, "/?#");
-	if (url[at] == '/')
-		return xstrdup(url);
 	out = malloc(len + 2);
 	if (out == NULL)
 		return NULL;
 	memcpy(out, url, at);
+	lower_ascii(out,
+	            at); /* scheme and host ignore case (RFC 3986, 6.2.2.1) */
+	if (url[at] == '/') {
+		memcpy(out + at, url + at, len - at + 1);
+		return out;
+	}
 	out[at] = '/';
 	memcpy(out + at + 1, url + at, len - at + 1);
 	return out;

@@ -534,6 +534,38 @@ test_crlf_bom(void)
 }
 
 static void
+test_normal_forms(void)
+{
+	struct config cfg;
+	struct fr_error err;
+
+	is_int(parse("[http]\n"
+	             "allowed_origins = HTTPS://WWW.Example.com:443, "
+	             "http://localhost:80, https://a.test:8443, "
+	             "http://[::1]:8080\n"
+	             "redirect_allow = HTTPS://WWW.Example.COM/Path, "
+	             "https://B.test?x=Y\n",
+	             &cfg, &err),
+	       FR_OK, "origins and prefixes: %s", err.message);
+	is_str(cfg.allowed_origins.items[0], "https://www.example.com",
+	       "origin: lower case, default https port dropped");
+	is_str(cfg.allowed_origins.items[1], "http://localhost",
+	       "origin: default http port dropped");
+	is_str(cfg.allowed_origins.items[2], "https://a.test:8443",
+	       "origin: other port kept");
+	is_str(cfg.allowed_origins.items[3], "http://[::1]:8080",
+	       "origin: IPv6 literal");
+	is_str(cfg.redirect_allow.items[0], "https://www.example.com/Path",
+	       "prefix: host lower-cased, path kept");
+	is_str(cfg.redirect_allow.items[1], "https://b.test/?x=Y",
+	       "prefix: '/' inserted before the query");
+	config_free(&cfg);
+	expect_error("[http]\nsuccess_url = /\\evil.test\n",
+	             "t.conf:2: http.success_url: not an absolute URL "
+	             "(scheme://host/...), got '/\\evil.test'");
+}
+
+static void
 test_lists(void)
 {
 	struct config cfg;
@@ -1101,6 +1133,7 @@ main(void)
 	test_comments_and_quotes();
 	test_crlf_bom();
 	test_lists();
+	test_normal_forms();
 	test_untouched_on_error();
 	test_sizes();
 	test_durations();
