@@ -122,12 +122,19 @@ set_member_once(struct json_object **obj, const char *key,
 static int
 honeypot_filled(const struct fields *in, const struct config *cfg)
 {
+	char trait[NORMALISE_MAX_KEY + 64];
+	const char *name;
 	size_t i;
 
-	for (i = 0; i < in->count; i++)
-		if (alias_is_honeypot(in->items[i].name, cfg) &&
-		    !is_empty(in->items[i].value))
+	for (i = 0; i < in->count; i++) {
+		name = in->items[i].name;
+		if (is_empty(in->items[i].value))
+			continue;
+		if (alias_is_honeypot(name, cfg) ||
+		    (normalise_name(name, cfg, trait, sizeof(trait)) == 0 &&
+		     alias_is_honeypot(trait, cfg)))
 			return 1;
+	}
 	return 0;
 }
 
@@ -210,10 +217,8 @@ take_hs_context(struct norm *n, struct json_object *v)
  * (with *rc) when f was one of them.
  */
 static int
-take_envelope(struct norm *n, const struct field *f, int *rc)
+take_envelope(struct norm *n, const char *name, const struct field *f, int *rc)
 {
-	const char *name = f->name;
-
 	*rc = FR_OK;
 	if (n->builders & BUILDER_ELEMENTOR) {
 		if (!strcmp(name, "post_id") || !strcmp(name, "form_id") ||
@@ -255,7 +260,8 @@ take_envelope(struct norm *n, const struct field *f, int *rc)
 /* Page data posted with the form (WPForms page_url/page_title/
  * url_referer, a fetch body's pageUrl, ...). */
 static int
-take_page_field(struct norm *n, const struct field *f, int *rc)
+take_page_field(struct norm *n, const char *name, const struct field *f,
+                int *rc)
 {
 	static const struct {
 		const char *name, *key;
@@ -269,7 +275,7 @@ take_page_field(struct norm *n, const struct field *f, int *rc)
 	size_t i;
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (alias_name_eq(f->name, map[i].name)) {
+		if (alias_name_eq(name, map[i].name)) {
 			*rc = set_member_once(&n->page, map[i].key, f->value);
 			return 1;
 		}
@@ -512,6 +518,29 @@ add_trait(struct norm *n, const char *trait, const char *field,
 	               : FR_OK;
 }
 
+/*
+ * Fields that are not traits: Netlify's form-name, honeypots, the deny
+ * list, builders' envelope fields and page data.  Returns 1 (with *rc)
+ * when name is one of them.
+ */
+static int
+take_special(struct norm *n, const char *name, const struct field *f, int *rc)
+{
+	*rc = FR_OK;
+	if (alias_name_eq(name, "form-name")) {
+		*rc = set_string_once(&n->out->form_name, f->value);
+		return 1;
+	}
+	if (alias_is_honeypot(name, n->cfg) || alias_is_denied(name, n->cfg))
+		return 1;
+	return take_envelope(n, name, f, rc) || take_page_field(n, name, f, rc);
+}
+
+/*
+ * One field.  The special names are checked on the field's name and on
+ * its trait name, so that a trait is never a name that would be treated
+ * otherwise when normalised again ("page,Title" -> page_title).
+ */
 static int
 take_field(struct norm *n, const struct field *f)
 {
@@ -520,12 +549,7 @@ take_field(struct norm *n, const struct field *f)
 
 	if (f->name[0] == '_')
 		return take_reserved(n, f);
-	if (alias_name_eq(f->name, "form-name")) /* Netlify */
-		return set_string_once(&n->out->form_name, f->value);
-	if (alias_is_honeypot(f->name, n->cfg) ||
-	    alias_is_denied(f->name, n->cfg))
-		return FR_OK;
-	if (take_envelope(n, f, &rc) || take_page_field(n, f, &rc))
+	if (take_special(n, f->name, f, &rc))
 		return rc;
 	if (normalise_name(f->name, n->cfg, trait, sizeof(trait)) < 0)
 		return strlen(f->name) > NORMALISE_MAX_KEY
@@ -533,8 +557,8 @@ take_field(struct norm *n, const struct field *f)
 		               : FR_OK;
 	if (strncmp(trait, "utm_", 4) == 0)
 		return take_campaign(n, trait, f->value);
-	if (alias_is_denied(trait, n->cfg))
-		return FR_OK;
+	if (strcmp(trait, f->name) != 0 && take_special(n, trait, f, &rc))
+		return rc;
 	return add_trait(n, trait, f->name, f->value, f->flags);
 }
 

@@ -22,6 +22,15 @@ ref(struct json_object *v)
 	return json_object_get(v);
 }
 
+/* The length of o when it is an array, else 0 (json-c asserts). */
+static size_t
+uw_length(struct json_object *o)
+{
+	return json_object_is_type(o, json_type_array)
+	               ? json_object_array_length(o)
+	               : 0;
+}
+
 /* ---- Typeform -------------------------------------------------------- */
 
 static int
@@ -64,7 +73,7 @@ typeform_title(struct json_object *definition, const char *id)
 	const char *fid;
 
 	fields = uw_member_type(definition, "fields", json_type_array);
-	for (i = 0; id != NULL && i < json_object_array_length(fields); i++) {
+	for (i = 0; id != NULL && i < uw_length(fields); i++) {
 		fld = json_object_array_get_idx(fields, i);
 		fid = uw_string(fld, "id");
 		if (fid != NULL && strcmp(fid, id) == 0)
@@ -84,7 +93,7 @@ typeform_choices(struct json_object *c)
 	labels = uw_member_type(c, "labels", json_type_array);
 	if ((out = json_object_new_array()) == NULL)
 		return NULL;
-	for (i = 0; i < json_object_array_length(labels); i++)
+	for (i = 0; i < uw_length(labels); i++)
 		json_object_array_add(
 		        out, ref(json_object_array_get_idx(labels, i)));
 	if (other != NULL)
@@ -150,7 +159,7 @@ typeform_unwrap(struct unwrap *u, struct json_object *root)
 	    (answers != NULL && !json_object_is_type(answers, json_type_array)))
 		return uw_broken(u, "Typeform");
 	def = uw_member_type(fr, "definition", json_type_object);
-	for (i = 0; rc == FR_OK && i < json_object_array_length(answers); i++)
+	for (i = 0; rc == FR_OK && i < uw_length(answers); i++)
 		rc = typeform_answer(u, json_object_array_get_idx(answers, i),
 		                     def);
 	/* Hidden fields arrive with lower-cased names (entryId: entryid). */
@@ -188,7 +197,7 @@ tally_option(struct json_object *options, const char *id)
 	const char *oid;
 	size_t i;
 
-	for (i = 0; i < json_object_array_length(options); i++) {
+	for (i = 0; i < uw_length(options); i++) {
 		o = json_object_array_get_idx(options, i);
 		oid = uw_string(o, "id");
 		if (oid != NULL && strcmp(oid, id) == 0)
@@ -206,7 +215,7 @@ tally_choices(struct json_object *v, struct json_object *options, int single)
 	const char *text;
 	size_t i;
 
-	if (single && json_object_array_length(v) == 1) {
+	if (single && uw_length(v) == 1) {
 		e = json_object_array_get_idx(v, 0);
 		text = json_object_is_type(e, json_type_string)
 		               ? tally_option(options,
@@ -216,7 +225,7 @@ tally_choices(struct json_object *v, struct json_object *options, int single)
 	}
 	if ((out = json_object_new_array()) == NULL)
 		return NULL;
-	for (i = 0; i < json_object_array_length(v); i++) {
+	for (i = 0; i < uw_length(v); i++) {
 		e = json_object_array_get_idx(v, i);
 		text = json_object_is_type(e, json_type_string)
 		               ? tally_option(options,
@@ -275,7 +284,7 @@ tally_unwrap(struct unwrap *u, struct json_object *root)
 	fields = uw_member_type(data, "fields", json_type_array);
 	if (fields == NULL)
 		return uw_broken(u, "Tally");
-	for (i = 0; rc == FR_OK && i < json_object_array_length(fields); i++)
+	for (i = 0; rc == FR_OK && i < uw_length(fields); i++)
 		rc = tally_field(u, json_object_array_get_idx(fields, i));
 	if (rc == FR_OK)
 		rc = uw_form_name(u, uw_string(data, "formName"));
@@ -468,9 +477,9 @@ unbounce_value(struct json_object *v)
 {
 	if (!json_object_is_type(v, json_type_array))
 		return ref(v);
-	if (json_object_array_length(v) == 1)
+	if (uw_length(v) == 1)
 		return ref(json_object_array_get_idx(v, 0));
-	return json_object_array_length(v) ? ref(v) : NULL;
+	return uw_length(v) ? ref(v) : NULL;
 }
 
 static int
@@ -632,7 +641,7 @@ hubspot_match(const struct unwrap *u, struct json_object *root)
 	struct json_object *first;
 
 	(void)u;
-	if (fields == NULL || json_object_array_length(fields) == 0)
+	if (fields == NULL || uw_length(fields) == 0)
 		return 0;
 	first = json_object_array_get_idx(fields, 0);
 	return uw_string(first, "name") != NULL &&
@@ -648,7 +657,7 @@ hubspot_unwrap(struct unwrap *u, struct json_object *root)
 	size_t i;
 	int rc = FR_OK;
 
-	for (i = 0; rc == FR_OK && i < json_object_array_length(fields); i++) {
+	for (i = 0; rc == FR_OK && i < uw_length(fields); i++) {
 		fld = json_object_array_get_idx(fields, i);
 		if (uw_string(fld, "name") == NULL)
 			return uw_broken(u, "HubSpot");
