@@ -21,7 +21,7 @@
  * form-data encoding algorithm") but not '%' itself, so decoding would be
  * ambiguous.
  */
-#define _GNU_SOURCE /* memmem */
+/* memmem: _GNU_SOURCE comes from configure (AC_USE_SYSTEM_EXTENSIONS). */
 #include <stdlib.h>
 #include <string.h>
 
