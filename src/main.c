@@ -27,8 +27,8 @@ usage(FILE *fp)
 	fprintf(fp,
 		"usage: formrelay [-c FILE] [--listen ADDR] [--threads N]\n"
 		"       formrelay [-c FILE] --check-config\n"
-		"       formrelay [-c FILE] [--json] status | dead | flush |\n"
-		"                 requeue ID|all | purge ID|all\n"
+		"       formrelay [-c FILE] status | dead | flush |\n"
+		"                 requeue ID|all | purge ID|all  [--json]\n"
 		"       formrelay --version | --help\n"
 		"\n"
 		"Without a command it serves FastCGI on the socket it was\n"

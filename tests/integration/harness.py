@@ -260,7 +260,7 @@ fastcgi.server = ("/formrelay" => ((
         return p.returncode, p.stdout + p.stderr
 
     def status(self):
-        rc, out = self.admin("--json", "status")
+        rc, out = self.admin("status", "--json")
         return json.loads(out) if rc in (0, 3) else None
 
 

@@ -46,9 +46,10 @@ def check_form_post(t, env):
     t.eq(ev["traits"].get("email"), "jane.doe@example.com",
          "email trimmed and lower-cased")
     t.eq(ev["traits"].get("plan"), "pro", "other fields kept as traits")
-    t.ok("entryId" not in ev["traits"] and "entry_id" not in ev["traits"],
-         "the id field is not repeated as a trait",
-         ev["traits"])
+    t.eq(ev["traits"].get("entry_id"), "entry-123",
+         "the id stays a snake_case trait (re-normalising gives the same id)")
+    t.eq((ev["traits"].get("first_name"), ev["traits"].get("last_name")),
+         ("Jane", "Doe"), "name split into first_name and last_name")
     t.ok(UUID4.match(ev["messageId"]) is not None, "messageId is a UUID v4")
     t.ok(TS.match(ev["timestamp"]) is not None,
          "timestamp is RFC 3339 UTC with milliseconds")
@@ -82,7 +83,8 @@ def check_json_post(t, env):
     ev = delivered(env.standin, 1)[0]
     t.eq(ev["messageId"], body.get("id"),
          "the acknowledged messageId is the delivered one")
-    t.eq(ev["traits"].get("zip"), "02134", "a zip code stays a string")
+    t.eq(ev["traits"].get("postal_code"), "02134",
+         "zip becomes postal_code and stays a string")
     t.eq(ev["traits"].get("vip"), True, "JSON values keep their types")
 
 
