@@ -247,6 +247,14 @@ mark(struct job *j, const struct spool_item *items, size_t n, enum mark m,
 		        fr_status_name(rc));
 		return;
 	}
+	if ((size_t)spool_changes(j->d->sp) < n)
+		log_msg(LOG_WARN,
+		        "%zu of %zu events were claimed by another holder "
+		        "after "
+		        "this lease (lease_ms %" PRId64
+		        ") ran out; they may be sent twice",
+		        n - (size_t)spool_changes(j->d->sp), n,
+		        j->d->cfg->lease_ms);
 	if (m == MARK_ACK)
 		j->rep->delivered += n;
 	else if (m == MARK_RETRY)
