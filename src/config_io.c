@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "webhook.h"
 #include "config_int.h"
 #include "util.h"
 
@@ -259,6 +260,7 @@ load_webhook_secret(struct config *cfg, const struct config_lines *lines,
 	struct secret_ref ref = {cfg->path, lines->webhook_secret_file,
 	                         "http.webhook_secret_file",
 	                         cfg->webhook_secret_file};
+	struct fr_error why;
 	char *value = NULL;
 	int rc;
 
@@ -271,6 +273,11 @@ load_webhook_secret(struct config *cfg, const struct config_lines *lines,
 		set_secret(&value, NULL);
 		return secret_fail(&ref, err,
 		                   "expected a secret starting with whsec_");
+	}
+	/* Decode it now, so a bad secret stops start-up, not each request. */
+	if (webhook_secret_check(value, &why) != FR_OK) {
+		set_secret(&value, NULL);
+		return secret_fail(&ref, err, why.message);
 	}
 	set_secret(&cfg->webhook_secret, value);
 	return FR_OK;

@@ -77,6 +77,7 @@ config_ready(struct config *cfg, const char *opt)
 	const char *path = config_choose_path(opt);
 	struct fr_error err;
 
+	fr_fail(&err, FR_ENOMEM, NULL, NULL, "out of memory");
 	if (config_defaults(cfg) != FR_OK ||
 	    config_load(cfg, path, &err) != FR_OK) {
 		fprintf(stderr, "formrelay: %s\n", err.message);
