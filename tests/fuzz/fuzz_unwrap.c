@@ -1,0 +1,94 @@
+/*
+ * libFuzzer target: webhook unwrapping.  The input is a JSON body (as
+ * parse_json gives it), or, after a first line "form", a urlencoded body
+ * (Unbounce's data.json and Jotform's rawRequest arrive in form posts).
+ * Inputs starting with '!' use tight limits.  Invariants: unwrapped
+ * fields obey the limits and are valid UTF-8; a failure explains itself
+ * and leaves the fields as they were; the envelope's context holds only
+ * strings; normalise and payload_build then succeed or fail cleanly.
+ */
+#include "fuzz_common.h"
+
+#include "config.h"
+#include "normalise.h"
+#include "payload.h"
+#include "unwrap.h"
+
+static struct config cfg;
+
+static void
+check_context(const struct fields *f)
+{
+	if (f->context == NULL)
+		return;
+	if (!json_object_is_type(f->context, json_type_object))
+		fuzz_fail("context is not an object");
+	json_object_object_foreach(f->context, key, val)
+	{
+		(void)key;
+		if (!json_object_is_type(val, json_type_string))
+			fuzz_fail("context member is not a string");
+	}
+}
+
+static void
+then_normalise(const struct fields *f)
+{
+	struct submission sub;
+	struct built_event ev[2];
+	struct fr_error err;
+	size_t n;
+
+	if (normalise(f, &cfg, &sub, &err) == FR_OK && !sub.honeypot) {
+		if (payload_build(&sub, NULL, 0, ev, &n, &err) == FR_OK)
+			built_events_free(ev, n);
+	}
+	submission_free(&sub);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct parse_limits lim;
+	struct fields f;
+	struct fr_error err;
+	size_t before;
+	int rc;
+
+	if (cfg.id_fields.count == 0 && config_defaults(&cfg) != FR_OK)
+		fuzz_fail("config_defaults");
+	parse_limits_default(&lim);
+	if (size > 0 && data[0] == '!') {
+		lim.max_fields = 4;
+		lim.max_name = 8;
+		lim.max_value = 64;
+		lim.max_depth = 3;
+		data++, size--;
+	}
+	fields_init(&f);
+	fr_error_clear(&err);
+	if (size >= 5 && memcmp(data, "form\n", 5) == 0)
+		rc = parse_urlencoded((const char *)data + 5, size - 5, &lim,
+		                      &f, &err);
+	else
+		rc = parse_json((const char *)data, size, &lim, &f, &err);
+	if (rc != FR_OK) {
+		fields_free(&f);
+		return 0;
+	}
+	before = f.count;
+	rc = unwrap_webhook(&f, &lim, &err);
+	if (rc == FR_OK) {
+		fuzz_check_fields(&f, &lim);
+		check_context(&f);
+		then_normalise(&f);
+	} else if (f.count != before || err.status != rc ||
+	           err.message[0] == '\0' ||
+	           (rc != FR_EMALFORMED && rc != FR_ETOOLARGE &&
+	            rc != FR_ENOMEM)) {
+		fuzz_fail(
+		        "unwrap failed without a reason or changed the fields");
+	}
+	fields_free(&f);
+	return 0;
+}
