@@ -362,6 +362,27 @@ http_reason(struct upstream *up, int status, char *out, size_t size)
 		snprintf(out, size, "HTTP %d: %s", status, excerpt);
 }
 
+/* libcurl's sentence, and the system's word for it when there is one:
+ * "Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't connect
+ * to server (Connection refused)". */
+static void
+transport_reason(struct upstream *up, CURLcode rc, char *out, size_t size)
+{
+	const char *what = up->errbuf[0] ? up->errbuf : curl_easy_strerror(rc);
+	char sys[128];
+	long os_errno = 0;
+	size_t n = strlcopy(out, what, size);
+
+	if (n + 1 >= size ||
+	    curl_easy_getinfo(up->curl, CURLINFO_OS_ERRNO, &os_errno) !=
+	            CURLE_OK ||
+	    os_errno == 0)
+		return;
+	if (snprintf(out + n, size - n, " (%s)",
+	             strerror_r((int)os_errno, sys, sizeof(sys))) < 0)
+		out[n] = '\0';
+}
+
 static void
 result_init(struct upstream_result *res)
 {
@@ -421,9 +442,7 @@ upstream_post(struct upstream *up, const char *path, const char *body,
 	res->elapsed_ms = mono_ms() - started;
 	if (rc != CURLE_OK) {
 		/* Connect, DNS, TLS, timeout: the event may be fine. */
-		strlcopy(res->reason,
-		         up->errbuf[0] ? up->errbuf : curl_easy_strerror(rc),
-		         sizeof(res->reason));
+		transport_reason(up, rc, res->reason, sizeof(res->reason));
 	} else {
 		curl_easy_getinfo(up->curl, CURLINFO_RESPONSE_CODE, &status);
 		res->http_status = (int)status;
