@@ -264,6 +264,11 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"ok": True})
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # load tests open many connections at once
+
+
 def write_port_file(path, port):
     tmp = path + ".tmp"
     with open(tmp, "w") as fp:
@@ -289,8 +294,7 @@ def main():
                     help="exit after this many seconds (default 3600)")
     args = ap.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     server.script = Script()
     stop = lambda *_: threading.Thread(target=server.shutdown).start()
     signal.signal(signal.SIGTERM, stop)
