@@ -151,6 +151,28 @@ def check_sigkill(t, env):
          % dup)
 
 
+def check_graceful_stop(t, env):
+    """SIGTERM with a batch in flight: it is finished and acked."""
+    env.standin.reset()
+    env.standin.script({"responses": [{"status": 200, "delay_ms": 1500}]})
+    _, mid = post(env, 0, "term")
+    # The stand-in records a request before it sleeps on the answer.
+    wait_until(lambda: any(q["path"] == "/v1/batch"
+                           for q in env.standin.requests()), 10,
+               "the batch to be in flight")
+    pids = fastcgi_pids(env)
+    env.relay.stop()  # SIGTERM to lighttpd, which stops its backends
+    gone = wait_until(lambda: not any(os.path.exists("/proc/%d" % p)
+                                      for p in pids) or None, 20,
+                      "the FastCGI processes to exit")
+    t.ok(gone, "FastCGI processes exit on SIGTERM")
+    st = env.relay.status() or {}
+    t.eq((st.get("pending"), st.get("inflight")), (0, 0),
+         "the batch in hand was finished and acked; no claim left behind")
+    t.eq(delivered_ids(env), [mid], "delivered exactly once")
+    env.relay.start()
+
+
 def main():
     t = Tap()
     env = Env(t, conf_extra={"spool": FAST_RETRY}, max_procs=2)
@@ -159,6 +181,7 @@ def main():
         check_retry_after(t, env)
         check_poison(t, env)
         check_sigkill(t, env)
+        check_graceful_stop(t, env)
     finally:
         env.close()
     # A wrong key pauses delivery; its own relay, so the pause ends nothing.
