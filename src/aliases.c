@@ -229,11 +229,14 @@ static const char *const deny_exact[] = {
 
 /* Substrings (of the lower-cased name without separators) never
  * forwarded: "user_password", "g-recaptcha-response", "csrf_token",
- * "h-captcha-response", "cf-turnstile-response", "X-XSRF-TOKEN". */
+ * "h-captcha-response", "cf-turnstile-response", "X-XSRF-TOKEN", and
+ * credentials an Embeddables flow may keep in its user data
+ * ("access_token", "api_key", "client_secret"). */
 static const char *const deny_contains[] = {
-        "password", "passwd", "passphrase",     "captcha",    "turnstile",
-        "csrf",     "xsrf",   "creditcard",     "cardnumber", "cardcvc",
-        "cardcvv",  "cvv",    "socialsecurity",
+        "password",  "passwd", "passphrase",     "captcha",      "turnstile",
+        "csrf",      "xsrf",   "creditcard",     "cardnumber",   "cardcvc",
+        "cardcvv",   "cvv",    "socialsecurity", "accesstoken",  "refreshtoken",
+        "authtoken", "apikey", "apisecret",      "clientsecret",
 };
 
 static int

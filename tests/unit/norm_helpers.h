@@ -49,6 +49,8 @@ static void __attribute__((unused)) test_config_release(struct config *cfg)
 		free(cfg->id_fields.items[i]);
 	for (i = 0; i < cfg->honeypots.count; i++)
 		free(cfg->honeypots.items[i]);
+	for (i = 0; i < cfg->drop.count; i++)
+		free(cfg->drop.items[i]);
 	for (i = 0; i < cfg->alias_count; i++) {
 		free(cfg->aliases[i].trait);
 		free(cfg->aliases[i].name);

@@ -559,6 +559,10 @@ test_config_aliases(struct config *cfg)
 	                              "Analytical",
 	                              "Work-Email",
 	                              "second@example.org",
+	                              "Internal Notes",
+	                              "vip",
+	                              "access_token",
+	                              "eyJhbGciOi",
 	                              NULL};
 	struct fields f;
 	struct submission out;
@@ -569,7 +573,8 @@ test_config_aliases(struct config *cfg)
 	is_json(out.traits,
 	        "{\"email\":\"ada@example.org\",\"company\":\"Analytical\"}",
 	        "config aliases: alias.email = wpforms[fields][2], "
-	        "alias.company = q_company; the first email wins");
+	        "alias.company = q_company; the first email wins; "
+	        "drop = internal_notes; credentials denied");
 	submission_free(&out);
 	fields_free(&f);
 }
@@ -591,6 +596,7 @@ main(void)
 	test_limits(&cfg);
 	test_config_add_alias(&cfg, "email", "wpforms[fields][2]");
 	test_config_add_alias(&cfg, "company", "q_company");
+	cfg.drop.items[cfg.drop.count++] = xstrdup("internal_notes");
 	test_config_aliases(&cfg);
 	test_config_release(&cfg);
 	return done_testing();
