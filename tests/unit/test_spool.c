@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -973,6 +974,70 @@ test_processes_claim(void)
 	is_int(total, 300, "every event claimed");
 }
 
+/* ---- several threads, each with its own handle --------------------------- */
+
+struct claimer {
+	const char *path;
+	int64_t ids[300];
+	size_t count;
+	int failed;
+};
+
+static void *
+thread_claim(void *arg)
+{
+	struct claimer *c = arg;
+	struct spool *sp = open_ok(c->path);
+	struct spool_batch b;
+	size_t i;
+
+	if (sp == NULL) {
+		c->failed = 1;
+		return NULL;
+	}
+	do {
+		if (spool_claim(sp, "thread", 5000, 600000, 5, 1 << 20, &b)) {
+			c->failed = 1;
+			break;
+		}
+		for (i = 0; i < b.count && c->count < 300; i++)
+			c->ids[c->count++] = b.items[i].id;
+		spool_batch_free(&b);
+	} while (i > 0);
+	spool_close(sp);
+	return NULL;
+}
+
+static void
+test_threads_claim(void)
+{
+	static struct claimer c[4];
+	static int seen[300];
+	const char *path = tmp_path("threads.db");
+	struct spool *sp = open_ok(path);
+	int i, failed = 0, dup = 0, total = 0;
+	pthread_t t[4];
+	size_t j;
+
+	for (i = 0; i < 200; i++)
+		add(sp, "{}", 1000, NULL);
+	spool_close(sp);
+	for (i = 0; i < 4; i++) {
+		c[i].path = path;
+		pthread_create(&t[i], NULL, thread_claim, &c[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		failed += c[i].failed;
+		for (j = 0; j < c[i].count; j++, total++)
+			if (c[i].ids[j] > 0 && c[i].ids[j] < 300)
+				dup += seen[c[i].ids[j]]++ > 0;
+	}
+	is_int(failed, 0, "four claiming threads finished");
+	is_int(dup, 0, "no event claimed by two threads");
+	is_int(total, 200, "every event claimed once");
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static int
@@ -1015,6 +1080,7 @@ main(void)
 	test_read_only_dir();
 	test_processes_append();
 	test_processes_claim();
+	test_threads_claim();
 	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
