@@ -287,10 +287,15 @@ submit(struct request *rq)
 	    (rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
 		goto done;
 	if (sub.honeypot) {
-		/* Bots are told they succeeded; nothing is kept. */
+		/* Bots get what people get (a redirect when allowed, an id),
+		 * so nothing tells them they were caught; nothing is kept. */
 		rq->outcome = "honeypot";
 		uuid_v4(rq->message_id);
-		reply_accepted(&rq->reply, rq->message_id, NULL, 0);
+		if (choose_redirect(rq, &sub, &redirect) != FR_OK) {
+			fr_error_clear(&rq->err);
+			redirect = NULL;
+		}
+		reply_accepted(&rq->reply, rq->message_id, redirect, 0);
 		goto done;
 	}
 	note_email(rq, &sub);
