@@ -283,6 +283,21 @@ test_flush_upstream(void)
 	standin_stop(&sd);
 }
 
+/* Remove the spool and its -wal and -shm files, then the directory. */
+static void
+remove_spool(void)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[320];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg.spool_path, suffix[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -308,6 +323,7 @@ main(void)
 	test_cannot_open();
 	test_flush_dry_run();
 	test_flush_upstream();
+	remove_spool();
 	config_free(&cfg);
 	curl_global_cleanup();
 	return done_testing();
