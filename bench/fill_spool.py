@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Fill a formrelay spool with N pending events, for bench/drain.sh.
+
+    fill_spool.py SPOOL TEMPLATE N
+
+SPOOL must exist already (created by formrelay itself, e.g. `formrelay
+status`, so that the schema and pragmas are formrelay's own).  TEMPLATE
+holds one identify call as formrelay serialises it (bench/cpu_path -v
+prints one); every row is that call with its own messageId, userId,
+email and name, inserted as src/spool.c's append does (message_id,
+body, created_ms, due_ms; state pending), in one transaction.
+"""
+
+import json
+import random
+import sqlite3
+import sys
+import time
+import uuid
+
+FIRST = ["Jane", "John", "Amelie", "Soren", "Priya", "Wei", "Olu", "Maria",
+         "Kenji", "Zoe", "Liam", "Noor", "Mateo", "Aisha", "Bjorn"]
+LAST = ["Doe", "Smith", "Dubois", "Patel", "Zhang", "Adeyemi", "Garcia",
+        "Tanaka", "OBrien", "Novak", "Haddad", "Rossi"]
+PLANS = ["starter", "growth", "business", "enterprise"]
+
+
+def event(template, i, now_ms):
+    e = json.loads(template)
+    fn, ln = random.choice(FIRST), random.choice(LAST)
+    e["messageId"] = str(uuid.uuid4())
+    e["userId"] = "ent_%016x" % random.getrandbits(64)
+    traits = e.setdefault("traits", {})
+    traits["email"] = "%s.%s%d@example.com" % (fn.lower(), ln.lower(), i)
+    traits["first_name"], traits["last_name"] = fn, ln
+    traits["name"] = fn + " " + ln
+    traits["plan"] = random.choice(PLANS)
+    return e["messageId"], json.dumps(e, separators=(",", ":"),
+                                      ensure_ascii=False)
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    path, template_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    with open(template_path) as f:
+        template = f.read().strip()
+    json.loads(template)  # fail early on a bad template
+    now = int(time.time() * 1000)
+    db = sqlite3.connect(path)
+    with db:
+        db.executemany(
+            "INSERT INTO events (message_id, body, created_ms, due_ms)"
+            " VALUES (?, ?, ?, ?)",
+            ((mid, body, now, now)
+             for mid, body in (event(template, i, now) for i in range(n))))
+    total, size = db.execute(
+        "SELECT count(*), avg(length(body)) FROM events"
+        " WHERE state = 'pending'").fetchone()
+    db.close()
+    print("%d pending events, %.0f bytes each on average" % (total, size))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+#!/bin/sh
+# The benchmark suite of formrelay, in one command:
+#
+#   sh bench/run.sh [--rounds 3] [--duration 10] [options]
+#
+# 1. Ingest: lighttpd + 2 FastCGI processes of the floor (bench/floor.c,
+#    a bare libfcgi responder that only reads the body), of formrelay,
+#    and the Node peer (bench/peer: Express + @customerio/cdp-analytics-
+#    node, 2 cluster workers), in alternating rounds (floor, formrelay,
+#    peer, floor, ...), each loaded by wrk with varied form posts
+#    (bench/post_forms.lua) over 32 connections.  Prints requests/s,
+#    p50, p99 and resident memory of each, and the ratios against the
+#    targets of issue 7.
+# 2. Delivery: bench/drain.sh (100,000 spooled events -> the sink).
+# 3. CPU per submission: bench/callgrind.sh.
+#
+# Builds what it needs (make bench in a build directory configured with
+# CFLAGS='-g -O2'; default ${TMPDIR:-/tmp}/formrelay-bench-build).  Exits
+# 0 even when a target is missed (a benchmark, not a test): look for
+# MISSED.  Results of a run that saw any non-2xx answer are INVALID.
+#
+# Options:
+#   --rounds N        alternating rounds (3)
+#   --duration S      seconds measured per round (10)
+#   --warmup S        seconds of unmeasured load before each (2)
+#   --connections N   wrk connections (32)
+#   --threads N       wrk threads (2)
+#   --procs N         FastCGI processes / Node workers (2)
+#   --targets LIST    comma-separated subset of floor,formrelay,peer
+#   --dry-run         formrelay with dry_run = yes (stores, sends nothing)
+#   --no-drain        skip the delivery benchmark
+#   --no-cpu          skip the callgrind measurement
+#   --build-dir DIR   where to configure and build
+# Environment: BENCH_WORK (where spools go; default: the build dir),
+# BENCH_KEEP=1 (keep the work directory), WRK, LIGHTTPD, NODE, NPM.
+set -u
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+ROUNDS=3
+DURATION=10
+WARMUP=2
+CONNS=32
+WRK_THREADS=2
+PROCS=2
+TARGETS="floor,formrelay,peer"
+DO_DRAIN=1
+DO_CPU=1
+
+usage() {
+	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit "$1"
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=$2; shift ;;
+	--duration) DURATION=$2; shift ;;
+	--warmup) WARMUP=$2; shift ;;
+	--connections) CONNS=$2; shift ;;
+	--threads) WRK_THREADS=$2; shift ;;
+	--procs) PROCS=$2; shift ;;
+	--targets) TARGETS=$2; shift ;;
+	--dry-run) BENCH_DRY_RUN=yes ;;
+	--no-drain) DO_DRAIN=0 ;;
+	--no-cpu) DO_CPU=0 ;;
+	--build-dir) BENCH_BUILD=$2; shift ;;
+	-h | --help) usage 0 ;;
+	*) echo "run.sh: unknown option $1" >&2; usage 2 >&2 ;;
+	esac
+	shift
+done
+export BENCH_BUILD BENCH_DRY_RUN
+
+. "$BENCH_DIR/lib.sh"
+
+WRK=${WRK:-wrk}
+LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
+NODE=${NODE:-node}
+NPM=${NPM:-npm}
+need "$WRK" "$LIGHTTPD" "$PYTHON" curl make
+
+# The peer's dependencies, installed from the lock file into the build
+# directory (never into the source tree).
+peer_install() {
+	need "$NODE" "$NPM"
+	PEER="$BUILD/peer"
+	mkdir -p "$PEER"
+	cp "$BENCH_DIR/peer/server.js" "$PEER/"
+	if [ ! -d "$PEER/node_modules" ] ||
+		! cmp -s "$BENCH_DIR/peer/package-lock.json" "$PEER/package-lock.json"; then
+		cp "$BENCH_DIR/peer/package.json" "$BENCH_DIR/peer/package-lock.json" "$PEER/"
+		note "npm ci in $PEER"
+		(cd "$PEER" && "$NPM" ci --no-audit --no-fund >npm.out 2>&1) ||
+			die "npm ci failed: see $PEER/npm.out"
+	fi
+}
+
+# wrk against URL: a warm-up, then the measured run into $1.
+load() {
+	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" \
+		-s "$BENCH_DIR/post_forms.lua" "$2" >/dev/null 2>&1
+	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
+		-s "$BENCH_DIR/post_forms.lua" "$2" >"$1" 2>&1
+}
+
+# Events the sink has received so far.
+sink_events() {
+	sink_stats | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["events"])'
+}
+
+# record TARGET ROUND WRK_OUTPUT PID...: one line of results.tsv.
+record() {
+	target=$1 round=$2 out=$3
+	shift 3
+	line=$(grep '^BENCH ' "$out") || {
+		cat "$out" >&2
+		die "$target round $round: wrk printed no summary"
+	}
+	mem=$(memory_of "$@")
+	delivered=$(sink_events)
+	echo "$target $round $mem $delivered $line" >>"$WORK/results.tsv"
+	echo "$target round $round: ${line#BENCH } rss_kb(max,total,pss)=$mem delivered=$delivered" >&2
+}
+
+# lighttpd with TARGET's FastCGI program: one round.
+round_fastcgi() {
+	target=$1 round=$2 dir="$WORK/$1"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if [ "$target" = formrelay ]; then
+		write_formrelay_conf "$dir"
+		bin=$FORMRELAY env="\"FORMRELAY_CONFIG\" => \"$dir/formrelay.conf\""
+	else
+		bin=$FLOOR env="\"BENCH_TARGET\" => \"floor\""
+	fi
+	port=$(free_port)
+	sed -e "s|@WORK@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@BIN@|$bin|g" \
+		-e "s|@PROCS@|$PROCS|g" -e "s|@ENV@|$env|g" \
+		"$BENCH_DIR/lighttpd.conf.in" >"$dir/lighttpd.conf"
+	"$LIGHTTPD" -D -f "$dir/lighttpd.conf" &
+	pid=$!
+	STARTED="$STARTED $pid"
+	wait_port "$port" "$pid"
+	sink_reset
+	load "$WORK/wrk.$target.$round" "http://127.0.0.1:$port/formrelay"
+	# shellcheck disable=SC2046 # one pid a word
+	record "$target" "$round" "$WORK/wrk.$target.$round" $(children_of "$pid")
+	stop_pid "$pid"
+}
+
+# The Node peer (cluster primary + PROCS workers): one round.
+round_peer() {
+	round=$1
+	port=$(free_port)
+	(cd "$PEER" && PORT=$port PEER_PROCS=$PROCS CIO_HOST=$SINK_URL \
+		NODE_ENV=production exec "$NODE" server.js) &
+	pid=$!
+	STARTED="$STARTED $pid"
+	wait_port "$port" "$pid"
+	sink_reset
+	load "$WORK/wrk.peer.$round" "http://127.0.0.1:$port/formrelay"
+	workers=$(children_of "$pid")
+	[ "$PROCS" -gt 1 ] || workers=$pid
+	# shellcheck disable=SC2086
+	record peer "$round" "$WORK/wrk.peer.$round" $workers
+	stop_pid "$pid"
+}
+
+main() {
+	bench_build
+	case ",$TARGETS," in *,peer,*) peer_install ;; esac
+	bench_workdir
+	echo "formrelay benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	machine
+	echo "load: wrk -t$WRK_THREADS -c$CONNS, ${DURATION}s per round after ${WARMUP}s warm-up, $ROUNDS rounds; $PROCS processes each"
+	echo "formrelay: dry_run = ${BENCH_DRY_RUN:-no}, delivering to bench/sink (C, parses and counts)"
+	start_sink
+	: >"$WORK/results.tsv"
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		for t in $(echo "$TARGETS" | tr ',' ' '); do
+			case $t in
+			floor | formrelay) round_fastcgi "$t" "$r" ;;
+			peer) round_peer "$r" ;;
+			*) die "unknown target $t" ;;
+			esac
+		done
+		r=$((r + 1))
+	done
+	"$PYTHON" "$BENCH_DIR/summary.py" "$WORK/results.tsv"
+	if [ "$DO_DRAIN" = 1 ]; then
+		echo
+		sh "$BENCH_DIR/drain.sh" --rounds "$ROUNDS"
+	fi
+	if [ "$DO_CPU" = 1 ]; then
+		echo
+		sh "$BENCH_DIR/callgrind.sh"
+	fi
+	return 0
+}
+
+main
