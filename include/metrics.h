@@ -17,9 +17,11 @@ void metrics_request(int status);
 /* Events committed to the spool. */
 void metrics_stored(size_t events);
 
-/* One delivery POST: its outcome counts and how long it took. */
-void metrics_delivery(size_t delivered, size_t retried, size_t dead,
-		      int64_t elapsed_ms);
+/* Events acked, put back for a retry, or dead-lettered. */
+void metrics_delivery(size_t delivered, size_t retried, size_t dead);
+
+/* One POST to Customer.io and how long it took. */
+void metrics_upstream(int64_t elapsed_ms);
 
 /*
  * Render everything (with st for the spool gauges; NULL omits them) into

@@ -22,6 +22,7 @@
 
 #include "deliver.h"
 #include "log.h"
+#include "metrics.h"
 #include "payload.h"
 #include "spool.h"
 #include "upstream.h"
@@ -261,6 +262,8 @@ mark(struct job *j, const struct spool_item *items, size_t n, enum mark m,
 		j->rep->retried += n;
 	else
 		j->rep->dead += n;
+	metrics_delivery(m == MARK_ACK ? n : 0, m == MARK_RETRY ? n : 0,
+	                 m == MARK_DEAD ? n : 0);
 }
 
 static void
@@ -369,6 +372,7 @@ post_items(struct job *j, struct spool_item *items, size_t n)
 		return;
 	}
 	upstream_post(j->d->up, "/batch", body, len, &res);
+	metrics_upstream(res.elapsed_ms);
 	free(body);
 	j->rep->batches++;
 	log_batch(n, &res, outcome_name(&res, n), attempt_of(items, n));

@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "admin.h"
 #include "config.h"
 #include "fcgi_loop.h"
 #include "log.h"
+#include "upstream.h"
 
 struct options {
 	const char *config;
@@ -103,7 +102,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (upstream_global_init() != FR_OK) {
 		fprintf(stderr, "formrelay: libcurl: cannot initialise\n");
 		config_free(&cfg);
 		return 1;
@@ -116,7 +115,7 @@ main(int argc, char **argv)
 		rc = serve_cgi(&cfg);
 	else
 		rc = serve_fastcgi(&cfg, &o.serve);
-	curl_global_cleanup();
+	upstream_global_cleanup();
 	config_free(&cfg);
 	return rc;
 }

@@ -39,13 +39,18 @@ metrics_stored(size_t events)
 }
 
 void
-metrics_delivery(size_t ok, size_t retry, size_t died, int64_t elapsed_ms)
+metrics_delivery(size_t ok, size_t retry, size_t died)
 {
-	size_t i;
-
 	ADD(delivered, ok);
 	ADD(retried, retry);
 	ADD(dead, died);
+}
+
+void
+metrics_upstream(int64_t elapsed_ms)
+{
+	size_t i;
+
 	ADD(batches, 1);
 	ADD(latency_sum_ms, (uint64_t)(elapsed_ms > 0 ? elapsed_ms : 0));
 	for (i = 0; i < NBUCKET; i++)

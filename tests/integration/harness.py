@@ -186,6 +186,7 @@ class Relay:
         self.env = dict(env or {})
         self.max_procs = max_procs
         self.proc = None
+        self.stderr_path = os.path.join(tmp, "stderr.log")
         self.start()
 
     def lighttpd_conf(self):
@@ -218,8 +219,12 @@ fastcgi.server = ("/formrelay" => ((
     def start(self):
         lighttpd = os.environ.get("LIGHTTPD") or shutil.which("lighttpd") \
             or "/usr/sbin/lighttpd"
-        self.proc = subprocess.Popen([lighttpd, "-D", "-f",
-                                      self.lighttpd_conf()])
+        # FastCGI backends inherit lighttpd's stderr, not its errorlog:
+        # keep both, since formrelay's log lines are what tests read.
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        with open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen([lighttpd, "-D", "-f",
+                                          self.lighttpd_conf()], stderr=err)
         wait_until(lambda: port_open(self.port) or self.proc.poll() is not None,
                    15, "lighttpd")
         if self.proc.poll() is not None:
@@ -232,11 +237,15 @@ fastcgi.server = ("/formrelay" => ((
         self.proc = None
 
     def log(self):
-        try:
-            with open(self.errorlog, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        """lighttpd's error log and the backends' stderr, together."""
+        text = ""
+        for path in (self.errorlog, self.stderr_path):
+            try:
+                with open(path, errors="replace") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
 
     def request(self, method, path="/formrelay", body=None, headers=None):
         return http_request(self.port, method, path, body, headers)
