@@ -175,8 +175,16 @@ build_page(const struct submission *sub, const struct request_context *ctx,
 	if (url == NULL)
 		url = ctx ? ctx->referer : NULL;
 	*url_out = url;
-	if (url == NULL || *url == '\0')
-		return put_string(page, "title", page_member(sub, "title"));
+	if (url == NULL || *url == '\0') {
+		/* Some webhooks know the page's path but not its URL. */
+		rc = put_string(page, "path", page_member(sub, "path"));
+		if (rc == FR_OK)
+			rc = put_string(page, "referrer",
+			                page_member(sub, "referrer"));
+		if (rc == FR_OK)
+			rc = put_string(page, "title", page_member(sub, "title"));
+		return rc;
+	}
 	url_parts(url, &path, &plen, &search, &slen);
 	if ((rc = put_string(page, "url", url)) != FR_OK)
 		return rc;
