@@ -24,8 +24,9 @@ enum fr_status {
 	FR_EIO = -11,         /* 500/503: an I/O failure */
 	FR_ECONFIG = -12,     /* configuration error (start-up only) */
 	FR_EUPSTREAM = -13,   /* 502: Customer.io refused or unreachable */
-	FR_EDUPLICATE = -14,  /* already stored (webhook replay): 2xx, no store */
-	FR_EINTERNAL = -15    /* 500: a bug */
+	FR_EDUPLICATE =
+	        -14,       /* already stored (webhook replay): 2xx, no store */
+	FR_EINTERNAL = -15 /* 500: a bug */
 };
 
 /*
@@ -42,8 +43,8 @@ struct fr_error {
 
 /* Fill err (which may be NULL) and return status, for `return fr_fail(...)`. */
 int fr_fail(struct fr_error *err, int status, const char *code,
-	    const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+            const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 /* Reset err to FR_OK with empty strings. */
 void fr_error_clear(struct fr_error *err);

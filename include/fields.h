@@ -22,8 +22,8 @@ struct field {
 
 /* Where the fields came from; set by the parser or a webhook unwrapper. */
 enum fields_source {
-	SOURCE_FORM = 0,  /* urlencoded or multipart */
-	SOURCE_JSON,      /* flat JSON object */
+	SOURCE_FORM = 0, /* urlencoded or multipart */
+	SOURCE_JSON,     /* flat JSON object */
 	SOURCE_EMBEDDABLES,
 	SOURCE_WEBFLOW,
 	SOURCE_TYPEFORM,
@@ -45,7 +45,8 @@ struct fields {
 	 * a webhook's page URL), merged into the event context; owned
 	 * reference or NULL. */
 	struct json_object *context;
-	/* Form name from the body envelope (webhook form name), owned or NULL. */
+	/* Form name from the body envelope (webhook form name), owned or NULL.
+	 */
 	char *form_name;
 };
 
@@ -58,11 +59,11 @@ void fields_init(struct fields *f);
  * Returns FR_OK or FR_ENOMEM.
  */
 int fields_add(struct fields *f, const char *name, size_t namelen,
-	       struct json_object *value, unsigned flags);
+               struct json_object *value, unsigned flags);
 
 /* Convenience: append a string value (copied) with the given flags. */
 int fields_add_string(struct fields *f, const char *name, size_t namelen,
-		      const char *value, size_t valuelen, unsigned flags);
+                      const char *value, size_t valuelen, unsigned flags);
 
 /* The first field whose name equals name exactly, or NULL. */
 const struct field *fields_find(const struct fields *f, const char *name);

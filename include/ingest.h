@@ -24,7 +24,7 @@ struct ingest;
  * the caller (ingest_stop).  FR_OK or FR_ESTORE with err set.
  */
 int ingest_start(const struct config *cfg, int threaded, struct ingest **out,
-		 struct fr_error *err);
+                 struct fr_error *err);
 
 /*
  * Store evs[0..n) durably (with webhook_id, if set, recorded in the same
@@ -32,12 +32,12 @@ int ingest_start(const struct config *cfg, int threaded, struct ingest **out,
  * FR_EDUPLICATE (a webhook id seen before: nothing stored) or FR_ESTORE.
  */
 int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-		  const char *webhook_id, struct fr_error *err);
+                  const char *webhook_id, struct fr_error *err);
 
 /* Read-only views for /healthz and /metrics, serialised with writes. */
 int ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st);
 int ingest_state_get(struct ingest *in, const char *key, char *buf,
-		     size_t size);
+                     size_t size);
 
 /* Commit what is queued, stop the writer, close the spool.  NULL is a
  * no-op. */

@@ -34,6 +34,6 @@ void logline_emit(struct logline *l);
 
 /* A one-off message: level, then msg="…" from the format. */
 void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -28,6 +28,6 @@ void metrics_upstream(int64_t elapsed_ms);
  * buf.  Returns the length, or -1 when size is too small.
  */
 long metrics_render(char *buf, size_t size, const struct spool_stats *st,
-		    int64_t now);
+                    int64_t now);
 
 #endif

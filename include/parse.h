@@ -36,18 +36,18 @@ void parse_limits_default(struct parse_limits *lim);
  * caller owns its contents.
  */
 int parse_body(const char *body, size_t len, const char *content_type,
-	       const struct parse_limits *lim, struct fields *out,
-	       struct fr_error *err);
+               const struct parse_limits *lim, struct fields *out,
+               struct fr_error *err);
 
 /* The individual parsers, with the same contract as parse_body. */
 int parse_urlencoded(const char *body, size_t len,
-		     const struct parse_limits *lim, struct fields *out,
-		     struct fr_error *err);
+                     const struct parse_limits *lim, struct fields *out,
+                     struct fr_error *err);
 int parse_multipart(const char *body, size_t len, const char *boundary,
-		    const struct parse_limits *lim, struct fields *out,
-		    struct fr_error *err);
+                    const struct parse_limits *lim, struct fields *out,
+                    struct fr_error *err);
 int parse_json(const char *body, size_t len, const struct parse_limits *lim,
-	       struct fields *out, struct fr_error *err);
+               struct fields *out, struct fr_error *err);
 
 /*
  * True when content_type's media type (before ';', case-insensitive,
@@ -60,7 +60,7 @@ int content_type_is(const char *content_type, const char *type);
  * unquoting a quoted-string.  Returns its length, or -1 when absent or
  * longer than size - 1.
  */
-int content_type_param(const char *content_type, const char *param,
-		       char *buf, size_t size);
+int content_type_param(const char *content_type, const char *param, char *buf,
+                       size_t size);
 
 #endif

@@ -19,16 +19,16 @@
 
 /* What the request tells us about the sender (all may be NULL). */
 struct request_context {
-	const char *ip;         /* the client address already resolved */
+	const char *ip; /* the client address already resolved */
 	const char *user_agent;
-	const char *referer;    /* fills context.page.url/path/referrer */
+	const char *referer; /* fills context.page.url/path/referrer */
 };
 
 /* One serialised call, ready for the spool. */
 struct built_event {
 	char message_id[UUID_STR_LEN];
-	char type[12];          /* "identify" or "track" */
-	char *json;             /* owned, NUL-terminated */
+	char type[12]; /* "identify" or "track" */
+	char *json;    /* owned, NUL-terminated */
 	size_t len;
 };
 
@@ -40,9 +40,9 @@ struct built_event {
  * FR_ENOMEM; on error out holds nothing.
  */
 int payload_build(const struct submission *sub,
-		  const struct request_context *ctx, int64_t received_ms,
-		  struct built_event out[2], size_t *count,
-		  struct fr_error *err);
+                  const struct request_context *ctx, int64_t received_ms,
+                  struct built_event out[2], size_t *count,
+                  struct fr_error *err);
 
 /* Release out[0..count).  */
 void built_events_free(struct built_event *out, size_t count);
@@ -52,6 +52,6 @@ void built_events_free(struct built_event *out, size_t count);
  * texts.  *body is owned by the caller (free()).  FR_OK or FR_ENOMEM.
  */
 int payload_batch(const char *const *events, const size_t *lens, size_t n,
-		  char **body, size_t *body_len);
+                  char **body, size_t *body_len);
 
 #endif

@@ -35,16 +35,16 @@ struct reply {
 /* 202 (or 303 to redirect when set): {"ok":true,"id":…} or a thank-you
  * page.  duplicate marks a replayed webhook. */
 int reply_accepted(struct reply *r, const char *message_id,
-		   const char *redirect, int duplicate);
+                   const char *redirect, int duplicate);
 
 /* The error's HTTP status with a JSON or HTML body naming the cause;
  * retry_after_s > 0 adds Retry-After. */
 int reply_error(struct reply *r, const struct fr_error *err,
-		int64_t retry_after_s);
+                int64_t retry_after_s);
 
 /* A body of the given type as is (health, metrics). */
 int reply_body(struct reply *r, int status, const char *content_type,
-	       const char *body, size_t len);
+               const char *body, size_t len);
 
 /* 204 to a CORS pre-flight from an allowed origin. */
 int reply_preflight(struct reply *r);

@@ -74,7 +74,7 @@ fcgx_getenv(void *ctx, const char *name)
  */
 static int
 app_open(struct app *app, const struct config *cfg, struct ingest *in,
-	 struct fr_error *err)
+         struct fr_error *err)
 {
 	char path[4096];
 
@@ -86,7 +86,7 @@ app_open(struct app *app, const struct config *cfg, struct ingest *in,
 		return 0;
 	snprintf(path, sizeof(path), "%s.ratelimit", cfg->spool_path);
 	if (ratelimit_open(path, cfg->rate_limit_count,
-			   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK)
+	                   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK)
 		return -1;
 	return 0;
 }
@@ -140,8 +140,8 @@ listen_socket(const struct serve_options *opt)
 		fd = FCGX_OpenSocket(opt->listen, 128);
 		if (fd < 0)
 			fprintf(stderr, "formrelay: listen %s: %s\n",
-				opt->listen,
-				errno ? strerror(errno) : "cannot open socket");
+			        opt->listen,
+			        errno ? strerror(errno) : "cannot open socket");
 		return fd;
 	}
 	if (fds != NULL && pid != NULL && atoi(fds) >= 1 &&
@@ -171,7 +171,7 @@ signals_setup(sigset_t *stopset)
 
 static int
 workers_start(struct worker *w, int n, int fd, const struct config *cfg,
-	      struct ingest *in, struct deliver_thread *dt)
+              struct ingest *in, struct deliver_thread *dt)
 {
 	struct fr_error err;
 	int i;
@@ -271,7 +271,7 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 	}
 	started = workers_start(w, n, fd, cfg, in, dt);
 	log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
-		cfg->dry_run ? " (dry_run: nothing is sent)" : "");
+	        cfg->dry_run ? " (dry_run: nothing is sent)" : "");
 	sig = started == n ? wait_for_stop(&stopset, w, started) : 0;
 	if (sig > 0)
 		log_msg(LOG_INFO, "signal %d: finishing requests in hand", sig);

@@ -29,7 +29,7 @@ fields_grow(struct fields *f)
 
 int
 fields_add(struct fields *f, const char *name, size_t namelen,
-	   struct json_object *value, unsigned flags)
+           struct json_object *value, unsigned flags)
 {
 	char *copy;
 
@@ -52,11 +52,11 @@ fields_add(struct fields *f, const char *name, size_t namelen,
 
 int
 fields_add_string(struct fields *f, const char *name, size_t namelen,
-		  const char *value, size_t valuelen, unsigned flags)
+                  const char *value, size_t valuelen, unsigned flags)
 {
 	return fields_add(f, name, namelen,
-			  json_object_new_string_len(value, (int)valuelen),
-			  flags);
+	                  json_object_new_string_len(value, (int)valuelen),
+	                  flags);
 }
 
 const struct field *

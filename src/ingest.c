@@ -101,14 +101,14 @@ writer_main(void *arg)
 
 int
 ingest_start(const struct config *cfg, int threaded, struct ingest **out,
-	     struct fr_error *err)
+             struct fr_error *err)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 
 	*out = NULL;
 	if (in == NULL)
 		return fr_fail(err, FR_ESTORE, "out_of_memory", NULL,
-			       "out of memory");
+		               "out of memory");
 	if (spool_open(cfg->spool_path, &in->sp, err) != FR_OK) {
 		free(in);
 		return FR_ESTORE;
@@ -123,7 +123,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 		in->threaded = 0;
 		ingest_stop(in);
 		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
-			       "cannot start the spool writer thread");
+		               "cannot start the spool writer thread");
 	}
 	*out = in;
 	return FR_OK;
@@ -131,7 +131,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 
 int
 ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-	      const char *webhook_id, struct fr_error *err)
+              const char *webhook_id, struct fr_error *err)
 {
 	struct waiter w;
 

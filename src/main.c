@@ -24,18 +24,18 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: formrelay [-c FILE] [--listen ADDR] [--threads N]\n"
-		"       formrelay [-c FILE] --check-config\n"
-		"       formrelay [-c FILE] status | dead | flush |\n"
-		"                 requeue ID|all | purge ID|all  [--json]\n"
-		"       formrelay --version | --help\n"
-		"\n"
-		"Without a command it serves FastCGI on the socket it was\n"
-		"given (fd 0), on --listen ADDR (host:port or a socket path),\n"
-		"or answers one request when run as a CGI program.\n"
-		"The configuration is -c FILE, else $FORMRELAY_CONFIG, else\n"
-		"%s/formrelay.conf.\n",
-		SYSCONFDIR);
+	        "usage: formrelay [-c FILE] [--listen ADDR] [--threads N]\n"
+	        "       formrelay [-c FILE] --check-config\n"
+	        "       formrelay [-c FILE] status | dead | flush |\n"
+	        "                 requeue ID|all | purge ID|all  [--json]\n"
+	        "       formrelay --version | --help\n"
+	        "\n"
+	        "Without a command it serves FastCGI on the socket it was\n"
+	        "given (fd 0), on --listen ADDR (host:port or a socket path),\n"
+	        "or answers one request when run as a CGI program.\n"
+	        "The configuration is -c FILE, else $FORMRELAY_CONFIG, else\n"
+	        "%s/formrelay.conf.\n",
+	        SYSCONFDIR);
 }
 
 /* Returns -1 to continue, else an exit status. */
@@ -43,13 +43,13 @@ static int
 options_parse(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"threads", required_argument, NULL, 't'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"listen", required_argument, NULL, 'l'},
+	        {"threads", required_argument, NULL, 't'},
+	        {"check-config", no_argument, NULL, 'C'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -58,13 +58,27 @@ options_parse(int argc, char **argv, struct options *o)
 	/* '+': stop at the first command so its own flags stay its own */
 	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 'l': o->serve.listen = optarg; break;
-		case 't': o->serve.threads = atoi(optarg); break;
-		case 'C': o->check_config = 1; break;
-		case 'V': printf("formrelay %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'l':
+			o->serve.listen = optarg;
+			break;
+		case 't':
+			o->serve.threads = atoi(optarg);
+			break;
+		case 'C':
+			o->check_config = 1;
+			break;
+		case 'V':
+			printf("formrelay %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	return -1;

@@ -5,16 +5,16 @@
 #include "metrics.h"
 
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
-#define GET(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
+#define GET(var)    __atomic_load_n(&(var), __ATOMIC_RELAXED)
 
 /* Status classes kept apart: the codes formrelay answers with. */
 static const int tracked_status[] = {200, 202, 204, 303, 400, 403, 404, 405,
-				     413, 415, 422, 429, 500, 502, 503};
+                                     413, 415, 422, 429, 500, 502, 503};
 #define NSTATUS (sizeof(tracked_status) / sizeof(tracked_status[0]))
 
 /* Upstream latency buckets, in milliseconds. */
-static const int64_t latency_le[] = {5, 10, 25, 50, 100, 250, 500, 1000,
-				     2500, 5000, 10000};
+static const int64_t latency_le[] = {5,   10,   25,   50,   100,  250,
+                                     500, 1000, 2500, 5000, 10000};
 #define NBUCKET (sizeof(latency_le) / sizeof(latency_le[0]))
 
 static uint64_t requests[NSTATUS + 1]; /* last: any other status */
@@ -89,19 +89,23 @@ render_counters(char *buf, size_t size, size_t *len)
 	     "formrelay_requests_total{status=\"other\"} %llu\n",
 	     (unsigned long long)GET(requests[NSTATUS]));
 	emit(buf, size, len,
-	     "# HELP formrelay_events_stored_total Events committed to the spool.\n"
+	     "# HELP formrelay_events_stored_total Events committed to the "
+	     "spool.\n"
 	     "# TYPE formrelay_events_stored_total counter\n"
 	     "formrelay_events_stored_total %llu\n"
-	     "# HELP formrelay_events_delivered_total Events Customer.io accepted.\n"
+	     "# HELP formrelay_events_delivered_total Events Customer.io "
+	     "accepted.\n"
 	     "# TYPE formrelay_events_delivered_total counter\n"
 	     "formrelay_events_delivered_total %llu\n"
-	     "# HELP formrelay_events_retried_total Events put back for a later try.\n"
+	     "# HELP formrelay_events_retried_total Events put back for a "
+	     "later try.\n"
 	     "# TYPE formrelay_events_retried_total counter\n"
 	     "formrelay_events_retried_total %llu\n"
 	     "# HELP formrelay_events_dead_total Events dead-lettered.\n"
 	     "# TYPE formrelay_events_dead_total counter\n"
 	     "formrelay_events_dead_total %llu\n",
-	     (unsigned long long)GET(stored), (unsigned long long)GET(delivered),
+	     (unsigned long long)GET(stored),
+	     (unsigned long long)GET(delivered),
 	     (unsigned long long)GET(retried), (unsigned long long)GET(dead));
 }
 
@@ -111,7 +115,8 @@ render_latency(char *buf, size_t size, size_t *len)
 	size_t i;
 
 	emit(buf, size, len,
-	     "# HELP formrelay_upstream_seconds Customer.io batch POST latency.\n"
+	     "# HELP formrelay_upstream_seconds Customer.io batch POST "
+	     "latency.\n"
 	     "# TYPE formrelay_upstream_seconds histogram\n");
 	for (i = 0; i < NBUCKET; i++)
 		emit(buf, size, len,
@@ -129,7 +134,7 @@ render_latency(char *buf, size_t size, size_t *len)
 
 long
 metrics_render(char *buf, size_t size, const struct spool_stats *st,
-	       int64_t now)
+               int64_t now)
 {
 	size_t len = 0;
 
@@ -137,18 +142,20 @@ metrics_render(char *buf, size_t size, const struct spool_stats *st,
 	render_latency(buf, size, &len);
 	if (st != NULL)
 		emit(buf, size, &len,
-		     "# HELP formrelay_spool_events Events in the spool, by state.\n"
+		     "# HELP formrelay_spool_events Events in the spool, by "
+		     "state.\n"
 		     "# TYPE formrelay_spool_events gauge\n"
 		     "formrelay_spool_events{state=\"pending\"} %lld\n"
 		     "formrelay_spool_events{state=\"inflight\"} %lld\n"
 		     "formrelay_spool_events{state=\"dead\"} %lld\n"
-		     "# HELP formrelay_spool_oldest_pending_seconds Age of the oldest pending event.\n"
+		     "# HELP formrelay_spool_oldest_pending_seconds Age of the "
+		     "oldest pending event.\n"
 		     "# TYPE formrelay_spool_oldest_pending_seconds gauge\n"
 		     "formrelay_spool_oldest_pending_seconds %.3f\n",
 		     (long long)st->pending, (long long)st->inflight,
 		     (long long)st->dead,
 		     st->oldest_pending_ms > 0
-			     ? (double)(now - st->oldest_pending_ms) / 1000.0
-			     : 0.0);
+		             ? (double)(now - st->oldest_pending_ms) / 1000.0
+		             : 0.0);
 	return len >= size ? -1 : (long)len;
 }

@@ -182,7 +182,8 @@ build_page(const struct submission *sub, const struct request_context *ctx,
 			rc = put_string(page, "referrer",
 			                page_member(sub, "referrer"));
 		if (rc == FR_OK)
-			rc = put_string(page, "title", page_member(sub, "title"));
+			rc = put_string(page, "title",
+			                page_member(sub, "title"));
 		return rc;
 	}
 	url_parts(url, &path, &plen, &search, &slen);

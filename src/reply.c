@@ -12,8 +12,8 @@
 #include "reply.h"
 #include "util.h"
 
-#define HTML_CSP                                                             \
-	"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; " \
+#define HTML_CSP                                                               \
+	"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "     \
 	"form-action 'none'; frame-ancestors 'none'"
 
 struct reason {
@@ -22,21 +22,21 @@ struct reason {
 };
 
 static const struct reason reasons[] = {
-	{200, "OK"},
-	{202, "Accepted"},
-	{204, "No Content"},
-	{303, "See Other"},
-	{400, "Bad Request"},
-	{403, "Forbidden"},
-	{404, "Not Found"},
-	{405, "Method Not Allowed"},
-	{413, "Content Too Large"},
-	{415, "Unsupported Media Type"},
-	{422, "Unprocessable Content"},
-	{429, "Too Many Requests"},
-	{500, "Internal Server Error"},
-	{502, "Bad Gateway"},
-	{503, "Service Unavailable"},
+        {200, "OK"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {303, "See Other"},
+        {400, "Bad Request"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {413, "Content Too Large"},
+        {415, "Unsupported Media Type"},
+        {422, "Unprocessable Content"},
+        {429, "Too Many Requests"},
+        {500, "Internal Server Error"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
 };
 
 const char *
@@ -69,22 +69,22 @@ reply_head(struct reply *r, int status, const char *type, const char *extra)
 	if (has_ctl(r->cors_origin))
 		return -1;
 	n = snprintf(head, sizeof(head),
-		     "Status: %d %s\r\n"
-		     "Content-Type: %s\r\n"
-		     "Cache-Control: no-store\r\n"
-		     "X-Content-Type-Options: nosniff\r\n"
-		     "Referrer-Policy: no-referrer\r\n"
-		     "%s%s%s%s%s"
-		     "%s%s"
-		     "\r\n",
-		     status, reply_reason(status), type,
-		     strncmp(type, "text/html", 9) == 0
-			     ? "Content-Security-Policy: " HTML_CSP "\r\n"
-			     : "",
-		     r->cors_origin ? "Access-Control-Allow-Origin: " : "",
-		     r->cors_origin ? r->cors_origin : "",
-		     r->cors_origin ? "\r\n" : "", "Vary: Origin\r\n",
-		     extra ? extra : "", extra && *extra ? "\r\n" : "");
+	             "Status: %d %s\r\n"
+	             "Content-Type: %s\r\n"
+	             "Cache-Control: no-store\r\n"
+	             "X-Content-Type-Options: nosniff\r\n"
+	             "Referrer-Policy: no-referrer\r\n"
+	             "%s%s%s%s%s"
+	             "%s%s"
+	             "\r\n",
+	             status, reply_reason(status), type,
+	             strncmp(type, "text/html", 9) == 0
+	                     ? "Content-Security-Policy: " HTML_CSP "\r\n"
+	                     : "",
+	             r->cors_origin ? "Access-Control-Allow-Origin: " : "",
+	             r->cors_origin ? r->cors_origin : "",
+	             r->cors_origin ? "\r\n" : "", "Vary: Origin\r\n",
+	             extra ? extra : "", extra && *extra ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
 	r->status = status;
@@ -93,7 +93,7 @@ reply_head(struct reply *r, int status, const char *type, const char *extra)
 
 int
 reply_body(struct reply *r, int status, const char *content_type,
-	   const char *body, size_t len)
+           const char *body, size_t len)
 {
 	if (reply_head(r, status, content_type, NULL) != 0)
 		return -1;
@@ -106,12 +106,24 @@ html_escape(char *buf, size_t size, size_t *len, const char *s)
 	for (; s && *s && *len + 7 < size; s++) {
 		const char *rep = NULL;
 		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: buf[(*len)++] = *s; continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			buf[(*len)++] = *s;
+			continue;
 		}
 		memcpy(buf + *len, rep, strlen(rep));
 		*len += strlen(rep);
@@ -122,21 +134,23 @@ html_escape(char *buf, size_t size, size_t *len, const char *s)
 /* A complete small HTML page with an escaped title and message. */
 static int
 reply_html_page(struct reply *r, int status, const char *title,
-		const char *message, const char *extra_header)
+                const char *message, const char *extra_header)
 {
 	char page[2048];
 	size_t len = 0;
 
-	len = strlcopy(page, "<!doctype html>\n<html lang=\"en\"><head>"
-			     "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-			     "content=\"width=device-width\"><title>",
-		       sizeof(page));
+	len = strlcopy(page,
+	               "<!doctype html>\n<html lang=\"en\"><head>"
+	               "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	               "content=\"width=device-width\"><title>",
+	               sizeof(page));
 	html_escape(page, sizeof(page), &len, title);
-	len += strlcopy(page + len,
-			"</title><style>body{font:16px/1.5 system-ui,sans-serif;"
-			"max-width:36em;margin:4em auto;padding:0 1em}</style>"
-			"</head><body><h1>",
-			sizeof(page) - len);
+	len += strlcopy(
+	        page + len,
+	        "</title><style>body{font:16px/1.5 system-ui,sans-serif;"
+	        "max-width:36em;margin:4em auto;padding:0 1em}</style>"
+	        "</head><body><h1>",
+	        sizeof(page) - len);
 	html_escape(page, sizeof(page), &len, title);
 	len += strlcopy(page + len, "</h1><p>", sizeof(page) - len);
 	html_escape(page, sizeof(page), &len, message);
@@ -150,16 +164,16 @@ reply_html_page(struct reply *r, int status, const char *title,
 
 static int
 reply_json_obj(struct reply *r, int status, struct json_object *obj,
-	       const char *extra_header)
+               const char *extra_header)
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-		&len);
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	        &len);
 	int rc = -1;
 
-	if (s != NULL && reply_head(r, status, "application/json",
-				    extra_header) == 0)
+	if (s != NULL &&
+	    reply_head(r, status, "application/json", extra_header) == 0)
 		rc = r->io->write(r->io->ctx, s, len);
 	json_object_put(obj);
 	return rc;
@@ -167,7 +181,7 @@ reply_json_obj(struct reply *r, int status, struct json_object *obj,
 
 int
 reply_accepted(struct reply *r, const char *message_id, const char *redirect,
-	       int duplicate)
+               int duplicate)
 {
 	char location[2100];
 	struct json_object *o;
@@ -178,10 +192,10 @@ reply_accepted(struct reply *r, const char *message_id, const char *redirect,
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		if (message_id != NULL)
 			json_object_object_add(
-				o, "id", json_object_new_string(message_id));
+			        o, "id", json_object_new_string(message_id));
 		if (duplicate)
 			json_object_object_add(o, "duplicate",
-					       json_object_new_boolean(1));
+			                       json_object_new_boolean(1));
 		return reply_json_obj(r, 202, o, NULL);
 	}
 	if (redirect != NULL && *redirect != '\0') {
@@ -189,11 +203,11 @@ reply_accepted(struct reply *r, const char *message_id, const char *redirect,
 			return -1;
 		snprintf(location, sizeof(location), "Location: %s", redirect);
 		return reply_html_page(r, 303, "Thank you",
-				       "Your submission was received.",
-				       location);
+		                       "Your submission was received.",
+		                       location);
 	}
 	return reply_html_page(r, 202, "Thank you",
-			       "Your submission was received.", NULL);
+	                       "Your submission was received.", NULL);
 }
 
 int
@@ -205,19 +219,19 @@ reply_error(struct reply *r, const struct fr_error *err, int64_t retry_after_s)
 
 	if (retry_after_s > 0)
 		snprintf(extra, sizeof(extra), "Retry-After: %lld",
-			 (long long)retry_after_s);
+		         (long long)retry_after_s);
 	if (r->format == REPLY_HTML)
 		return reply_html_page(r, status, reply_reason(status),
-				       err->message, extra);
+		                       err->message, extra);
 	if ((o = json_object_new_object()) == NULL)
 		return -1;
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(err->code));
 	json_object_object_add(o, "message",
-			       json_object_new_string(err->message));
+	                       json_object_new_string(err->message));
 	if (err->field[0] != '\0' && (f = json_object_new_object()) != NULL) {
 		json_object_object_add(f, err->field,
-				       json_object_new_string(err->message));
+		                       json_object_new_string(err->message));
 		json_object_object_add(o, "fields", f);
 	}
 	return reply_json_obj(r, status, o, extra);
@@ -227,9 +241,9 @@ int
 reply_preflight(struct reply *r)
 {
 	if (reply_head(r, 204, "text/plain",
-		       "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
-		       "Access-Control-Allow-Headers: Content-Type, Accept\r\n"
-		       "Access-Control-Max-Age: 86400") != 0)
+	               "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
+	               "Access-Control-Allow-Headers: Content-Type, Accept\r\n"
+	               "Access-Control-Max-Age: 86400") != 0)
 		return -1;
 	return 0;
 }

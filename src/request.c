@@ -97,8 +97,8 @@ check_origin(struct request *rq)
 		return FR_OK;
 	if (!origin_allowed(origin, allowed))
 		return fr_fail(&rq->err, FR_EFORBIDDEN, "origin_not_allowed",
-			       NULL, "origin %s is not allowed to post here",
-			       origin);
+		               NULL, "origin %s is not allowed to post here",
+		               origin);
 	rq->reply.cors_origin = origin;
 	return FR_OK;
 }
@@ -115,17 +115,17 @@ read_body(struct request *rq)
 
 	if (want > max)
 		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
-			       "body of %llu bytes is over the %zu-byte limit",
-			       want, max);
+		               "body of %llu bytes is over the %zu-byte limit",
+		               want, max);
 	cap = (cl ? (size_t)want : max) + 1;
 	if ((rq->body = malloc(cap + 1)) == NULL)
 		return fail(rq, FR_ENOMEM, NULL, "out of memory");
 	while (rq->body_len < cap) {
 		n = rq->io->read(rq->io->ctx, rq->body + rq->body_len,
-				 cap - rq->body_len);
+		                 cap - rq->body_len);
 		if (n < 0)
 			return fail(rq, FR_EMALFORMED, "read_error",
-				    "the request body could not be read");
+			            "the request body could not be read");
 		if (n == 0)
 			break;
 		rq->body_len += (size_t)n;
@@ -133,7 +133,7 @@ read_body(struct request *rq)
 	rq->body[rq->body_len] = '\0';
 	if (rq->body_len > max)
 		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
-			       "body is over the %zu-byte limit", max);
+		               "body is over the %zu-byte limit", max);
 	return FR_OK;
 }
 
@@ -153,7 +153,7 @@ check_signature(struct request *rq, struct webhook_headers *h)
 	if (secret == NULL || !webhook_present(h))
 		return FR_OK;
 	if (webhook_verify(secret, h, rq->body, rq->body_len, now_ms(),
-			   &rq->err) != FR_OK)
+	                   &rq->err) != FR_OK)
 		return rq->err.status;
 	rq->verified_webhook = 1;
 	return FR_OK;
@@ -177,12 +177,12 @@ check_rate(struct request *rq, int64_t *retry_after_s)
 		return FR_OK;
 	if (rc != FR_ERATELIMIT) {
 		log_msg(LOG_WARN, "rate limiter unavailable (%s): not counted",
-			fr_status_name(rc));
+		        fr_status_name(rc));
 		return FR_OK;
 	}
 	*retry_after_s = ratelimit_retry_after_s(retry_ms);
 	return fail(rq, FR_ERATELIMIT, "rate_limited",
-		    "too many submissions from this address; retry later");
+	            "too many submissions from this address; retry later");
 }
 
 static int
@@ -191,7 +191,7 @@ parse_fields(struct request *rq, struct fields *f)
 	int rc;
 
 	rc = parse_body(rq->body, rq->body_len, rq->content_type,
-			&rq->app->limits, f, &rq->err);
+	                &rq->app->limits, f, &rq->err);
 	if (rc == FR_OK)
 		rc = unwrap_webhook(f, &rq->app->limits, &rq->err);
 	return rc;
@@ -200,7 +200,7 @@ parse_fields(struct request *rq, struct fields *f)
 /* _next must be an allowed prefix; success_url is the operator's own. */
 static int
 choose_redirect(struct request *rq, const struct submission *sub,
-		const char **redirect)
+                const char **redirect)
 {
 	const struct config *cfg = rq->app->cfg;
 
@@ -208,9 +208,9 @@ choose_redirect(struct request *rq, const struct submission *sub,
 	if (sub->next_url != NULL && *sub->next_url != '\0') {
 		if (!redirect_allowed(sub->next_url, &cfg->redirect_allow))
 			return fr_fail(&rq->err, FR_EMALFORMED,
-				       "redirect_not_allowed", "_next",
-				       "_next is not under an allowed "
-				       "redirect prefix (redirect_allow)");
+			               "redirect_not_allowed", "_next",
+			               "_next is not under an allowed "
+			               "redirect prefix (redirect_allow)");
 		*redirect = sub->next_url;
 	} else if (cfg->success_url != NULL && *cfg->success_url != '\0') {
 		*redirect = cfg->success_url;
@@ -229,7 +229,7 @@ request_context_fill(struct request *rq, struct request_context *ctx)
 /* Serialise and commit; the 2xx may only follow a durable commit. */
 static int
 store_submission(struct request *rq, const struct submission *sub,
-		 const struct webhook_headers *wh)
+                 const struct webhook_headers *wh)
 {
 	struct built_event ev[2];
 	struct spool_event sev[2];
@@ -247,10 +247,10 @@ store_submission(struct request *rq, const struct submission *sub,
 		sev[i].len = ev[i].len;
 	}
 	rc = ingest_append(rq->app->ingest, sev, n,
-			   rq->verified_webhook ? wh->id : NULL, &rq->err);
+	                   rq->verified_webhook ? wh->id : NULL, &rq->err);
 	if (rc == FR_OK || rc == FR_EDUPLICATE)
 		strlcopy(rq->message_id, ev[0].message_id,
-			 sizeof(rq->message_id));
+		         sizeof(rq->message_id));
 	if (rc == FR_OK)
 		metrics_stored(n);
 	built_events_free(ev, n);
@@ -264,7 +264,7 @@ note_email(struct request *rq, const struct submission *sub)
 
 	if (json_object_object_get_ex(sub->traits, "email", &email))
 		strlcopy(rq->email, json_object_get_string(email),
-			 sizeof(rq->email));
+		         sizeof(rq->email));
 }
 
 /* Parse to store; on FR_OK the reply is already sent. */
@@ -305,7 +305,7 @@ submit(struct request *rq)
 	if (rc == FR_OK || rc == FR_EDUPLICATE) {
 		rq->outcome = rc == FR_OK ? "stored" : "duplicate";
 		reply_accepted(&rq->reply, rq->message_id, redirect,
-			       rc == FR_EDUPLICATE);
+		               rc == FR_EDUPLICATE);
 		if (rc == FR_OK && rq->app->deliver != NULL)
 			deliver_thread_wake(rq->app->deliver);
 		rc = FR_OK;
@@ -320,7 +320,7 @@ done:
 
 static void
 health_add_state(struct request *rq, struct json_object *o, const char *key,
-		 const char *name)
+                 const char *name)
 {
 	char buf[256];
 
@@ -336,7 +336,7 @@ health_paused(struct request *rq, int64_t now)
 	char buf[32];
 
 	if (ingest_state_get(rq->app->ingest, "paused_until", buf,
-			    sizeof(buf)) != FR_OK)
+	                     sizeof(buf)) != FR_OK)
 		return 0;
 	return buf[0] != '\0' && strtoll(buf, NULL, 10) > now;
 }
@@ -346,16 +346,17 @@ health_spool(const struct spool_stats *st, int64_t now)
 {
 	struct json_object *s = json_object_new_object();
 
-	json_object_object_add(s, "pending", json_object_new_int64(st->pending));
+	json_object_object_add(s, "pending",
+	                       json_object_new_int64(st->pending));
 	json_object_object_add(s, "inflight",
-			       json_object_new_int64(st->inflight));
+	                       json_object_new_int64(st->inflight));
 	json_object_object_add(s, "dead", json_object_new_int64(st->dead));
 	json_object_object_add(
-		s, "oldest_pending_age_s",
-		json_object_new_int64(st->oldest_pending_ms > 0
-					      ? (now - st->oldest_pending_ms) /
-							1000
-					      : 0));
+	        s, "oldest_pending_age_s",
+	        json_object_new_int64(st->oldest_pending_ms > 0
+	                                      ? (now - st->oldest_pending_ms) /
+	                                                1000
+	                                      : 0));
 	return s;
 }
 
@@ -378,16 +379,16 @@ serve_health(struct request *rq)
 		health_add_state(rq, o, "pause_reason", "pause_reason");
 	}
 	json_object_object_add(o, "status",
-			       json_object_new_string(!ok      ? "error"
-						      : paused ? "paused"
-							       : "ok"));
+	                       json_object_new_string(!ok      ? "error"
+	                                              : paused ? "paused"
+	                                                       : "ok"));
 	json_object_object_add(o, "paused_for_auth",
-			       json_object_new_boolean(paused));
+	                       json_object_new_boolean(paused));
 	json_object_object_add(o, "dry_run",
-			       json_object_new_boolean(rq->app->cfg->dry_run));
+	                       json_object_new_boolean(rq->app->cfg->dry_run));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	rc = reply_body(&rq->reply, ok ? 200 : 503, "application/json", s,
-			strlen(s));
+	                strlen(s));
 	json_object_put(o);
 	return rc;
 }
@@ -414,7 +415,7 @@ serve_metrics(struct request *rq)
 	if (len < 0)
 		return reply_body(&rq->reply, 500, "text/plain", "", 0);
 	return reply_body(&rq->reply, 200, "text/plain; version=0.0.4", buf,
-			  (size_t)len);
+	                  (size_t)len);
 }
 
 static int
@@ -433,7 +434,7 @@ static int
 route(struct request *rq)
 {
 	int is_get = strcmp(rq->method, "GET") == 0 ||
-		     strcmp(rq->method, "HEAD") == 0;
+	             strcmp(rq->method, "HEAD") == 0;
 
 	if (is_get && path_is(rq->uri, "healthz"))
 		return serve_health(rq);
@@ -444,7 +445,7 @@ route(struct request *rq)
 	if (strcmp(rq->method, "POST") == 0)
 		return submit(rq) == FR_OK || rq->reply.status != 0 ? 0 : -1;
 	fr_fail(&rq->err, FR_EMETHOD, "method_not_allowed", NULL,
-		"submissions are POSTed; %s is not accepted here", rq->method);
+	        "submissions are POSTed; %s is not accepted here", rq->method);
 	return reply_error(&rq->reply, &rq->err, 0);
 }
 
@@ -494,9 +495,9 @@ request_handle(struct app *app, const struct http_io *io)
 	rq.reply.format = choose_format(&rq);
 	rq.outcome = "rejected";
 	client_address(req_env(&rq, "REMOTE_ADDR"),
-		       req_env(&rq, "HTTP_X_FORWARDED_FOR"),
-		       &app->cfg->trusted_proxies, rq.client,
-		       sizeof(rq.client));
+	               req_env(&rq, "HTTP_X_FORWARDED_FOR"),
+	               &app->cfg->trusted_proxies, rq.client,
+	               sizeof(rq.client));
 	rc = route(&rq);
 	if (rq.reply.status == 0 && rc != 0) /* nothing went out */
 		rq.outcome = "write_failed";

@@ -65,8 +65,8 @@ rfc3339_ms(int64_t ms, char *buf, size_t size)
 	if (gmtime_r(&secs, &tm) == NULL)
 		return -1;
 	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 	return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 

@@ -30,22 +30,22 @@ ok(int cond, const char *fmt, ...)
 }
 
 /* Compare integers, printing both on failure. */
-#define is_int(got, want, ...)                                               \
-	do {                                                                 \
-		long long g_ = (long long)(got), w_ = (long long)(want);     \
-		if (!ok(g_ == w_, __VA_ARGS__))                              \
-			printf("#   got %lld, want %lld\n", g_, w_);         \
+#define is_int(got, want, ...)                                                 \
+	do {                                                                   \
+		long long g_ = (long long)(got), w_ = (long long)(want);       \
+		if (!ok(g_ == w_, __VA_ARGS__))                                \
+			printf("#   got %lld, want %lld\n", g_, w_);           \
 	} while (0)
 
 /* Compare strings (NULL allowed), printing both on failure. */
-#define is_str(got, want, ...)                                               \
-	do {                                                                 \
-		const char *g_ = (got), *w_ = (want);                        \
-		int same_ = (g_ == NULL && w_ == NULL) ||                    \
-			    (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0); \
-		if (!ok(same_, __VA_ARGS__))                                 \
-			printf("#   got  '%s'\n#   want '%s'\n",             \
-			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");      \
+#define is_str(got, want, ...)                                                 \
+	do {                                                                   \
+		const char *g_ = (got), *w_ = (want);                          \
+		int same_ = (g_ == NULL && w_ == NULL) ||                      \
+		            (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0); \
+		if (!ok(same_, __VA_ARGS__))                                   \
+			printf("#   got  '%s'\n#   want '%s'\n",               \
+			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");        \
 	} while (0)
 
 /* Print the plan and return the exit status for main(). */

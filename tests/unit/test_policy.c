@@ -24,28 +24,28 @@ static void
 test_redirects(void)
 {
 	struct config_list l = list_of("https://www.example.com/",
-				       "https://shop.example.com/thanks");
+	                               "https://shop.example.com/thanks");
 	static const struct {
 		const char *url;
 		int want;
 	} cases[] = {
-		{"https://www.example.com/", 1},
-		{"https://www.example.com/thanks?x=1#y", 1},
-		{"HTTPS://WWW.EXAMPLE.COM/a", 1},
-		{"https://www.example.com:443/a", 1},
-		{"https://shop.example.com/thanks/done", 1},
-		{"https://shop.example.com/other", 0},
-		{"https://www.example.com.evil.test/", 0},
-		{"https://www.example.com@evil.test/", 0},
-		{"https://user@www.example.com/", 0},
-		{"http://www.example.com/", 0},
-		{"https://www.example.com:8443/", 0},
-		{"//evil.test/", 0},
-		{"/relative", 0},
-		{"javascript:alert(1)", 0},
-		{"https://www.example.com/\r\nSet-Cookie: x=1", 0},
-		{"https://www.example.com\\@evil.test/", 0},
-		{"", 0},
+	        {"https://www.example.com/", 1},
+	        {"https://www.example.com/thanks?x=1#y", 1},
+	        {"HTTPS://WWW.EXAMPLE.COM/a", 1},
+	        {"https://www.example.com:443/a", 1},
+	        {"https://shop.example.com/thanks/done", 1},
+	        {"https://shop.example.com/other", 0},
+	        {"https://www.example.com.evil.test/", 0},
+	        {"https://www.example.com@evil.test/", 0},
+	        {"https://user@www.example.com/", 0},
+	        {"http://www.example.com/", 0},
+	        {"https://www.example.com:8443/", 0},
+	        {"//evil.test/", 0},
+	        {"/relative", 0},
+	        {"javascript:alert(1)", 0},
+	        {"https://www.example.com/\r\nSet-Cookie: x=1", 0},
+	        {"https://www.example.com\\@evil.test/", 0},
+	        {"", 0},
 	};
 	size_t i;
 
@@ -58,10 +58,11 @@ test_redirects(void)
 static void
 test_origins(void)
 {
-	struct config_list l = list_of("https://www.example.com",
-				       "http://127.0.0.1:8080");
+	struct config_list l =
+	        list_of("https://www.example.com", "http://127.0.0.1:8080");
 
-	is_int(origin_allowed("https://www.example.com", &l), 1, "exact origin");
+	is_int(origin_allowed("https://www.example.com", &l), 1,
+	       "exact origin");
 	is_int(origin_allowed("https://WWW.example.com", &l), 1,
 	       "host case ignored");
 	is_int(origin_allowed("https://www.example.com:443", &l), 1,
