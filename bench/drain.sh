@@ -80,7 +80,7 @@ main() {
 	start_sink
 	"$CPU_PATH" 1 -v 2>"$WORK/template.json" >/dev/null ||
 		die "bench/cpu_path could not build the template event"
-	echo "delivery: $EVENTS spooled events -> bench/sink with \`formrelay flush\`, $ROUNDS rounds (spool on $(stat -f -c %T "$WORKROOT"))"
+	echo "delivery: $EVENTS spooled events -> bench/sink with \`formrelay flush\`, $ROUNDS rounds (spool on $(df -PT "$WORKROOT" | awk 'NR == 2 { print $2 }'))"
 	r=1
 	: >"$WORK/drain.results"
 	while [ "$r" -le "$ROUNDS" ]; do

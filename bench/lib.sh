@@ -132,6 +132,28 @@ children_of() {
 	cat /proc/"$1"/task/*/children 2>/dev/null
 }
 
+# wait_children PID N: print PID's children once there are N of them.
+wait_children() {
+	i=0
+	while [ "$(children_of "$1" | wc -w)" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || die "process $1 has not started $2 children"
+		sleep 0.05
+	done
+	children_of "$1"
+}
+
+# cpu_ticks_of PID...: user + system clock ticks (all threads) so far.
+cpu_ticks_of() {
+	t=0
+	for pid in "$@"; do
+		# fields 14 and 15 after the ")" that closes the command name
+		n=$(sed 's/.*) //' /proc/"$pid"/stat 2>/dev/null | awk '{ print $12 + $13 }')
+		t=$((t + ${n:-0}))
+	done
+	echo "$t"
+}
+
 # memory_of PID...: "rss_max_kb rss_total_kb pss_total_kb" from
 # /proc/PID/status (VmRSS) and /proc/PID/smaps_rollup (Pss).
 memory_of() {

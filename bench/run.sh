@@ -95,12 +95,20 @@ peer_install() {
 	fi
 }
 
-# wrk against URL: a warm-up, then the measured run into $1.
+# load OUT URL PID...: a warm-up, then the measured run into OUT, with
+# the CPU time PIDs spent during it appended as "cpu_ticks=N".
+# --timeout 30s: a slow answer is measured, not dropped as an error.
 load() {
+	out=$1 url=$2
+	shift 2
 	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" \
-		-s "$BENCH_DIR/post_forms.lua" "$2" >/dev/null 2>&1
-	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
-		-s "$BENCH_DIR/post_forms.lua" "$2" >"$1" 2>&1
+		-s "$BENCH_DIR/post_forms.lua" "$url" >/dev/null 2>&1
+	sink_reset
+	t0=$(cpu_ticks_of "$@")
+	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 30s \
+		--latency -s "$BENCH_DIR/post_forms.lua" "$url" >"$out" 2>&1
+	t1=$(cpu_ticks_of "$@")
+	echo "cpu_ticks=$((t1 - t0)) ticks_per_s=$(getconf CLK_TCK)" >>"$out"
 }
 
 # Events the sink has received so far.
@@ -112,14 +120,14 @@ sink_events() {
 record() {
 	target=$1 round=$2 out=$3
 	shift 3
-	line=$(grep '^BENCH ' "$out") || {
+	line=$(grep '^BENCH ' "$out") && cpu=$(grep '^cpu_ticks=' "$out") || {
 		cat "$out" >&2
 		die "$target round $round: wrk printed no summary"
 	}
 	mem=$(memory_of "$@")
 	delivered=$(sink_events)
-	echo "$target $round $mem $delivered $line" >>"$WORK/results.tsv"
-	echo "$target round $round: ${line#BENCH } rss_kb(max,total,pss)=$mem delivered=$delivered" >&2
+	echo "$target $round $mem $delivered $line $cpu" >>"$WORK/results.tsv"
+	echo "$target round $round: ${line#BENCH } $cpu rss_kb(max,total,pss)=$mem delivered=$delivered" >&2
 }
 
 # lighttpd with TARGET's FastCGI program: one round.
@@ -141,10 +149,11 @@ round_fastcgi() {
 	pid=$!
 	STARTED="$STARTED $pid"
 	wait_port "$port" "$pid"
-	sink_reset
-	load "$WORK/wrk.$target.$round" "http://127.0.0.1:$port/formrelay"
-	# shellcheck disable=SC2046 # one pid a word
-	record "$target" "$round" "$WORK/wrk.$target.$round" $(children_of "$pid")
+	backends=$(wait_children "$pid" "$PROCS")
+	# shellcheck disable=SC2086 # one pid a word
+	load "$WORK/wrk.$target.$round" "http://127.0.0.1:$port/formrelay" $backends
+	# shellcheck disable=SC2086
+	record "$target" "$round" "$WORK/wrk.$target.$round" $backends
 	stop_pid "$pid"
 }
 
@@ -157,10 +166,10 @@ round_peer() {
 	pid=$!
 	STARTED="$STARTED $pid"
 	wait_port "$port" "$pid"
-	sink_reset
-	load "$WORK/wrk.peer.$round" "http://127.0.0.1:$port/formrelay"
-	workers=$(children_of "$pid")
-	[ "$PROCS" -gt 1 ] || workers=$pid
+	workers=$pid
+	[ "$PROCS" -le 1 ] || workers=$(wait_children "$pid" "$PROCS")
+	# shellcheck disable=SC2086
+	load "$WORK/wrk.peer.$round" "http://127.0.0.1:$port/formrelay" $workers
 	# shellcheck disable=SC2086
 	record peer "$round" "$WORK/wrk.peer.$round" $workers
 	stop_pid "$pid"

@@ -55,7 +55,7 @@ struct stats {
 struct conn {
 	int fd;
 	unsigned gen; /* the counting generation it was last counted in */
-	char *buf; /* owned; bytes read and not yet handled */
+	char *buf;    /* owned; bytes read and not yet handled */
 	size_t len, cap;
 };
 
@@ -63,10 +63,10 @@ struct conn {
 struct head {
 	char method[8];
 	char path[256];
-	size_t head_len;  /* bytes up to and including the blank line */
-	size_t body_len;  /* Content-Length */
+	size_t head_len; /* bytes up to and including the blank line */
+	size_t body_len; /* Content-Length */
 	int chunked;
-	int close;        /* Connection: close */
+	int close; /* Connection: close */
 };
 
 static struct stats stats;
@@ -240,7 +240,8 @@ stats_json(void)
 	        json_object_new_int64((int64_t)stats.connections));
 	json_object_object_add(o, "first_ms",
 	                       json_object_new_int64(stats.first_ms));
-	json_object_object_add(o, "last_ms", json_object_new_int64(stats.last_ms));
+	json_object_object_add(o, "last_ms",
+	                       json_object_new_int64(stats.last_ms));
 	for (size_t i = 0; i < HIST_SIZES; i++) {
 		if (stats.sizes[i] == 0)
 			continue;
@@ -298,7 +299,8 @@ handle_buffered(struct conn *c)
 			r = handle_control(c->fd, &h);
 		else {
 			count_request(c, c->buf + h.head_len, h.body_len);
-			r = reply(c->fd, 200, "OK", "{\"success\":true}", h.close);
+			r = reply(c->fd, 200, "OK", "{\"success\":true}",
+			          h.close);
 		}
 		memmove(c->buf, c->buf + total, c->len - total);
 		c->len -= total;
@@ -306,7 +308,8 @@ handle_buffered(struct conn *c)
 			return -1;
 	}
 	if (r < 0)
-		reply(c->fd, 400, "Bad Request", "{\"error\":\"bad request\"}", 1);
+		reply(c->fd, 400, "Bad Request", "{\"error\":\"bad request\"}",
+		      1);
 	return r < 0 ? -1 : 0;
 }
 

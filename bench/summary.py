@@ -3,7 +3,8 @@
 
 Each line: TARGET ROUND RSS_MAX_KB RSS_TOTAL_KB PSS_TOTAL_KB DELIVERED
 BENCH requests=N duration_us=N rps=N p50_us=N p99_us=N non2xx=N
-socket_errors=N.  Figures are medians over the rounds.  MB are 10^6
+socket_errors=N cpu_ticks=N ticks_per_s=N (the CPU time the backend
+processes spent during the measured run).  Figures are medians over the rounds.  MB are 10^6
 bytes (VmRSS is in KiB).
 """
 
@@ -30,6 +31,9 @@ def parse(path):
             for kv in w[7:]:
                 k, v = kv.split("=")
                 r[k] = float(v)
+            # backend CPU per answered request, microseconds
+            r["cpu_us"] = (r["cpu_ticks"] / r["ticks_per_s"] * 1e6
+                           / max(r["requests"], 1))
             rows.setdefault(w[0], []).append(r)
     return rows
 
@@ -43,23 +47,26 @@ def med(rs, key):
 
 
 def table(rows):
-    print("%-10s %6s %10s %17s %8s %8s %9s %9s %9s %8s %10s" % (
+    print("%-10s %6s %8s %15s %7s %8s %7s %9s %9s %9s %7s %13s" % (
         "target", "rounds", "req/s", "(min-max)", "p50 ms", "p99 ms",
-        "RSS/proc", "RSS all", "PSS all", "non-2xx", "delivered"))
+        "CPU us", "RSS/proc", "RSS all", "PSS all", "non-2xx",
+        "delivered"))
     for name, rs in rows.items():
         rps = [r["rps"] for r in rs]
         bad = sum(r["non2xx"] + r["socket_errors"] for r in rs)
-        print("%-10s %6d %10.0f %17s %8.2f %8.2f %7.1fMB %7.1fMB %7.1fMB %8d %10s" % (
+        print("%-10s %6d %8.0f %15s %7.2f %8.2f %7.0f %7.1fMB %7.1fMB %7.1fMB %7d %13s" % (
             name, len(rs), statistics.median(rps),
             "(%.0f-%.0f)" % (min(rps), max(rps)),
             med(rs, "p50_us") / 1000, med(rs, "p99_us") / 1000,
+            med(rs, "cpu_us"),
             mb(med(rs, "rss_max")), mb(med(rs, "rss_total")),
             mb(med(rs, "pss_total")), bad,
             "%d/%d" % (sum(r["delivered"] for r in rs),
                        sum(r["requests"] - r["non2xx"] for r in rs))))
-    print("(req/s, p50, p99, memory: medians over rounds; RSS/proc: the "
-          "largest process; delivered: events the sink got during the "
-          "measured run / 2xx answers)")
+    print("(medians over rounds; CPU us: user+system time of the backend "
+          "processes per request; RSS/proc: the largest backend process; "
+          "delivered: events the sink got during the measured run / 2xx "
+          "answers)")
 
 
 def check(label, value, ok, want):
