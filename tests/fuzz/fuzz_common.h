@@ -1,0 +1,107 @@
+/*
+ * Shared by the libFuzzer targets: the invariants every parser result
+ * must satisfy, checked after each input so that the fuzzer finds logic
+ * errors as well as memory errors.  A violation aborts (a crash to
+ * libFuzzer, with the input saved as an artifact).
+ */
+#ifndef FORMRELAY_FUZZ_COMMON_H
+#define FORMRELAY_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fields.h"
+#include "parse.h"
+#include "utf8.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Helpers are static inline: each target uses only some of them. */
+__attribute__((noreturn)) static inline void
+fuzz_fail(const char *what)
+{
+	fprintf(stderr, "fuzz invariant violated: %s\n", what);
+	abort();
+}
+
+/* A failure leaves nothing behind and explains itself. */
+static inline void
+fuzz_check_error(int rc, const struct fields *out, const struct fr_error *err)
+{
+	if (rc != FR_EMALFORMED && rc != FR_ETOOLARGE &&
+	    rc != FR_EUNSUPPORTED && rc != FR_ENOMEM)
+		fuzz_fail("unexpected status");
+	if (err->status != rc)
+		fuzz_fail("err->status differs from the return value");
+	if (out->count != 0 || out->items != NULL || out->root != NULL)
+		fuzz_fail("out not empty after an error");
+	if (err->code[0] == '\0' || err->message[0] == '\0')
+		fuzz_fail("error without a code or message");
+}
+
+/* Every field is named, within the limits, and valid UTF-8. */
+static inline void
+fuzz_check_fields(const struct fields *out, const struct parse_limits *lim)
+{
+	size_t i, namelen;
+
+	if (out->count > lim->max_fields)
+		fuzz_fail("more fields than max_fields");
+	for (i = 0; i < out->count; i++) {
+		const struct field *f = &out->items[i];
+
+		namelen = strlen(f->name);
+		if (namelen == 0 || namelen > lim->max_name ||
+		    !utf8_valid(f->name, namelen))
+			fuzz_fail("bad field name");
+		if (f->value == NULL)
+			fuzz_fail("NULL field value");
+		if (!json_object_is_type(f->value, json_type_string))
+			continue;
+		if ((size_t)json_object_get_string_len(f->value) >
+		            lim->max_value ||
+		    !utf8_valid(json_object_get_string(f->value),
+		                (size_t)json_object_get_string_len(f->value)))
+			fuzz_fail("bad string value");
+	}
+}
+
+/* Check a parser's answer, then free it. */
+static inline void
+fuzz_check(int rc, struct fields *out, const struct fr_error *err,
+           const struct parse_limits *lim)
+{
+	if (rc == FR_OK)
+		fuzz_check_fields(out, lim);
+	else
+		fuzz_check_error(rc, out, err);
+	fields_free(out);
+}
+
+/*
+ * Split data at its first newline: the line before is a header value
+ * (copied, NUL-terminated, into buf), the rest the body.  0 when there
+ * is no newline within size bytes of buf.
+ */
+static inline int
+fuzz_split_line(const uint8_t *data, size_t size, char *buf, size_t bufsize,
+                const char **body, size_t *len)
+{
+	const uint8_t *nl = memchr(data, '\n', size < bufsize ? size : bufsize);
+	size_t n;
+
+	if (nl == NULL)
+		return 0;
+	n = (size_t)(nl - data);
+	memcpy(buf, data, n);
+	buf[n] = '\0';
+	*body = (const char *)nl + 1;
+	*len = size - n - 1;
+	return 1;
+}
+
+#endif
