@@ -26,7 +26,7 @@ static void
 expect_error(const char *text, const char *message)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	int rc = parse(text, &cfg, &err);
 
 	is_int(rc, FR_ECONFIG, "rejected: %s", message);
@@ -163,7 +163,7 @@ static void
 test_spec_block(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	is_int(parse_fixture("spec.conf", &cfg, &err), FR_OK,
 	       "SPEC's example parses");
@@ -196,7 +196,7 @@ static void
 test_full_file(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char *out;
 
 	is_int(parse_fixture("full.conf", &cfg, &err), FR_OK,
@@ -415,7 +415,7 @@ test_nul_byte(void)
 {
 	static const char text[] = "[log]\nlevel = info\n\0level = debug\n";
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -433,7 +433,7 @@ test_long_lines(void)
 	size_t fill = CONFIG_MAX_LINE - (sizeof("drop = ") - 1);
 	char *text = malloc(sizeof(head) + fill + 8);
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	size_t len;
 
 	memcpy(text, head, sizeof(head) - 1);
@@ -459,7 +459,7 @@ test_too_many(void)
 {
 	char text[1024] = "[fields]\ndrop = ";
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	size_t len = strlen(text);
 	int i;
 
@@ -476,7 +476,7 @@ static void
 test_comments_and_quotes(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	is_int(parse("# hash comment\n"
 	             "  ; indented comment\n"
@@ -519,7 +519,7 @@ static void
 test_crlf_bom(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	is_int(parse("\xef\xbb\xbf[customerio]\r\nregion = eu\r\n"
 	             "\r\n[log]\r\nlevel = warn",
@@ -537,7 +537,7 @@ static void
 test_normal_forms(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	is_int(parse("[http]\n"
 	             "allowed_origins = HTTPS://WWW.Example.com:443, "
@@ -569,7 +569,7 @@ static void
 test_lists(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	is_int(parse("[identity]\nid_fields = uid,, ,\nid_fields = other\n"
 	             "[http]\ntrusted_proxies =\nrate_limit = off\n",
@@ -592,7 +592,7 @@ static void
 test_untouched_on_error(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	static const char bad[] = "[customerio]\nregion = eu\n[x]\n";
 	static const char good[] = "[customerio]\nregion = eu\n";
 
@@ -711,7 +711,7 @@ static void
 test_missing_file(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char path[512], want[600];
 
 	snprintf(path, sizeof(path), "%s/none.conf", tmpdir);
@@ -733,7 +733,7 @@ test_key_precedence(void)
 {
 	char keyfile[512], conf[512], text[1200];
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	write_file("key", "  " FILE_KEY "\n\n", 0600, keyfile, sizeof(keyfile));
 	snprintf(text, sizeof(text),
@@ -783,7 +783,7 @@ expect_load_error(const char *conf_text, const char *want, const char *what)
 {
 	char conf[512];
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	write_file("e.conf", conf_text, 0600, conf, sizeof(conf));
 	memset(&cfg, 0, sizeof(cfg));
@@ -836,7 +836,7 @@ test_permission_warnings(void)
 {
 	char keyfile[512], conf[512], text[1200];
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 
 	unsetenv("FORMRELAY_API_KEY");
 	memset(&cfg, 0, sizeof(cfg));
@@ -883,7 +883,7 @@ test_webhook_secret(void)
 {
 	char secret[512], conf[512], text[1200], want[1200];
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char *out;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -915,7 +915,7 @@ static void
 test_print_masks(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char *out;
 
 	unsetenv("FORMRELAY_API_KEY");
@@ -945,7 +945,7 @@ test_file_limits(void)
 {
 	char path[512], text[1200], want[1200], conf[512];
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char *big;
 	size_t i;
 
@@ -991,7 +991,7 @@ test_alias_limit(void)
 {
 	char *text = malloc(8192);
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	size_t len;
 	int i;
 
@@ -1018,7 +1018,7 @@ static void
 test_print_odd_values(void)
 {
 	struct config cfg;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char *out;
 
 	is_int(parse("[http]\nmax_body = 1000\nrate_limit = off\n"
@@ -1066,7 +1066,7 @@ test_sample(void)
 {
 	const char *srcdir = getenv("FORMRELAY_SRCDIR");
 	struct config cfg, def;
-	struct fr_error err;
+	struct fr_error err = {0};
 	char path[1024], *text, *want, *got, *line, *next;
 	size_t len = 0, missing = 0;
 
