@@ -134,6 +134,11 @@ read_body(struct request *rq)
 	if (rq->body_len > max)
 		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
 		               "body is over the %zu-byte limit", max);
+	/* A client that went away mid-body must not be half-stored. */
+	if (cl != NULL && rq->body_len != (size_t)want)
+		return fr_fail(&rq->err, FR_EMALFORMED, "body_truncated", NULL,
+		               "body has %zu of the %llu bytes announced",
+		               rq->body_len, want);
 	return FR_OK;
 }
 

@@ -262,6 +262,20 @@ fastcgi.server = ("/formrelay" => ((
         body = obj if isinstance(obj, (str, bytes)) else json.dumps(obj)
         return self.request("POST", path, body, h)
 
+    def cgi(self, method, uri, body=b"", remote="127.0.0.1", extra=None):
+        """Run the binary as a CGI program (RFC 3875) for one request;
+        returns (stdout, stderr) as text."""
+        env = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
+               "REQUEST_URI": uri, "SCRIPT_NAME": "/formrelay",
+               "REMOTE_ADDR": remote, "CONTENT_LENGTH": str(len(body)),
+               "CONTENT_TYPE": "application/json", "PATH": os.environ["PATH"],
+               "FORMRELAY_CONFIG": self.conf}
+        env.update(extra or {})
+        p = subprocess.run([BIN], input=body, env=env, capture_output=True,
+                           timeout=30)
+        return (p.stdout.decode(errors="replace"),
+                p.stderr.decode(errors="replace"))
+
     def admin(self, *args):
         """Run `formrelay -c conf ARGS`; returns (exit status, stdout)."""
         p = subprocess.run([BIN, "-c", self.conf] + list(args),

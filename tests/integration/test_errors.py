@@ -94,6 +94,15 @@ def check_html_errors(t, env):
     t.eq(r.status, 405, "GET on the mount point: 405")
 
 
+def check_truncated(t, env):
+    """A client gone mid-body: CGI gets fewer bytes than announced."""
+    out, _ = env.relay.cgi("POST", "/formrelay",
+                           body=b'{"entryId":"cut","email":"c@x.example"}',
+                           extra={"CONTENT_LENGTH": "400"})
+    t.ok(out.startswith("Status: 400") and "body_truncated" in out,
+         "body shorter than CONTENT_LENGTH: 400 body_truncated", out[:300])
+
+
 def check_honeypot(t, env):
     r = post(env, '{"entryId":"bot","email":"bot@x.example","_gotcha":"yes"}',
              JSONT)
@@ -130,6 +139,7 @@ def main():
         check_bad_inputs(t, env)
         check_html_errors(t, env)
         check_honeypot(t, env)
+        check_truncated(t, env)
         check_locked_spool(t, env)
         st = env.relay.status()
         t.ok(st is not None, "formrelay status --json answers")

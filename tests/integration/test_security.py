@@ -6,12 +6,11 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import API_KEY, BIN, SRCDIR, Env, Tap, wait_until  # noqa: E402
+from harness import API_KEY, SRCDIR, Env, Tap, wait_until  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"formrelay-test-secret-32-bytes!!").decode()
 ORIGIN = "https://www.example.com"
@@ -134,22 +133,11 @@ def check_redirects_and_origin(t, env):
          "an allowed origin's post gets CORS headers")
 
 
-def cgi(env, method, uri, remote="127.0.0.1", body=b""):
-    e = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
-         "REQUEST_URI": uri, "SCRIPT_NAME": "/formrelay",
-         "REMOTE_ADDR": remote, "CONTENT_LENGTH": str(len(body)),
-         "CONTENT_TYPE": "application/json", "PATH": os.environ["PATH"],
-         "FORMRELAY_CONFIG": env.relay.conf}
-    p = subprocess.run([BIN], input=body, env=e, capture_output=True,
-                       timeout=30)
-    return p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
-
 def check_metrics_access(t, env):
-    out, _ = cgi(env, "GET", "/formrelay/metrics", remote="203.0.113.9")
+    out, _ = env.relay.cgi("GET", "/formrelay/metrics", remote="203.0.113.9")
     t.ok(out.startswith("Status: 403"), "/metrics refused to a remote peer",
          out[:200])
-    out, _ = cgi(env, "GET", "/formrelay/metrics")
+    out, _ = env.relay.cgi("GET", "/formrelay/metrics")
     t.ok(out.startswith("Status: 200") and "formrelay_requests_total" in out,
          "/metrics served to loopback", out[:200])
 
@@ -166,7 +154,7 @@ def check_key_secret(t, env):
         outputs.append(json.dumps(r.headers) + r.body)
     for args in (["--check-config"], ["status", "--json"], ["dead"]):
         outputs.append(env.relay.admin(*args)[1])
-    outputs.append(cgi(env, "POST", "/formrelay", body=b"{")[0])
+    outputs.append(env.relay.cgi("POST", "/formrelay", body=b"{")[0])
     for root, _, files in os.walk(os.path.join(SRCDIR, "www")):
         for f in files:
             with open(os.path.join(root, f), errors="replace") as fh:
