@@ -222,5 +222,6 @@ machine() {
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr)"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	awk '$1 > 0.5 { print "WARNING: the machine is not quiet (1-minute load " $1 "): these figures compete with other work" }' /proc/loadavg
 	echo "disk for spools: $WORKROOT on $(df -PT "$WORKROOT" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
 }

@@ -18,6 +18,7 @@
 # CFLAGS='-g -O2'; default ${TMPDIR:-/tmp}/formrelay-bench-build).  Exits
 # 0 even when a target is missed (a benchmark, not a test): look for
 # MISSED.  Results of a run that saw any non-2xx answer are INVALID.
+# The whole report is also written to BUILD/bench-report.txt.
 #
 # Options:
 #   --rounds N        alternating rounds (3)
@@ -208,4 +209,6 @@ main() {
 	return 0
 }
 
-main
+# The report also goes to $BUILD/bench-report.txt, for the README.
+mkdir -p "$BUILD" || die "cannot create $BUILD"
+main 2>&1 | tee "$BUILD/bench-report.txt"
