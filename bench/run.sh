@@ -31,6 +31,8 @@
 #   --dry-run         formrelay with dry_run = yes (stores, sends nothing)
 #   --no-drain        skip the delivery benchmark
 #   --no-cpu          skip the callgrind measurement
+#   --perf            perf record formrelay's processes in round 1 and
+#                     print the hot spots (needs perf)
 #   --build-dir DIR   where to configure and build
 # Environment: BENCH_WORK (where spools go; default: the build dir),
 # BENCH_KEEP=1 (keep the work directory), WRK, LIGHTTPD, NODE, NPM.
@@ -46,6 +48,7 @@ PROCS=2
 TARGETS="floor,formrelay,peer"
 DO_DRAIN=1
 DO_CPU=1
+DO_PERF=0
 
 usage() {
 	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--dry-run) BENCH_DRY_RUN=yes ;;
 	--no-drain) DO_DRAIN=0 ;;
 	--no-cpu) DO_CPU=0 ;;
+	--perf) DO_PERF=1 ;;
 	--build-dir) BENCH_BUILD=$2; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage 2 >&2 ;;
@@ -79,6 +83,7 @@ LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 NODE=${NODE:-node}
 NPM=${NPM:-npm}
 need "$WRK" "$LIGHTTPD" "$PYTHON" curl make
+[ "$DO_PERF" = 0 ] || need perf
 
 # The peer's dependencies, installed from the lock file into the build
 # directory (never into the source tree).
@@ -106,10 +111,40 @@ load() {
 		-s "$BENCH_DIR/post_forms.lua" "$url" >/dev/null 2>&1
 	sink_reset
 	t0=$(cpu_ticks_of "$@")
+	perf_start "$out" "$@"
 	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 30s \
 		--latency -s "$BENCH_DIR/post_forms.lua" "$url" >"$out" 2>&1
+	perf_stop
 	t1=$(cpu_ticks_of "$@")
 	echo "cpu_ticks=$((t1 - t0)) ticks_per_s=$(getconf CLK_TCK)" >>"$out"
+}
+
+# --perf: sample formrelay's backends (all threads, call graphs) during
+# the measured run of round 1.
+PERF_PID=""
+perf_start() {
+	case $1 in */wrk.formrelay.1) ;; *) return 0 ;; esac
+	[ "$DO_PERF" = 1 ] || return 0
+	shift
+	pids=$(echo "$@" | tr ' ' ',')
+	perf record -q -F 499 -g -o "$WORK/perf.data" -p "$pids" \
+		>"$WORK/perf.log" 2>&1 &
+	PERF_PID=$!
+}
+
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	PERF_PID=""
+}
+
+perf_report() {
+	[ -s "$WORK/perf.data" ] || { note "no perf data: see $WORK/perf.log"; return 0; }
+	echo
+	echo "formrelay hot spots under load (perf, round 1, self samples):"
+	perf report -i "$WORK/perf.data" --no-children -g none --sort dso,sym --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -n 25
 }
 
 # Events the sink has received so far.
@@ -198,6 +233,7 @@ main() {
 		r=$((r + 1))
 	done
 	"$PYTHON" "$BENCH_DIR/summary.py" "$WORK/results.tsv"
+	[ "$DO_PERF" = 0 ] || perf_report
 	if [ "$DO_DRAIN" = 1 ]; then
 		echo
 		sh "$BENCH_DIR/drain.sh" --rounds "$ROUNDS"
@@ -210,5 +246,8 @@ main() {
 }
 
 # The report also goes to $BUILD/bench-report.txt, for the README.
+# (POSIX sh has no pipefail: main's own status goes through a file.)
 mkdir -p "$BUILD" || die "cannot create $BUILD"
-main 2>&1 | tee "$BUILD/bench-report.txt"
+rm -f "$BUILD/bench-status"
+{ main && echo ok >"$BUILD/bench-status"; } 2>&1 | tee "$BUILD/bench-report.txt"
+[ -f "$BUILD/bench-status" ] || exit 1
