@@ -31,6 +31,8 @@
 #   --dry-run         formrelay with dry_run = yes (stores, sends nothing)
 #   --no-drain        skip the delivery benchmark
 #   --no-cpu          skip the callgrind measurement
+#   --update-readme   put this report into bench/README.md (between the
+#                     "figures" markers), for the final run
 #   --perf            perf record formrelay's processes in round 1 and
 #                     print the hot spots (needs perf)
 #   --build-dir DIR   where to configure and build
@@ -49,12 +51,14 @@ TARGETS="floor,formrelay,peer"
 DO_DRAIN=1
 DO_CPU=1
 DO_PERF=0
+UPDATE_README=0
 
 usage() {
 	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
 	exit "$1"
 }
 
+ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift ;;
@@ -68,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--no-drain) DO_DRAIN=0 ;;
 	--no-cpu) DO_CPU=0 ;;
 	--perf) DO_PERF=1 ;;
+	--update-readme) UPDATE_README=1 ;;
 	--build-dir) BENCH_BUILD=$2; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage 2 >&2 ;;
@@ -217,6 +222,7 @@ main() {
 	bench_workdir
 	echo "formrelay benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	machine
+	echo "software: $("$LIGHTTPD" -v 2>&1 | head -n 1 | cut -d' ' -f1), $("$WRK" -v 2>&1 | head -n 1 | cut -d' ' -f1-2), node $("$NODE" --version 2>/dev/null || echo none), SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo unknown)"
 	echo "load: wrk -t$WRK_THREADS -c$CONNS, ${DURATION}s per round after ${WARMUP}s warm-up, $ROUNDS rounds; $PROCS processes each"
 	echo "formrelay: dry_run = ${BENCH_DRY_RUN:-no}, delivering to bench/sink (C, parses and counts)"
 	start_sink
@@ -251,3 +257,20 @@ mkdir -p "$BUILD" || die "cannot create $BUILD"
 rm -f "$BUILD/bench-status"
 { main && echo ok >"$BUILD/bench-status"; } 2>&1 | tee "$BUILD/bench-report.txt"
 [ -f "$BUILD/bench-status" ] || exit 1
+if [ "$UPDATE_README" = 1 ]; then
+	"$PYTHON" - "$BENCH_DIR/README.md" "$BUILD/bench-report.txt" "sh bench/run.sh $ARGS" <<'EOF'
+import sys
+readme, report, cmd = sys.argv[1:4]
+text = open(readme).read()
+begin, end = "<!-- figures:begin -->", "<!-- figures:end -->"
+if begin not in text or end not in text:
+    sys.exit("bench: no figures markers in " + readme)
+lines = [l for l in open(report).read().splitlines()
+         if not l.startswith("bench: ")]
+block = "%s\nThe report of `%s`:\n\n```\n%s\n```\n%s" % (
+    begin, cmd.strip(), "\n".join(lines).strip(), end)
+head, rest = text.split(begin, 1)
+open(readme, "w").write(head + block + rest.split(end, 1)[1])
+print("bench: figures written to " + readme)
+EOF
+fi
