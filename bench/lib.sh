@@ -154,19 +154,22 @@ cpu_ticks_of() {
 	echo "$t"
 }
 
-# memory_of PID...: "rss_max_kb rss_total_kb pss_total_kb" from
-# /proc/PID/status (VmRSS) and /proc/PID/smaps_rollup (Pss).
+# memory_of PID...: "rss_max_kb rss_total_kb pss_total_kb anon_max_kb"
+# from /proc/PID/status (VmRSS, RssAnon: the process's own pages, not
+# the shared libraries' code) and /proc/PID/smaps_rollup (Pss).
 memory_of() {
-	max=0 total=0 pss=0
+	max=0 total=0 pss=0 anon=0
 	for pid in "$@"; do
-		rss=$(awk '/^VmRSS:/ { print $2 }' /proc/"$pid"/status 2>/dev/null)
+		set -- $(awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 }
+			END { print r + 0, a + 0 }' /proc/"$pid"/status 2>/dev/null)
+		rss=${1:-0} a=${2:-0}
 		p=$(awk '/^Pss:/ { print $2 }' /proc/"$pid"/smaps_rollup 2>/dev/null)
-		[ -n "$rss" ] || continue
 		total=$((total + rss))
 		pss=$((pss + ${p:-0}))
 		[ "$rss" -gt "$max" ] && max=$rss
+		[ "$a" -gt "$anon" ] && anon=$a
 	done
-	echo "$max $total $pss"
+	echo "$max $total $pss $anon"
 }
 
 # The fast stand-in for Customer.io (bench/sink.c), shared by a run.

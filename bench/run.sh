@@ -168,7 +168,7 @@ record() {
 	mem=$(memory_of "$@")
 	delivered=$(sink_events)
 	echo "$target $round $mem $delivered $line $cpu" >>"$WORK/results.tsv"
-	echo "$target round $round: ${line#BENCH } $cpu rss_kb(max,total,pss)=$mem delivered=$delivered" >&2
+	echo "$target round $round: ${line#BENCH } $cpu rss_kb(max,total,pss,anon_max)=$mem delivered=$delivered" >&2
 }
 
 # lighttpd with TARGET's FastCGI program: one round.

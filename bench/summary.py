@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Summarise bench/run.sh's results.tsv: a table and the targets.
 
-Each line: TARGET ROUND RSS_MAX_KB RSS_TOTAL_KB PSS_TOTAL_KB DELIVERED
-BENCH requests=N duration_us=N rps=N p50_us=N p99_us=N non2xx=N
+Each line: TARGET ROUND RSS_MAX_KB RSS_TOTAL_KB PSS_TOTAL_KB ANON_MAX_KB
+DELIVERED BENCH requests=N duration_us=N rps=N p50_us=N p99_us=N non2xx=N
 socket_errors=N cpu_ticks=N ticks_per_s=N (the CPU time the backend
 processes spent during the measured run).  Figures are medians over the rounds.  MB are 10^6
 bytes (VmRSS is in KiB).
@@ -23,12 +23,12 @@ def parse(path):
     with open(path) as f:
         for line in f:
             w = line.split()
-            if len(w) < 7:
+            if len(w) < 8:
                 continue
             r = {"round": int(w[1]), "rss_max": int(w[2]),
                  "rss_total": int(w[3]), "pss_total": int(w[4]),
-                 "delivered": int(w[5])}
-            for kv in w[7:]:
+                 "anon_max": int(w[5]), "delivered": int(w[6])}
+            for kv in w[8:]:
                 k, v = kv.split("=")
                 r[k] = float(v)
             # backend CPU per answered request, microseconds
@@ -47,24 +47,27 @@ def med(rs, key):
 
 
 def table(rows):
-    print("%-10s %6s %8s %15s %7s %8s %7s %9s %9s %9s %7s %13s" % (
+    print("%-10s %6s %8s %15s %7s %8s %7s %9s %9s %9s %9s %7s %13s" % (
         "target", "rounds", "req/s", "(min-max)", "p50 ms", "p99 ms",
-        "CPU us", "RSS/proc", "RSS all", "PSS all", "non-2xx",
-        "delivered"))
+        "CPU us", "RSS/proc", "anon/proc", "RSS all", "PSS all",
+        "non-2xx", "delivered"))
     for name, rs in rows.items():
         rps = [r["rps"] for r in rs]
         bad = sum(r["non2xx"] + r["socket_errors"] for r in rs)
-        print("%-10s %6d %8.0f %15s %7.2f %8.2f %7.0f %7.1fMB %7.1fMB %7.1fMB %7d %13s" % (
+        print("%-10s %6d %8.0f %15s %7.2f %8.2f %7.0f %7.1fMB %7.1fMB %7.1fMB %7.1fMB %7d %13s" % (
             name, len(rs), statistics.median(rps),
             "(%.0f-%.0f)" % (min(rps), max(rps)),
             med(rs, "p50_us") / 1000, med(rs, "p99_us") / 1000,
             med(rs, "cpu_us"),
-            mb(med(rs, "rss_max")), mb(med(rs, "rss_total")),
+            mb(med(rs, "rss_max")), mb(med(rs, "anon_max")),
+            mb(med(rs, "rss_total")),
             mb(med(rs, "pss_total")), bad,
             "%d/%d" % (sum(r["delivered"] for r in rs),
                        sum(r["requests"] - r["non2xx"] for r in rs))))
     print("(medians over rounds; CPU us: user+system time of the backend "
-          "processes per request; RSS/proc: the largest backend process; "
+          "processes per request; RSS/proc: the largest backend process "
+          "(VmRSS), anon/proc: its own pages (RssAnon, without shared "
+          "library code); PSS all: shared pages split between processes; "
           "delivered: events the sink got during the measured run / 2xx "
           "answers)")
 
