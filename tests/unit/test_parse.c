@@ -558,6 +558,49 @@ test_json_root(void)
 	ok(is_empty(&out), "JSON root: fields_free releases it");
 }
 
+/* err->field is cut to fit without splitting a UTF-8 character. */
+static void
+test_error_field_truncated(void)
+{
+	char body[512];
+	struct fields out;
+	struct fr_error err;
+	size_t n = 0, i;
+
+	for (i = 0; i < 70; i++) /* 70 x e-acute: a 140-byte name */
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "%%C3%%A9");
+	snprintf(body + n, sizeof(body) - n, "=1");
+	fields_init(&out);
+	is_int(parse_body(body, strlen(body), FORM, NULL, &out, &err),
+	       FR_ETOOLARGE, "140-byte name: too long by the default limit");
+	is_int(strlen(err.field), 62, "err.field holds 31 whole characters");
+	ok(strncmp(err.field, "\xc3\xa9\xc3\xa9", 4) == 0 &&
+	           ((unsigned char)err.field[61] == 0xa9),
+	   "err.field ends on a character boundary");
+}
+
+/* The individual parsers guard their own arguments. */
+static void
+test_direct_calls(void)
+{
+	struct fields out;
+	struct fr_error err;
+	char buf[8];
+
+	fields_init(&out);
+	is_int(parse_multipart("--a\r\nb--", 9, "a\r\nb", NULL, &out, &err),
+	       FR_EMALFORMED, "parse_multipart: boundary with CRLF refused");
+	is_str(err.code, "bad_boundary", "parse_multipart: bad_boundary");
+	is_int(parse_multipart("--b--", 5, NULL, NULL, &out, &err),
+	       FR_EMALFORMED, "parse_multipart: NULL boundary refused");
+	is_int(parse_json("{\"a\":1}", 7, NULL, &out, &err), FR_OK,
+	       "parse_json with NULL limits");
+	fields_free(&out);
+	is_int(content_type_param("text/plain; flag; charset=x", "charset", buf,
+	                          sizeof(buf)),
+	       1, "a parameter without '=' is skipped");
+}
+
 /* A failure after some fields were added still leaves out empty, even
  * when out held fields before the call. */
 static void
@@ -623,6 +666,8 @@ main(void)
 	test_json_root();
 	RUN(type_cases);
 	test_out_emptied();
+	test_error_field_truncated();
+	test_direct_calls();
 	test_content_type_helpers();
 	return done_testing();
 }
