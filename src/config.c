@@ -510,7 +510,8 @@ split_list(struct ini *st, char *value,
 			rc = store(st, ctx, text);
 		if (rc != FR_OK)
 			return rc;
-		item = comma + 1;
+		/* NULL + 1 is undefined even when never read (fuzzing). */
+		item = comma != NULL ? comma + 1 : NULL;
 	} while (comma != NULL);
 	return FR_OK;
 }
