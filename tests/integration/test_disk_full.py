@@ -40,7 +40,9 @@ def main():
             os.rmdir(mnt)
             mnt = None
             t.skip_all("cannot mount a tmpfs here")
-        env = Env(t, conf_extra={"spool": {"path": os.path.join(mnt, "spool.db")}})
+        env = Env(t, conf_extra={"spool": {
+            "path": os.path.join(mnt, "spool.db"),
+            "retry_min": "50ms", "retry_max": "300ms"}})
         env.relay.spool = os.path.join(mnt, "spool.db")
         env.standin.script({"default": {"status": 503}})
         r = env.relay.post_json({"entryId": "before", "email": "b@x.example"})
