@@ -328,6 +328,20 @@ item_checked(struct ini *st, const struct key_def *def, const char *item,
 	return item_name(st, def, item, out);
 }
 
+/* A checked item stored in its normal form (normal() returns a copy). */
+static int
+item_normalised(struct ini *st, const struct key_def *def, const char *item,
+                char **out, int rc, const char *why,
+                char *(*normal)(const char *))
+{
+	if (rc == FR_ENOMEM)
+		return ini_nomem(st);
+	if (rc != 0)
+		return bad_value(st, def, why, item);
+	*out = normal(item);
+	return *out ? FR_OK : ini_nomem(st);
+}
+
 static int
 item_origin(struct ini *st, const struct key_def *def, const char *item,
             char **out)
@@ -335,12 +349,8 @@ item_origin(struct ini *st, const struct key_def *def, const char *item,
 	const char *why = NULL;
 	int rc = cv_check_origin(item, &why);
 
-	if (rc == FR_ENOMEM)
-		return ini_nomem(st);
-	if (rc != 0)
-		return bad_value(st, def, why, item);
-	*out = cv_origin_normal(item);
-	return *out ? FR_OK : ini_nomem(st);
+	return item_normalised(st, def, item, out, rc, why,
+	                       cv_origin_normal);
 }
 
 static int
@@ -350,12 +360,8 @@ item_redirect(struct ini *st, const struct key_def *def, const char *item,
 	const char *why = NULL;
 	int rc = cv_check_http_url(item, 0, &why);
 
-	if (rc == FR_ENOMEM)
-		return ini_nomem(st);
-	if (rc != 0)
-		return bad_value(st, def, why, item);
-	*out = cv_redirect_prefix(item);
-	return *out ? FR_OK : ini_nomem(st);
+	return item_normalised(st, def, item, out, rc, why,
+	                       cv_redirect_prefix);
 }
 
 static int

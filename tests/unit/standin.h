@@ -37,6 +37,9 @@ int standin_reset(struct standin *s);
  * (json_object_put).  NULL on failure. */
 struct json_object *standin_get(struct standin *s, const char *what);
 
+/* A loopback port with nothing listening (for connect failures). */
+int standin_dead_port(void);
+
 /* A temporary directory for the test (mkdtemp); 0 or -1. */
 int test_tmpdir(char *buf, size_t size);
 

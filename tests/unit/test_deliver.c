@@ -449,25 +449,6 @@ out:
 	fixture_free(&f);
 }
 
-/* A port with nothing listening. */
-static int
-dead_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 1;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static void
 test_transport_error(void)
 {
@@ -477,7 +458,8 @@ test_transport_error(void)
 	int64_t now = now_ms();
 	int more;
 
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1", dead_port());
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1",
+	         standin_dead_port());
 	if (fixture_init(&f, base, NULL) != 0 || append_events(&f, 1, now))
 		goto out;
 	deliver_round(f.d, now, &rep, &more);

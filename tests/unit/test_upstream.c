@@ -272,25 +272,6 @@ test_large_body(struct upstream *up)
 	is_int(res.cls, UPSTREAM_OK, "handle still usable after it");
 }
 
-/* A port with nothing listening: bind an ephemeral port, then close. */
-static int
-dead_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 1;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static void
 test_transport_errors(void)
 {
@@ -298,7 +279,8 @@ test_transport_errors(void)
 	struct upstream *up;
 	char base[64];
 
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1", dead_port());
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1",
+	         standin_dead_port());
 	up = new_upstream(base, 2000);
 	if (up == NULL)
 		return;
