@@ -1,7 +1,7 @@
 /*
- * Process-wide counters for /metrics (Prometheus text format 0.0.4).
- * Updated with atomic operations from any thread; each FastCGI process
- * reports its own counters (label-free), the spool depth is shared.
+ * Counters for /metrics (Prometheus text format 0.0.4), updated with
+ * atomic operations from any thread of any process of a deployment once
+ * metrics_open has mapped the shared file.
  */
 #ifndef FORMRELAY_METRICS_H
 #define FORMRELAY_METRICS_H
@@ -10,6 +10,16 @@
 #include <stdint.h>
 
 #include "spool.h"
+
+/*
+ * Share the counters through the file at path (created 0600; reset when
+ * it is not ours).  0, or -1 (counters stay this process's own).  Call
+ * before starting threads.
+ */
+int metrics_open(const char *path);
+
+/* metrics_open on "<spool_path>.metrics". */
+int metrics_open_beside(const char *spool_path);
 
 /* A request answered with HTTP status. */
 void metrics_request(int status);

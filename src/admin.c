@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "admin.h"
-#include "deliver.h"
+#include "deliver_child.h"
 #include "spool.h"
 #include "util.h"
 
@@ -430,62 +430,32 @@ cmd_requeue_purge(struct admin *a, int requeue)
 /* ---- flush ------------------------------------------------------------------
  */
 
-static void
-flush_report(struct admin *a, const struct deliver_report *rep)
-{
-	struct json_object *o;
-
-	if (!a->json) {
-		fprintf(a->out,
-		        "delivered %zu, retry later %zu, dead-lettered %zu "
-		        "(%zu request%s)\n",
-		        rep->delivered, rep->retried, rep->dead, rep->batches,
-		        rep->batches == 1 ? "" : "s");
-		if (rep->paused)
-			fprintf(a->out, "delivery is paused: Customer.io "
-			                "refused the API key (see: formrelay "
-			                "status)\n");
-		return;
-	}
-	o = json_object_new_object();
-	json_add_int(o, "delivered", (int64_t)rep->delivered);
-	json_add_int(o, "retried", (int64_t)rep->retried);
-	json_add_int(o, "dead", (int64_t)rep->dead);
-	json_add_int(o, "batches", (int64_t)rep->batches);
-	json_object_object_add(o, "paused",
-	                       json_object_new_boolean(rep->paused));
-	emit_json(a, o);
-}
-
+/*
+ * Delivery lives in formrelay-deliver, the only program that links
+ * libcurl (deliver_child.h); flush runs it in the foreground on our streams.
+ */
 static int
 cmd_flush(struct admin *a)
 {
-	struct deliver_report rep;
-	struct deliverer *d = NULL;
-	struct fr_error err;
-	char host[64] = "localhost", owner[128];
+	const char *args[7] = {"formrelay-deliver", "--flush"};
+	size_t n = 2;
 	int rc;
 
 	if (a->arg != NULL)
 		return usage(a, "unexpected argument %s", a->arg);
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
-	snprintf(owner, sizeof(owner), "%s:%ld:flush", host, (long)getpid());
-	fr_error_clear(&err);
-	if (deliverer_new(a->cfg, owner, &d, &err) != FR_OK)
-		return fail(a, "cannot start delivery: %s", err.message);
-	memset(&rep, 0, sizeof(rep));
-	rc = deliver_flush(d, &rep);
-	deliverer_free(d);
-	flush_report(a, &rep);
-	if (rc != FR_OK)
-		return fail(a,
-		            "delivery stopped: the spool %s cannot be "
-		            "written (see the log above)",
-		            a->cfg->spool_path);
-	if (rep.retried > 0 || rep.paused)
-		return ADMIN_EXIT_INCOMPLETE;
-	return rep.dead > 0 ? ADMIN_EXIT_DEAD : ADMIN_EXIT_OK;
+	if (a->cfg->path != NULL) {
+		args[n++] = "-c";
+		args[n++] = a->cfg->path;
+	}
+	if (a->json)
+		args[n++] = "--json";
+	args[n] = NULL;
+	fflush(a->out);
+	fflush(a->errs);
+	rc = deliver_run(args, fileno(a->out), fileno(a->errs));
+	if (rc < 0)
+		return fail(a, "cannot run formrelay-deliver (see the log)");
+	return rc;
 }
 
 /* ---- entry

@@ -15,12 +15,13 @@
 #include <fastcgi.h>
 #include <fcgiapp.h>
 
-#include "deliver.h"
 #include "fcgi_loop.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "deliver_child.h"
 #include "spool.h"
 
 #define MAX_THREADS 64
@@ -171,7 +172,7 @@ signals_setup(sigset_t *stopset)
 
 static int
 workers_start(struct worker *w, int n, int fd, const struct config *cfg,
-              struct ingest *in, struct deliver_thread *dt)
+              struct ingest *in, const struct deliver_child *dc)
 {
 	struct fr_error err;
 	int i;
@@ -183,7 +184,7 @@ workers_start(struct worker *w, int n, int fd, const struct config *cfg,
 			fprintf(stderr, "formrelay: %s\n", err.message);
 			return i;
 		}
-		w[i].app.deliver = dt;
+		w[i].app.deliver = dc;
 		w[i].running = 1;
 		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
 			app_close(&w[i].app);
@@ -225,9 +226,11 @@ workers_stop(struct worker *w, int n)
 	}
 }
 
-/* Wait for a stop signal, or for every worker to have ended. */
+/* Wait for a stop signal, or for every worker to have ended; keep the
+ * delivery process running meanwhile. */
 static int
-wait_for_stop(const sigset_t *stopset, struct worker *w, int n)
+wait_for_stop(const sigset_t *stopset, struct worker *w, int n,
+              struct deliver_child *dc)
 {
 	struct timespec tick = {0, 500 * 1000 * 1000};
 	int sig;
@@ -238,6 +241,7 @@ wait_for_stop(const sigset_t *stopset, struct worker *w, int n)
 			return sig;
 		if (workers_alive(w, n) == 0)
 			return 0;
+		deliver_child_check(dc);
 	}
 }
 
@@ -245,7 +249,7 @@ int
 serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 {
 	struct worker w[MAX_THREADS];
-	struct deliver_thread *dt = NULL;
+	struct deliver_child dc = {0, -1, -1, NULL, 0};
 	struct ingest *in = NULL;
 	struct fr_error err;
 	sigset_t stopset;
@@ -264,20 +268,25 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 		fprintf(stderr, "formrelay: spool: %s\n", err.message);
 		return 1;
 	}
-	if (deliver_thread_start(cfg, &dt, &err) != FR_OK) {
-		fprintf(stderr, "formrelay: delivery: %s\n", err.message);
-		ingest_stop(in);
-		return 1;
-	}
-	started = workers_start(w, n, fd, cfg, in, dt);
+	if (metrics_open_beside(cfg->spool_path) != 0)
+		log_msg(LOG_WARN,
+		        "metrics: %s.metrics unusable: counting in "
+		        "this process only",
+		        cfg->spool_path);
+	dc.listen_fd = fd;
+	dc.config = cfg->path;
+	if (deliver_child_start(&dc) != 0)
+		fprintf(stderr, "formrelay: delivery process not started; "
+		                "retrying\n");
+	started = workers_start(w, n, fd, cfg, in, &dc);
 	log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
 	        cfg->dry_run ? " (dry_run: nothing is sent)" : "");
-	sig = started == n ? wait_for_stop(&stopset, w, started) : 0;
+	sig = started == n ? wait_for_stop(&stopset, w, started, &dc) : 0;
 	if (sig > 0)
 		log_msg(LOG_INFO, "signal %d: finishing requests in hand", sig);
 	workers_stop(w, started);
 	ingest_stop(in);
-	deliver_thread_stop(dt);
+	deliver_child_stop(&dc);
 	log_msg(LOG_INFO, "stopped");
 	return started == n ? 0 : 1;
 }
@@ -322,6 +331,7 @@ serve_cgi(const struct config *cfg)
 	struct fr_error err;
 	int rc;
 
+	metrics_open_beside(cfg->spool_path);
 	if (ingest_start(cfg, 0, &in, &err) != FR_OK ||
 	    app_open(&app, cfg, in, &err) != 0) {
 		/* Still answer the server: a 503 naming the cause. */

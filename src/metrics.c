@@ -1,6 +1,12 @@
 /* Counters for /metrics.  Relaxed atomics: they are statistics. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "metrics.h"
 
@@ -17,10 +23,75 @@ static const int64_t latency_le[] = {5,   10,   25,   50,   100,  250,
                                      500, 1000, 2500, 5000, 10000};
 #define NBUCKET (sizeof(latency_le) / sizeof(latency_le[0]))
 
-static uint64_t requests[NSTATUS + 1]; /* last: any other status */
-static uint64_t stored, delivered, retried, dead, batches;
-static uint64_t latency_bucket[NBUCKET];
-static uint64_t latency_sum_ms;
+/*
+ * The counters live in a small file beside the spool, mapped shared, so
+ * that every process of a deployment (FastCGI processes and their
+ * delivery processes) adds to one set and any of them can report it.
+ * Until metrics_open succeeds they are this process's own.
+ */
+#define METRICS_MAGIC 0x666d6d6574726963ULL /* "fmmetric" */
+
+struct counters {
+	uint64_t magic;
+	uint64_t size;
+	uint64_t requests[NSTATUS + 1]; /* last: any other status */
+	uint64_t stored, delivered, retried, dead, batches;
+	uint64_t latency_bucket[NBUCKET];
+	uint64_t latency_sum_ms;
+};
+
+static struct counters local;
+static struct counters *C = &local;
+
+/* A file of the wrong size or magic is reset, under an flock. */
+static int
+counters_map(int fd)
+{
+	struct counters *m;
+	struct stat st;
+
+	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0)
+		return -1;
+	if ((size_t)st.st_size != sizeof(struct counters) &&
+	    (ftruncate(fd, 0) != 0 ||
+	     ftruncate(fd, (off_t)sizeof(struct counters)) != 0))
+		return -1;
+	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	if (m->magic != METRICS_MAGIC || m->size != sizeof(*m)) {
+		memset(m, 0, sizeof(*m));
+		m->magic = METRICS_MAGIC;
+		m->size = sizeof(*m);
+	}
+	flock(fd, LOCK_UN);
+	C = m;
+	return 0;
+}
+
+int
+metrics_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = counters_map(fd);
+	close(fd); /* the mapping stays */
+	return rc;
+}
+
+int
+metrics_open_beside(const char *spool_path)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.metrics", spool_path) >=
+	    sizeof(path))
+		return -1;
+	return metrics_open(path);
+}
 
 void
 metrics_request(int status)
@@ -29,21 +100,21 @@ metrics_request(int status)
 
 	for (i = 0; i < NSTATUS && tracked_status[i] != status; i++)
 		;
-	ADD(requests[i], 1);
+	ADD(C->requests[i], 1);
 }
 
 void
 metrics_stored(size_t events)
 {
-	ADD(stored, events);
+	ADD(C->stored, events);
 }
 
 void
 metrics_delivery(size_t ok, size_t retry, size_t died)
 {
-	ADD(delivered, ok);
-	ADD(retried, retry);
-	ADD(dead, died);
+	ADD(C->delivered, ok);
+	ADD(C->retried, retry);
+	ADD(C->dead, died);
 }
 
 void
@@ -51,11 +122,11 @@ metrics_upstream(int64_t elapsed_ms)
 {
 	size_t i;
 
-	ADD(batches, 1);
-	ADD(latency_sum_ms, (uint64_t)(elapsed_ms > 0 ? elapsed_ms : 0));
+	ADD(C->batches, 1);
+	ADD(C->latency_sum_ms, (uint64_t)(elapsed_ms > 0 ? elapsed_ms : 0));
 	for (i = 0; i < NBUCKET; i++)
 		if (elapsed_ms <= latency_le[i])
-			ADD(latency_bucket[i], 1);
+			ADD(C->latency_bucket[i], 1);
 }
 
 /* Append formatted text; remembers overflow in *len = size. */
@@ -84,10 +155,11 @@ render_counters(char *buf, size_t size, size_t *len)
 	for (i = 0; i < NSTATUS; i++)
 		emit(buf, size, len,
 		     "formrelay_requests_total{status=\"%d\"} %llu\n",
-		     tracked_status[i], (unsigned long long)GET(requests[i]));
+		     tracked_status[i],
+		     (unsigned long long)GET(C->requests[i]));
 	emit(buf, size, len,
 	     "formrelay_requests_total{status=\"other\"} %llu\n",
-	     (unsigned long long)GET(requests[NSTATUS]));
+	     (unsigned long long)GET(C->requests[NSTATUS]));
 	emit(buf, size, len,
 	     "# HELP formrelay_events_stored_total Events committed to the "
 	     "spool.\n"
@@ -104,9 +176,10 @@ render_counters(char *buf, size_t size, size_t *len)
 	     "# HELP formrelay_events_dead_total Events dead-lettered.\n"
 	     "# TYPE formrelay_events_dead_total counter\n"
 	     "formrelay_events_dead_total %llu\n",
-	     (unsigned long long)GET(stored),
-	     (unsigned long long)GET(delivered),
-	     (unsigned long long)GET(retried), (unsigned long long)GET(dead));
+	     (unsigned long long)GET(C->stored),
+	     (unsigned long long)GET(C->delivered),
+	     (unsigned long long)GET(C->retried),
+	     (unsigned long long)GET(C->dead));
 }
 
 static void
@@ -122,14 +195,14 @@ render_latency(char *buf, size_t size, size_t *len)
 		emit(buf, size, len,
 		     "formrelay_upstream_seconds_bucket{le=\"%g\"} %llu\n",
 		     (double)latency_le[i] / 1000.0,
-		     (unsigned long long)GET(latency_bucket[i]));
+		     (unsigned long long)GET(C->latency_bucket[i]));
 	emit(buf, size, len,
 	     "formrelay_upstream_seconds_bucket{le=\"+Inf\"} %llu\n"
 	     "formrelay_upstream_seconds_sum %.3f\n"
 	     "formrelay_upstream_seconds_count %llu\n",
-	     (unsigned long long)GET(batches),
-	     (double)GET(latency_sum_ms) / 1000.0,
-	     (unsigned long long)GET(batches));
+	     (unsigned long long)GET(C->batches),
+	     (double)GET(C->latency_sum_ms) / 1000.0,
+	     (unsigned long long)GET(C->batches));
 }
 
 long

@@ -10,7 +10,6 @@
 
 #include <json-c/json.h>
 
-#include "deliver.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,6 +19,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "deliver_child.h"
 #include "spool.h"
 #include "unwrap.h"
 #include "util.h"
@@ -311,8 +311,8 @@ submit(struct request *rq)
 		rq->outcome = rc == FR_OK ? "stored" : "duplicate";
 		reply_accepted(&rq->reply, rq->message_id, redirect,
 		               rc == FR_EDUPLICATE);
-		if (rc == FR_OK && rq->app->deliver != NULL)
-			deliver_thread_wake(rq->app->deliver);
+		if (rc == FR_OK)
+			deliver_child_wake(rq->app->deliver);
 		rc = FR_OK;
 	}
 done:

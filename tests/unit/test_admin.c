@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -216,10 +217,42 @@ test_cannot_open(void)
 	cfg.spool_path = saved;
 }
 
+/*
+ * flush runs formrelay-deliver, which reads a configuration file: write
+ * the settings the test changed into one and point cfg.path at it.
+ */
+static void
+config_to_file(void)
+{
+	static char path[300];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/formrelay.conf", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return;
+	fprintf(fp, "[customerio]\napi_key_file = %s/key\ndry_run = %s\n", dir,
+	        cfg.dry_run ? "yes" : "no");
+	if (cfg.api_base != NULL &&
+	    strcmp(cfg.api_base, "https://cdp.customer.io/v1") != 0)
+		fprintf(fp, "api_base = %s\n", cfg.api_base);
+	fprintf(fp, "[spool]\npath = %s\nretry_min = 1s\n", cfg.spool_path);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/key", dir);
+	if ((fp = fopen(path, "w")) != NULL) {
+		fprintf(fp, "%s\n", cfg.api_key);
+		fclose(fp);
+		chmod(path, 0600);
+	}
+	free(cfg.path);
+	snprintf(path, sizeof(path), "%s/formrelay.conf", dir);
+	cfg.path = xstrdup(path);
+}
+
 static void
 test_flush_dry_run(void)
 {
 	cfg.dry_run = 1;
+	config_to_file();
 	is_int(run("flush", now_ms()), ADMIN_EXIT_OK, "flush (dry run)");
 	like(out_text, "delivered 3,", "all three delivered");
 	run("status --json", NOW);
@@ -263,6 +296,7 @@ test_flush_upstream(void)
 	}
 	free(cfg.api_base);
 	cfg.api_base = xstrdup(sd.base);
+	config_to_file();
 	add_three(mids);
 	snprintf(script, sizeof(script), "{\"reject_message_ids\":[\"%s\"]}",
 	         mids[1]);
@@ -323,6 +357,14 @@ main(void)
 	test_cannot_open();
 	test_flush_dry_run();
 	test_flush_upstream();
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/formrelay.conf", dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/key", dir);
+		unlink(path);
+	}
 	remove_spool();
 	config_free(&cfg);
 	curl_global_cleanup();

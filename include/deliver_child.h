@@ -1,0 +1,51 @@
+/*
+ * The delivery process beside a FastCGI process.  Delivery runs in its
+ * own executable, formrelay-deliver, so that the request-serving process
+ * never links libcurl and its TLS stack: that alone is several megabytes
+ * resident per process (issue 7).  The FastCGI process starts it, wakes
+ * it through a pipe after each commit, restarts it if it dies, and stops
+ * it with SIGTERM; it stops by itself when the pipe closes.
+ */
+#ifndef FORMRELAY_DELIVER_CHILD_H
+#define FORMRELAY_DELIVER_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct deliver_child {
+	pid_t pid;          /* 0 when not running */
+	int wake_fd;        /* write end of the wake pipe, -1 when none */
+	int listen_fd;      /* the FastCGI socket, never given to the child */
+	const char *config; /* the configuration file to pass, borrowed */
+	long long started_ms;
+};
+
+/*
+ * Where formrelay-deliver is: $FORMRELAY_DELIVER_BIN, else beside this
+ * executable, else SBINDIR.  Writes the path into buf.  0 or -1.
+ */
+int deliver_binary(char *buf, size_t size);
+
+/*
+ * Start it (posix_spawn).  c->listen_fd and c->config must be set.  0, or
+ * -1 with a log line naming the cause.
+ */
+int deliver_child_start(struct deliver_child *c);
+
+/* Nudge it: events were committed.  Never blocks.  Safe from threads. */
+void deliver_child_wake(const struct deliver_child *c);
+
+/* Reap it if it died and start it again (at most once a second). */
+void deliver_child_check(struct deliver_child *c);
+
+/* SIGTERM, then wait: it finishes its batch and releases its claims. */
+void deliver_child_stop(struct deliver_child *c);
+
+/*
+ * Run formrelay-deliver with args (argv[0] is set here) and its stdout
+ * and stderr on out_fd and err_fd; wait for it.  Returns its exit status,
+ * or -1 when it could not be run.
+ */
+int deliver_run(const char *const *args, int out_fd, int err_fd);
+
+#endif

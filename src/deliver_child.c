@@ -1,0 +1,192 @@
+/* Starting and stopping formrelay-deliver (see deliver_child.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "deliver_child.h"
+#include "util.h"
+
+extern char **environ;
+
+#define DELIVER_NAME "formrelay-deliver"
+
+int
+deliver_binary(char *buf, size_t size)
+{
+	const char *env = getenv("FORMRELAY_DELIVER_BIN");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && *env != '\0')
+		return strlcopy(buf, env, size) < size ? 0 : -1;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			slash[1] = '\0';
+			if ((size_t)snprintf(buf, size, "%s%s", self,
+			                     DELIVER_NAME) < size &&
+			    access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+	return (size_t)snprintf(buf, size, "%s/%s", SBINDIR, DELIVER_NAME) <
+	                       size
+	               ? 0
+	               : -1;
+}
+
+/*
+ * posix_spawn: safe from a multi-threaded process, unlike fork + work.
+ * The child gets /dev/null on fd 0 (never the FastCGI socket there, nor
+ * close_fd) and fd_in, when given, as fd 3.
+ */
+static pid_t
+spawn(const char *const *args, int fd_in, int close_fd, int out_fd, int err_fd)
+{
+	posix_spawn_file_actions_t fa;
+	char path[PATH_MAX];
+	pid_t pid = -1;
+	int rc;
+
+	if (deliver_binary(path, sizeof(path)) != 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (close_fd > 2 && close_fd != 3)
+		posix_spawn_file_actions_addclose(&fa, close_fd);
+	if (fd_in >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd_in, 3);
+	if (out_fd >= 0 && out_fd != 1)
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	if (err_fd >= 0 && err_fd != 2)
+		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	rc = posix_spawn(&pid, path, &fa, NULL, (char *const *)args, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		log_msg(LOG_ERROR, "cannot run %s: %s", path, strerror(rc));
+		return -1;
+	}
+	return pid;
+}
+
+int
+deliver_run(const char *const *args, int out_fd, int err_fd)
+{
+	pid_t pid = spawn(args, -1, -1, out_fd, err_fd);
+	int status;
+
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The pipe's read end must not already be fd 3: dup2(3, 3) would leave
+ * its close-on-exec flag set. */
+static int
+wake_pipe(int fds[2])
+{
+	int moved;
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	if (fds[0] == 3) {
+		moved = fcntl(fds[0], F_DUPFD_CLOEXEC, 10);
+		close(fds[0]);
+		if (moved < 0) {
+			close(fds[1]);
+			return -1;
+		}
+		fds[0] = moved;
+	}
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+int
+deliver_child_start(struct deliver_child *c)
+{
+	const char *args[] = {
+	        "formrelay-deliver", "--wake-fd", "3", NULL, NULL, NULL};
+	int fds[2];
+
+	if (c->config != NULL) {
+		args[3] = "-c";
+		args[4] = c->config;
+	}
+	if (wake_pipe(fds) != 0) {
+		log_msg(LOG_ERROR, "delivery: cannot make a pipe: %s",
+		        strerror(errno));
+		return -1;
+	}
+	c->pid = spawn(args, fds[0], c->listen_fd, -1, -1);
+	close(fds[0]);
+	if (c->pid < 0) {
+		c->pid = 0;
+		close(fds[1]);
+		return -1;
+	}
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	c->wake_fd = fds[1];
+	c->started_ms = mono_ms();
+	return 0;
+}
+
+void
+deliver_child_wake(const struct deliver_child *c)
+{
+	ssize_t r;
+
+	if (c == NULL || c->wake_fd < 0)
+		return;
+	/* A full pipe already holds a wake-up: EAGAIN is fine. */
+	r = write(c->wake_fd, "", 1);
+	(void)r;
+}
+
+void
+deliver_child_check(struct deliver_child *c)
+{
+	int status;
+
+	if (c->pid > 0 && waitpid(c->pid, &status, WNOHANG) == c->pid) {
+		log_msg(LOG_ERROR,
+		        "delivery process %ld ended (%s %d); "
+		        "starting it again",
+		        (long)c->pid, WIFSIGNALED(status) ? "signal" : "exit",
+		        WIFSIGNALED(status) ? WTERMSIG(status)
+		                            : WEXITSTATUS(status));
+		c->pid = 0;
+	}
+	if (c->pid == 0 && mono_ms() - c->started_ms >= 1000)
+		deliver_child_start(c);
+}
+
+void
+deliver_child_stop(struct deliver_child *c)
+{
+	int status;
+
+	if (c->pid > 0) {
+		kill(c->pid, SIGTERM);
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	c->pid = 0;
+	c->wake_fd = -1;
+}
