@@ -151,6 +151,34 @@ def check_sigkill(t, env):
          % dup)
 
 
+def deliver_pids(env):
+    """The formrelay-deliver processes started by the FastCGI processes."""
+    pids = []
+    for parent in fastcgi_pids(env):
+        out = subprocess.run(["pgrep", "-P", str(parent)],
+                             capture_output=True, text=True).stdout
+        pids += [int(p) for p in out.split()]
+    return pids
+
+
+def check_delivery_process_restart(t, env):
+    """A delivery process that dies is started again; nothing is lost."""
+    env.standin.reset()
+    env.relay.request("GET", "/formrelay/healthz")
+    before = wait_until(lambda: deliver_pids(env), 10, "delivery processes")
+    t.eq(len(before), len(fastcgi_pids(env)),
+         "one delivery process per FastCGI process")
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    _, mid = post(env, 0, "respawn")
+    after = wait_until(lambda: (lambda p: p if p and not set(p) & set(before)
+                                else None)(deliver_pids(env)), 15,
+                       "new delivery processes")
+    t.ok(after, "killed delivery processes are started again")
+    t.eq(sorted(wait_delivered(env, [mid])), [],
+         "a submission made meanwhile is delivered")
+
+
 def check_graceful_stop(t, env):
     """SIGTERM with a batch in flight: it is finished and acked."""
     env.standin.reset()
@@ -181,6 +209,7 @@ def main():
         check_retry_after(t, env)
         check_poison(t, env)
         check_sigkill(t, env)
+        check_delivery_process_restart(t, env)
         check_graceful_stop(t, env)
     finally:
         env.close()
