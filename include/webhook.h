@@ -67,7 +67,7 @@ int webhook_secret_check(const char *secret, struct fr_error *err);
  *   "bad_header"      - an id or timestamp that is malformed or too long
  *   "stale_timestamp" - outside the tolerance (past or future)
  *   "bad_signature"   - no v1 signature matches
- * or FR_ECONFIG for a malformed secret, FR_EINTERNAL if OpenSSL fails.
+ * or FR_ECONFIG for a malformed secret.
  */
 int webhook_verify(const char *secret, const struct webhook_headers *h,
                    const char *body, size_t len, int64_t now_ms,
@@ -82,8 +82,7 @@ int webhook_verify_tolerance(const char *secret,
 /*
  * Sign as a sender would: write "v1,<base64>" into out of size bytes
  * (WEBHOOK_SIGNATURE_SIZE suffices).  For tests and tools.  FR_OK,
- * FR_ECONFIG for a malformed secret, FR_ETOOLARGE when out is too small,
- * FR_EINTERNAL if OpenSSL fails.
+ * FR_ECONFIG for a malformed secret, FR_ETOOLARGE when out is too small.
  */
 int webhook_sign(const char *secret, const char *id, const char *ts,
                  const char *body, size_t len, char *out, size_t size);

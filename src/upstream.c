@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 
 #include "upstream.h"
 #include "util.h"
@@ -152,13 +152,13 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* base64("key:"), what a Basic Authorization header carries. */
+/* base64("key:"), what a Basic Authorization header carries (RFC 7617). */
 static char *
 basic_credentials(const char *key)
 {
 	size_t klen = strlen(key);
 	unsigned char *plain = malloc(klen + 2);
-	char *out = malloc(4 * ((klen + 1 + 2) / 3) + 1);
+	char *out = malloc(BASE64_ENCODE_RAW_LENGTH(klen + 1) + 1);
 
 	if (plain == NULL || out == NULL) {
 		free(plain);
@@ -167,7 +167,8 @@ basic_credentials(const char *key)
 	}
 	memcpy(plain, key, klen);
 	plain[klen] = ':';
-	EVP_EncodeBlock((unsigned char *)out, plain, (int)(klen + 1));
+	base64_encode_raw(out, klen + 1, plain);
+	out[BASE64_ENCODE_RAW_LENGTH(klen + 1)] = '\0';
 	free(plain);
 	return out;
 }

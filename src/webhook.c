@@ -5,16 +5,21 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 
 #include "webhook.h"
 
 #define SECRET_PREFIX "whsec_"
 #define SECRET_MIN    24  /* spec: "At least 24 bytes" */
 #define SECRET_MAX    128 /* spec says 64 at most; be lenient */
-#define MAC_LEN       32  /* SHA-256 */
+#define MAC_LEN       SHA256_DIGEST_SIZE
 #define TS_MAX_DIGITS 15
+
+_Static_assert(WEBHOOK_SIGNATURE_SIZE >=
+                       sizeof("v1,") + BASE64_ENCODE_RAW_LENGTH(MAC_LEN),
+               "a signature, its v1, prefix and NUL fit");
 
 struct hmac_key {
 	unsigned char b[SECRET_MAX];
@@ -63,8 +68,9 @@ b64_quad(const char *s, size_t pad, unsigned v[4])
 
 /*
  * Strict base64: padded, no whitespace, canonical.  Writes at most size
- * bytes; *n gets the decoded length.  0 or -1.  EVP_DecodeBlock is not
- * used: it skips whitespace and counts padding as output bytes.
+ * bytes; *n gets the decoded length.  0 or -1.  Nettle's base64 decoder
+ * is not used: it skips whitespace and accepts unpadded and non-canonical
+ * input (RFC 4648, 3.5 lets a decoder reject those; this one does).
  */
 static int
 b64_decode(const char *s, size_t len, unsigned char *out, size_t size,
@@ -136,35 +142,30 @@ webhook_secret_check(const char *secret, struct fr_error *err)
 	struct hmac_key key;
 	int rc = secret_decode(secret, &key, err);
 
-	OPENSSL_cleanse(&key, sizeof(key));
+	explicit_bzero(&key, sizeof(key));
 	return rc;
 }
 
-/* HMAC-SHA256(key, id "." ts "." body) without copying the body. */
-static int
+/*
+ * HMAC-SHA256(key, id "." ts "." body) without copying the body (RFC
+ * 2104).  Nettle's HMAC cannot fail; the context holds the key's inner
+ * and outer pads, so it is wiped afterwards like the key itself.
+ */
+static void
 signed_content_mac(const struct hmac_key *key, const char *id, const char *ts,
                    const char *body, size_t len, unsigned char mac[MAC_LEN])
 {
-	EVP_PKEY *pkey;
-	EVP_MD_CTX *ctx;
-	size_t mac_len = MAC_LEN;
-	int good;
+	struct hmac_sha256_ctx ctx;
 
-	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_HMAC, NULL, key->b,
-	                                    key->len);
-	ctx = EVP_MD_CTX_new();
-	good = pkey != NULL && ctx != NULL &&
-	       EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
-	       EVP_DigestSignUpdate(ctx, id, strlen(id)) == 1 &&
-	       EVP_DigestSignUpdate(ctx, ".", 1) == 1 &&
-	       EVP_DigestSignUpdate(ctx, ts, strlen(ts)) == 1 &&
-	       EVP_DigestSignUpdate(ctx, ".", 1) == 1 &&
-	       (len == 0 || EVP_DigestSignUpdate(ctx, body, len) == 1) &&
-	       EVP_DigestSignFinal(ctx, mac, &mac_len) == 1 &&
-	       mac_len == MAC_LEN;
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
-	return good ? 0 : -1;
+	hmac_sha256_set_key(&ctx, key->len, key->b);
+	hmac_sha256_update(&ctx, strlen(id), (const uint8_t *)id);
+	hmac_sha256_update(&ctx, 1, (const uint8_t *)".");
+	hmac_sha256_update(&ctx, strlen(ts), (const uint8_t *)ts);
+	hmac_sha256_update(&ctx, 1, (const uint8_t *)".");
+	if (len > 0)
+		hmac_sha256_update(&ctx, len, (const uint8_t *)body);
+	hmac_sha256_digest(&ctx, MAC_LEN, mac);
+	explicit_bzero(&ctx, sizeof(ctx));
 }
 
 int
@@ -178,14 +179,15 @@ webhook_sign(const char *secret, const char *id, const char *ts,
 	if (size < WEBHOOK_SIGNATURE_SIZE)
 		return FR_ETOOLARGE;
 	rc = secret_decode(secret, &key, NULL);
-	if (rc == FR_OK &&
-	    signed_content_mac(&key, id, ts, body, len, mac) != 0)
-		rc = FR_EINTERNAL;
 	if (rc == FR_OK) {
+		signed_content_mac(&key, id, ts, body, len, mac);
 		memcpy(out, "v1,", 3);
-		EVP_EncodeBlock((unsigned char *)out + 3, mac, MAC_LEN);
+		/* RFC 4648, 4, padded: exactly 44 characters, no NUL. */
+		base64_encode_raw(out + 3, MAC_LEN, mac);
+		out[3 + BASE64_ENCODE_RAW_LENGTH(MAC_LEN)] = '\0';
 	}
-	OPENSSL_cleanse(&key, sizeof(key));
+	explicit_bzero(&key, sizeof(key));
+	explicit_bzero(mac, sizeof(mac));
 	return rc;
 }
 
@@ -319,7 +321,7 @@ entry_matches(const char *s, size_t len, const unsigned char mac[MAC_LEN])
 	    n != MAC_LEN)
 		return 0;
 	/* Constant time, or a timing oracle forges signatures. */
-	return CRYPTO_memcmp(sig, mac, MAC_LEN) == 0;
+	return memeql_sec(sig, mac, MAC_LEN);
 }
 
 /* Any entry of the space-separated list matches (secret rotation). */
@@ -354,17 +356,15 @@ webhook_verify_tolerance(const char *secret, const struct webhook_headers *h,
 		rc = headers_check(h, &secs, err);
 	if (rc == FR_OK)
 		rc = timestamp_check(h, secs, now, tolerance_ms, err);
-	if (rc == FR_OK &&
-	    signed_content_mac(&key, h->id, h->timestamp, body, len, mac) != 0)
-		rc = fr_fail(err, FR_EINTERNAL, NULL, NULL,
-		             "HMAC-SHA256 failed in OpenSSL");
+	if (rc == FR_OK)
+		signed_content_mac(&key, h->id, h->timestamp, body, len, mac);
 	if (rc == FR_OK && !any_signature_matches(h->signature, mac))
 		rc = fr_fail(err, FR_EFORBIDDEN, "bad_signature", NULL,
 		             "no v1 signature in %s-signature matches the "
 		             "body and the configured secret",
 		             prefix_of(h));
-	OPENSSL_cleanse(&key, sizeof(key));
-	OPENSSL_cleanse(mac, sizeof(mac));
+	explicit_bzero(&key, sizeof(key));
+	explicit_bzero(mac, sizeof(mac));
 	return rc;
 }
 
