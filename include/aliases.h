@@ -7,6 +7,10 @@
  * ignored and the separators '-', '_', ' ' and '.' are skipped, so
  * "First Name", "first-name", "first_name", "firstName" and "FIRSTNAME"
  * are one name.  Bytes >= 0x80 (UTF-8) compare exactly.
+ *
+ * Every name of the default tables is folded once, at the first lookup
+ * (thread-safe), into a hash index.  The names a configuration adds are
+ * compared one by one unless alias_config_prepare indexed them too.
  */
 #ifndef FORMRELAY_ALIASES_H
 #define FORMRELAY_ALIASES_H
@@ -48,5 +52,21 @@ int alias_is_denied(const char *name, const struct config *cfg);
  * b_<hex>_<hex>, or one of cfg->honeypots.
  */
 int alias_is_honeypot(const char *name, const struct config *cfg);
+
+/*
+ * Index cfg's [fields] aliases, drop and honeypots, folded once, so that
+ * the lookups above with this cfg do not compare every configured name
+ * for every field.  Optional: without it the lookups give the same
+ * answers, only slower.  One configuration at a time (preparing another
+ * replaces the index).  Call it after loading cfg and before threads
+ * look names up; cfg must then stay unchanged and alive until
+ * alias_config_release(cfg).  Returns FR_OK, or FR_ENOMEM (no index:
+ * lookups still work).  cfg NULL is a no-op.
+ */
+int alias_config_prepare(const struct config *cfg);
+
+/* Drop the index of cfg, if cfg is the prepared configuration; call it
+ * when no thread looks names up any more, before freeing cfg. */
+void alias_config_release(const struct config *cfg);
 
 #endif

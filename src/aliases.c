@@ -18,11 +18,15 @@
  *  - Typeform refs, Tally labels, Jotform names (q3_email -> email),
  *    Embeddables keys (snake_case), Formspree's _replyto.
  */
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aliases.h"
 #include "config.h"
+#include "error.h"
 
 struct alias {
 	const char *name;
@@ -239,6 +243,37 @@ static const char *const deny_contains[] = {
         "authtoken", "apikey", "apisecret",      "clientsecret",
 };
 
+/* Honeypots by name: Formspree, Netlify, Akismet (WordPress forms). */
+static const char *const honeypot_names[] = {
+        "_gotcha",
+        "bot-field",
+        "ak_hp_textarea",
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- names folded under the rule of aliases.h ----------------------- */
+
+/* FNV-1a, 32 bits (http://www.isthe.com/chongo/tech/comp/fnv/): short
+ * names, one multiplication a byte, no key to keep secret: the tables
+ * are fixed or the operator's, never chosen by whoever posts a form. */
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME  16777619u
+
+/* Significant bytes kept of a folded name: as many as the deny list's
+ * substring search has always looked at (255, plus the NUL). */
+#define FOLD_KEEP 255
+
+/* A name folded once, so that it can be looked up in every table
+ * without walking its separators again for each entry. */
+struct folded {
+	const char *raw;         /* the name as given */
+	char sig[FOLD_KEEP + 1]; /* its first FOLD_KEEP significant bytes */
+	size_t len;              /* bytes in sig */
+	int complete;            /* 1: sig holds every significant byte */
+	uint32_t hash;           /* of every significant byte */
+};
+
 static int
 is_separator(unsigned char c)
 {
@@ -278,95 +313,383 @@ alias_name_eq(const char *a, const char *b)
 	return 1;
 }
 
-/* Lower-case name without separators into buf (truncated). */
 static void
-squash(const char *name, char *buf, size_t size)
+fold(const char *name, struct folded *f)
 {
-	size_t n = 0;
+	const char *p = name;
 	unsigned char c;
 
-	while ((c = next_sig(&name)) != '\0' && n + 1 < size)
-		buf[n++] = (char)c;
-	buf[n] = '\0';
+	f->raw = name;
+	f->len = 0;
+	f->complete = 1;
+	f->hash = FNV_OFFSET;
+	while ((c = next_sig(&p)) != '\0') {
+		f->hash = (f->hash ^ c) * FNV_PRIME;
+		if (f->len < FOLD_KEEP)
+			f->sig[f->len++] = (char)c;
+		else
+			f->complete = 0;
+	}
+	f->sig[f->len] = '\0';
 }
+
+/* alias_name_eq(f->raw, raw), walking only raw's separators. */
+static int
+folded_eq(const struct folded *f, const char *raw)
+{
+	size_t i;
+
+	if (raw == NULL)
+		return 0;
+	if (!f->complete)
+		return alias_name_eq(f->raw, raw);
+	for (i = 0; i < f->len; i++)
+		if (next_sig(&raw) != (unsigned char)f->sig[i])
+			return 0;
+	return next_sig(&raw) == '\0';
+}
+
+/* ---- hash index over folded names ----------------------------------- */
+
+#define NAME_DENIED   0x1u /* deny list or [fields] drop */
+#define NAME_HONEYPOT 0x2u /* honeypot list or [http] honeypots */
+
+/* What the tables say about one folded name (several table entries may
+ * fold to it: the first of each kind counts, as in a linear scan). */
+struct name_entry {
+	const char *name;   /* the first spelling seen; borrowed */
+	uint32_t hash;      /* of its folded form */
+	const char *trait;  /* alias_lookup's answer, or NULL */
+	const char *subkey; /* alias_subkey's answer, or NULL */
+	unsigned flags;     /* NAME_* */
+};
+
+/* Open addressing with linear probing; slots hold entry index + 1 (0:
+ * empty) and outnumber the entries at least twice, so probes are short
+ * and always end. */
+struct name_index {
+	struct name_entry *entries;
+	size_t count, cap;
+	uint16_t *slots;
+	size_t mask; /* slot count - 1, a power of two */
+};
+
+static struct name_entry *
+index_find(const struct name_index *ix, const struct folded *f)
+{
+	size_t i = f->hash & ix->mask;
+	struct name_entry *e;
+
+	for (; ix->slots[i] != 0; i = (i + 1) & ix->mask) {
+		e = &ix->entries[ix->slots[i] - 1];
+		if (e->hash == f->hash && folded_eq(f, e->name))
+			return e;
+	}
+	return NULL;
+}
+
+/* The entry of name, added (zeroed) when new.  ix has room: its
+ * capacity counts every name ever added. */
+static struct name_entry *
+index_add(struct name_index *ix, const char *name)
+{
+	struct folded f;
+	struct name_entry *e;
+	size_t i;
+
+	fold(name, &f);
+	if ((e = index_find(ix, &f)) != NULL)
+		return e;
+	e = &ix->entries[ix->count++];
+	memset(e, 0, sizeof(*e));
+	e->name = name;
+	e->hash = f.hash;
+	for (i = f.hash & ix->mask; ix->slots[i] != 0; i = (i + 1) & ix->mask)
+		;
+	ix->slots[i] = (uint16_t)ix->count;
+	return e;
+}
+
+static void
+index_add_alias(struct name_index *ix, const char *name, const char *trait)
+{
+	struct name_entry *e = index_add(ix, name);
+
+	if (e->trait == NULL)
+		e->trait = trait;
+}
+
+static void
+index_add_flag(struct name_index *ix, const char *name, unsigned flag)
+{
+	index_add(ix, name)->flags |= flag;
+}
+
+/* ---- the default tables, indexed once ------------------------------- */
+
+#define DEFAULT_NAMES                                                          \
+	(COUNT_OF(canonical) + COUNT_OF(alias_table) +                         \
+	 COUNT_OF(subkey_table) + COUNT_OF(deny_exact) +                       \
+	 COUNT_OF(honeypot_names))
+#define DEFAULT_SLOTS 1024
+
+_Static_assert(DEFAULT_NAMES * 2 <= DEFAULT_SLOTS,
+               "DEFAULT_SLOTS: at least twice the default names");
+
+static struct name_entry default_entries[DEFAULT_NAMES];
+static uint16_t default_slots[DEFAULT_SLOTS];
+static struct name_index defaults = {default_entries, 0, DEFAULT_NAMES,
+                                     default_slots, DEFAULT_SLOTS - 1};
+
+/* deny_contains by first byte: bit i set in first_byte[c] when
+ * deny_contains[i] starts with c; lengths beside. */
+_Static_assert(COUNT_OF(deny_contains) <= 32, "deny_contains: 32 at most");
+static uint32_t contains_first[256];
+static size_t contains_len[COUNT_OF(deny_contains)];
+
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+
+/* Insertion order keeps the answers of the former linear scans:
+ * alias_lookup tried the canonical names before the alias table. */
+static void
+defaults_build(void)
+{
+	size_t i;
+
+	for (i = 0; i < COUNT_OF(canonical); i++)
+		index_add_alias(&defaults, canonical[i], canonical[i]);
+	for (i = 0; i < COUNT_OF(alias_table); i++)
+		index_add_alias(&defaults, alias_table[i].name,
+		                alias_table[i].trait);
+	for (i = 0; i < COUNT_OF(subkey_table); i++) {
+		struct name_entry *e =
+		        index_add(&defaults, subkey_table[i].name);
+		if (e->subkey == NULL)
+			e->subkey = subkey_table[i].trait;
+	}
+	for (i = 0; i < COUNT_OF(deny_exact); i++)
+		index_add_flag(&defaults, deny_exact[i], NAME_DENIED);
+	for (i = 0; i < COUNT_OF(honeypot_names); i++)
+		index_add_flag(&defaults, honeypot_names[i], NAME_HONEYPOT);
+	for (i = 0; i < COUNT_OF(deny_contains); i++) {
+		contains_first[(unsigned char)deny_contains[i][0]] |= 1u << i;
+		contains_len[i] = strlen(deny_contains[i]);
+	}
+}
+
+static const struct name_entry *
+default_find(const struct folded *f)
+{
+	pthread_once(&defaults_once, defaults_build);
+	return index_find(&defaults, f);
+}
+
+/* strstr(f->sig, s) != NULL for any s of deny_contains, in one pass. */
+static int
+contains_denied(const struct folded *f)
+{
+	size_t i;
+	uint32_t m;
+	int k;
+
+	for (i = 0; i < f->len; i++) {
+		for (m = contains_first[(unsigned char)f->sig[i]]; m != 0;
+		     m &= m - 1) {
+			k = __builtin_ctz(m);
+			if (f->len - i >= contains_len[k] &&
+			    memcmp(f->sig + i, deny_contains[k],
+			           contains_len[k]) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- configured names ----------------------------------------------- */
+
+/* The one configuration whose names are indexed (alias_config_prepare);
+ * published and read with atomics. */
+struct config_index {
+	const struct config *cfg;
+	struct name_index names;
+};
+
+static struct config_index *prepared;
+
+static const struct name_index *
+config_index_of(const struct config *cfg)
+{
+	struct config_index *ci = __atomic_load_n(&prepared, __ATOMIC_ACQUIRE);
+
+	return ci != NULL && ci->cfg == cfg ? &ci->names : NULL;
+}
+
+static void
+config_index_free(struct config_index *ci)
+{
+	if (ci == NULL)
+		return;
+	free(ci->names.entries);
+	free(ci->names.slots);
+	free(ci);
+}
+
+static struct config_index *
+config_index_new(const struct config *cfg)
+{
+	size_t cap = cfg->alias_count + cfg->drop.count + cfg->honeypots.count;
+	size_t slots = 16;
+	struct config_index *ci = calloc(1, sizeof(*ci));
+
+	while (slots < 2 * cap)
+		slots *= 2;
+	if (ci == NULL)
+		return NULL;
+	ci->cfg = cfg;
+	ci->names.cap = cap;
+	ci->names.mask = slots - 1;
+	ci->names.entries = calloc(cap ? cap : 1, sizeof(struct name_entry));
+	ci->names.slots = calloc(slots, sizeof(uint16_t));
+	if (ci->names.entries == NULL || ci->names.slots == NULL) {
+		config_index_free(ci);
+		return NULL;
+	}
+	return ci;
+}
+
+int
+alias_config_prepare(const struct config *cfg)
+{
+	struct config_index *ci, *old;
+	size_t i;
+
+	if (cfg == NULL)
+		return FR_OK;
+	if ((ci = config_index_new(cfg)) == NULL)
+		return FR_ENOMEM;
+	for (i = 0; i < cfg->alias_count; i++)
+		if (cfg->aliases[i].name != NULL)
+			index_add_alias(&ci->names, cfg->aliases[i].name,
+			                cfg->aliases[i].trait);
+	for (i = 0; i < cfg->drop.count; i++)
+		if (cfg->drop.items[i] != NULL)
+			index_add_flag(&ci->names, cfg->drop.items[i],
+			               NAME_DENIED);
+	for (i = 0; i < cfg->honeypots.count; i++)
+		if (cfg->honeypots.items[i] != NULL)
+			index_add_flag(&ci->names, cfg->honeypots.items[i],
+			               NAME_HONEYPOT);
+	old = __atomic_exchange_n(&prepared, ci, __ATOMIC_ACQ_REL);
+	config_index_free(old);
+	return FR_OK;
+}
+
+void
+alias_config_release(const struct config *cfg)
+{
+	struct config_index *ci = __atomic_load_n(&prepared, __ATOMIC_ACQUIRE);
+
+	if (ci == NULL || ci->cfg != cfg)
+		return;
+	__atomic_store_n(&prepared, NULL, __ATOMIC_RELEASE);
+	config_index_free(ci);
+}
+
+/* cfg->aliases' trait for f, the first match in the file's order. */
+static const char *
+config_alias(const struct config *cfg, const struct folded *f)
+{
+	const struct name_index *ix = config_index_of(cfg);
+	const struct name_entry *e;
+	size_t i;
+
+	if (ix != NULL)
+		return (e = index_find(ix, f)) != NULL ? e->trait : NULL;
+	for (i = 0; i < cfg->alias_count; i++)
+		if (folded_eq(f, cfg->aliases[i].name))
+			return cfg->aliases[i].trait;
+	return NULL;
+}
+
+static int
+list_has(const struct config_list *l, const struct folded *f)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		if (folded_eq(f, l->items[i]))
+			return 1;
+	return 0;
+}
+
+/* 1 when f is in cfg's drop (NAME_DENIED) or honeypots (NAME_HONEYPOT)
+ * list. */
+static int
+config_has(const struct config *cfg, const struct folded *f, unsigned flag)
+{
+	const struct name_index *ix;
+	const struct name_entry *e;
+
+	if (cfg == NULL)
+		return 0;
+	if ((ix = config_index_of(cfg)) != NULL)
+		return (e = index_find(ix, f)) != NULL && (e->flags & flag);
+	return list_has(flag == NAME_DENIED ? &cfg->drop : &cfg->honeypots, f);
+}
+
+/* ---- the interface -------------------------------------------------- */
 
 int
 alias_is_canonical(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++)
+	for (i = 0; i < COUNT_OF(canonical); i++)
 		if (strcmp(name, canonical[i]) == 0)
 			return 1;
 	return 0;
 }
 
-static const char *
-table_lookup(const struct alias *t, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (alias_name_eq(name, t[i].name))
-			return t[i].trait;
-	return NULL;
-}
-
 const char *
 alias_lookup(const char *name, const struct config *cfg)
 {
-	size_t i;
+	struct folded f;
+	const struct name_entry *e;
+	const char *trait;
 
 	if (name == NULL || *name == '\0')
 		return NULL;
-	for (i = 0; cfg != NULL && i < cfg->alias_count; i++)
-		if (alias_name_eq(name, cfg->aliases[i].name))
-			return cfg->aliases[i].trait;
-	for (i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++)
-		if (alias_name_eq(name, canonical[i]))
-			return canonical[i];
-	return table_lookup(alias_table,
-	                    sizeof(alias_table) / sizeof(alias_table[0]), name);
+	fold(name, &f);
+	if (cfg != NULL && cfg->alias_count > 0 &&
+	    (trait = config_alias(cfg, &f)) != NULL)
+		return trait;
+	return (e = default_find(&f)) != NULL ? e->trait : NULL;
 }
 
 const char *
 alias_subkey(const char *sub)
 {
-	return table_lookup(subkey_table,
-	                    sizeof(subkey_table) / sizeof(subkey_table[0]),
-	                    sub);
-}
+	struct folded f;
+	const struct name_entry *e;
 
-static int
-in_list(const char *name, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (alias_name_eq(name, list[i]))
-			return 1;
-	return 0;
-}
-
-static int
-config_list_has(const struct config_list *l, const char *name)
-{
-	return in_list(name, (const char *const *)l->items, l->count);
+	if (sub == NULL)
+		return NULL;
+	fold(sub, &f);
+	return (e = default_find(&f)) != NULL ? e->subkey : NULL;
 }
 
 int
 alias_is_denied(const char *name, const struct config *cfg)
 {
-	char sq[256];
-	size_t i;
+	struct folded f;
+	const struct name_entry *e;
 
-	if (in_list(name, deny_exact, sizeof(deny_exact) / sizeof(*deny_exact)))
+	if (name == NULL)
+		return 0;
+	fold(name, &f);
+	if ((e = default_find(&f)) != NULL && (e->flags & NAME_DENIED))
 		return 1;
-	squash(name, sq, sizeof(sq));
-	for (i = 0; i < sizeof(deny_contains) / sizeof(*deny_contains); i++)
-		if (strstr(sq, deny_contains[i]) != NULL)
-			return 1;
-	return cfg != NULL && config_list_has(&cfg->drop, name);
+	return contains_denied(&f) || config_has(cfg, &f, NAME_DENIED);
 }
 
 /* Mailchimp's embedded forms: b_<25 hex>_<10 hex> (lengths vary). */
@@ -390,12 +713,14 @@ is_mailchimp_honeypot(const char *name)
 int
 alias_is_honeypot(const char *name, const struct config *cfg)
 {
-	/* Formspree, Netlify, Akismet (WordPress forms) */
-	if (alias_name_eq(name, "_gotcha") ||
-	    alias_name_eq(name, "bot-field") ||
-	    alias_name_eq(name, "ak_hp_textarea"))
+	struct folded f;
+	const struct name_entry *e;
+
+	if (name == NULL)
+		return 0;
+	fold(name, &f);
+	if ((e = default_find(&f)) != NULL && (e->flags & NAME_HONEYPOT))
 		return 1;
-	if (is_mailchimp_honeypot(name))
-		return 1;
-	return cfg != NULL && config_list_has(&cfg->honeypots, name);
+	return is_mailchimp_honeypot(name) ||
+	       config_has(cfg, &f, NAME_HONEYPOT);
 }
