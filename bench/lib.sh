@@ -26,7 +26,7 @@ need() {
 }
 
 # Configure (once, default flags with -O2) and build what the benchmarks
-# run: make bench builds src/formrelay and bench/{floor,sink,cpu_path}.
+# run: make bench builds src/formrelay, src/formrelay-deliver and bench/*.
 bench_build() {
 	if [ ! -x "$SRCDIR/configure" ]; then
 		note "no configure script: running autoreconf -fi in $SRCDIR"
