@@ -16,8 +16,10 @@
 #define FORMRELAY_ALIASES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
+struct alias_entry;
 
 /* 1 when a and b are the same name under the rule above, else 0. */
 int alias_name_eq(const char *a, const char *b);
@@ -52,6 +54,38 @@ int alias_is_denied(const char *name, const struct config *cfg);
  * b_<hex>_<hex>, or one of cfg->honeypots.
  */
 int alias_is_honeypot(const char *name, const struct config *cfg);
+
+/* Significant bytes an alias_key keeps (the deny list's substrings are
+ * searched in these). */
+#define ALIAS_KEY_KEEP 255
+
+/*
+ * A name folded once under the rule above, to ask several of the
+ * questions below (alias_key_*) without folding it again for each.
+ * Fill it with alias_key_init; it borrows the name, so it is valid
+ * while the name is.
+ */
+struct alias_key {
+	const char *raw;              /* the name as given (borrowed) */
+	char sig[ALIAS_KEY_KEEP + 1]; /* its first significant bytes */
+	size_t len;                   /* bytes in sig */
+	int complete;                 /* 1: sig holds every significant byte */
+	uint32_t hash;                /* of every significant byte */
+	const struct alias_entry *entry; /* the default tables' entry for
+	                                    it, or NULL */
+};
+
+/* Fold name (not NULL) into k. */
+void alias_key_init(struct alias_key *k, const char *name);
+
+/* alias_name_eq(k->raw, name), walking only name. */
+int alias_key_eq(const struct alias_key *k, const char *name);
+
+/* alias_lookup, alias_is_denied, alias_is_honeypot of k->raw. */
+const char *alias_key_lookup(const struct alias_key *k,
+                             const struct config *cfg);
+int alias_key_is_denied(const struct alias_key *k, const struct config *cfg);
+int alias_key_is_honeypot(const struct alias_key *k, const struct config *cfg);
 
 /*
  * Index cfg's [fields] aliases, drop and honeypots, folded once, so that

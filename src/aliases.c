@@ -254,25 +254,12 @@ static const char *const honeypot_names[] = {
 
 /* ---- names folded under the rule of aliases.h ----------------------- */
 
-/* FNV-1a, 32 bits (http://www.isthe.com/chongo/tech/comp/fnv/): short
- * names, one multiplication a byte, no key to keep secret: the tables
- * are fixed or the operator's, never chosen by whoever posts a form. */
+/* FNV-1a, 32 bits (http://www.isthe.com/chongo/tech/comp/fnv/): one
+ * multiplication a byte.  No secret key is needed: the indexes hold only
+ * the tables' and the operator's names, so a name a client makes up can
+ * only walk a probe chain that is already there, never lengthen one. */
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME  16777619u
-
-/* Significant bytes kept of a folded name: as many as the deny list's
- * substring search has always looked at (255, plus the NUL). */
-#define FOLD_KEEP 255
-
-/* A name folded once, so that it can be looked up in every table
- * without walking its separators again for each entry. */
-struct folded {
-	const char *raw;         /* the name as given */
-	char sig[FOLD_KEEP + 1]; /* its first FOLD_KEEP significant bytes */
-	size_t len;              /* bytes in sig */
-	int complete;            /* 1: sig holds every significant byte */
-	uint32_t hash;           /* of every significant byte */
-};
 
 static int
 is_separator(unsigned char c)
@@ -313,38 +300,44 @@ alias_name_eq(const char *a, const char *b)
 	return 1;
 }
 
+/* k from name, without its default entry. */
 static void
-fold(const char *name, struct folded *f)
+fold(struct alias_key *k, const char *name)
 {
-	const char *p = name;
-	unsigned char c;
+	const unsigned char *p = (const unsigned char *)name;
+	uint32_t hash = FNV_OFFSET;
+	size_t len = 0;
+	unsigned c;
 
-	f->raw = name;
-	f->len = 0;
-	f->complete = 1;
-	f->hash = FNV_OFFSET;
-	while ((c = next_sig(&p)) != '\0') {
-		f->hash = (f->hash ^ c) * FNV_PRIME;
-		if (f->len < FOLD_KEEP)
-			f->sig[f->len++] = (char)c;
+	k->raw = name;
+	k->complete = 1;
+	for (; (c = *p) != '\0'; p++) {
+		if (is_separator((unsigned char)c))
+			continue;
+		c = lower((unsigned char)c);
+		hash = (hash ^ c) * FNV_PRIME;
+		if (len < ALIAS_KEY_KEEP)
+			k->sig[len++] = (char)c;
 		else
-			f->complete = 0;
+			k->complete = 0;
 	}
-	f->sig[f->len] = '\0';
+	k->sig[len] = '\0';
+	k->len = len;
+	k->hash = hash;
+	k->entry = NULL;
 }
 
-/* alias_name_eq(f->raw, raw), walking only raw's separators. */
-static int
-folded_eq(const struct folded *f, const char *raw)
+int
+alias_key_eq(const struct alias_key *k, const char *raw)
 {
 	size_t i;
 
 	if (raw == NULL)
 		return 0;
-	if (!f->complete)
-		return alias_name_eq(f->raw, raw);
-	for (i = 0; i < f->len; i++)
-		if (next_sig(&raw) != (unsigned char)f->sig[i])
+	if (!k->complete)
+		return alias_name_eq(k->raw, raw);
+	for (i = 0; i < k->len; i++)
+		if (next_sig(&raw) != (unsigned char)k->sig[i])
 			return 0;
 	return next_sig(&raw) == '\0';
 }
@@ -356,7 +349,7 @@ folded_eq(const struct folded *f, const char *raw)
 
 /* What the tables say about one folded name (several table entries may
  * fold to it: the first of each kind counts, as in a linear scan). */
-struct name_entry {
+struct alias_entry {
 	const char *name;   /* the first spelling seen; borrowed */
 	uint32_t hash;      /* of its folded form */
 	const char *trait;  /* alias_lookup's answer, or NULL */
@@ -368,21 +361,21 @@ struct name_entry {
  * empty) and outnumber the entries at least twice, so probes are short
  * and always end. */
 struct name_index {
-	struct name_entry *entries;
+	struct alias_entry *entries;
 	size_t count, cap;
 	uint16_t *slots;
 	size_t mask; /* slot count - 1, a power of two */
 };
 
-static struct name_entry *
-index_find(const struct name_index *ix, const struct folded *f)
+static struct alias_entry *
+index_find(const struct name_index *ix, const struct alias_key *k)
 {
-	size_t i = f->hash & ix->mask;
-	struct name_entry *e;
+	size_t i = k->hash & ix->mask;
+	struct alias_entry *e;
 
 	for (; ix->slots[i] != 0; i = (i + 1) & ix->mask) {
 		e = &ix->entries[ix->slots[i] - 1];
-		if (e->hash == f->hash && folded_eq(f, e->name))
+		if (e->hash == k->hash && alias_key_eq(k, e->name))
 			return e;
 	}
 	return NULL;
@@ -390,21 +383,21 @@ index_find(const struct name_index *ix, const struct folded *f)
 
 /* The entry of name, added (zeroed) when new.  ix has room: its
  * capacity counts every name ever added. */
-static struct name_entry *
+static struct alias_entry *
 index_add(struct name_index *ix, const char *name)
 {
-	struct folded f;
-	struct name_entry *e;
+	struct alias_key key;
+	struct alias_entry *e;
 	size_t i;
 
-	fold(name, &f);
-	if ((e = index_find(ix, &f)) != NULL)
+	fold(&key, name);
+	if ((e = index_find(ix, &key)) != NULL)
 		return e;
 	e = &ix->entries[ix->count++];
 	memset(e, 0, sizeof(*e));
 	e->name = name;
-	e->hash = f.hash;
-	for (i = f.hash & ix->mask; ix->slots[i] != 0; i = (i + 1) & ix->mask)
+	e->hash = key.hash;
+	for (i = key.hash & ix->mask; ix->slots[i] != 0; i = (i + 1) & ix->mask)
 		;
 	ix->slots[i] = (uint16_t)ix->count;
 	return e;
@@ -413,7 +406,7 @@ index_add(struct name_index *ix, const char *name)
 static void
 index_add_alias(struct name_index *ix, const char *name, const char *trait)
 {
-	struct name_entry *e = index_add(ix, name);
+	struct alias_entry *e = index_add(ix, name);
 
 	if (e->trait == NULL)
 		e->trait = trait;
@@ -436,7 +429,7 @@ index_add_flag(struct name_index *ix, const char *name, unsigned flag)
 _Static_assert(DEFAULT_NAMES * 2 <= DEFAULT_SLOTS,
                "DEFAULT_SLOTS: at least twice the default names");
 
-static struct name_entry default_entries[DEFAULT_NAMES];
+static struct alias_entry default_entries[DEFAULT_NAMES];
 static uint16_t default_slots[DEFAULT_SLOTS];
 static struct name_index defaults = {default_entries, 0, DEFAULT_NAMES,
                                      default_slots, DEFAULT_SLOTS - 1};
@@ -462,7 +455,7 @@ defaults_build(void)
 		index_add_alias(&defaults, alias_table[i].name,
 		                alias_table[i].trait);
 	for (i = 0; i < COUNT_OF(subkey_table); i++) {
-		struct name_entry *e =
+		struct alias_entry *e =
 		        index_add(&defaults, subkey_table[i].name);
 		if (e->subkey == NULL)
 			e->subkey = subkey_table[i].trait;
@@ -477,28 +470,36 @@ defaults_build(void)
 	}
 }
 
-static const struct name_entry *
-default_find(const struct folded *f)
+static const struct alias_entry *
+default_find(const struct alias_key *k)
 {
 	pthread_once(&defaults_once, defaults_build);
-	return index_find(&defaults, f);
+	return index_find(&defaults, k);
 }
 
-/* strstr(f->sig, s) != NULL for any s of deny_contains, in one pass. */
+void
+alias_key_init(struct alias_key *k, const char *name)
+{
+	fold(k, name);
+	k->entry = default_find(k);
+}
+
+/* strstr(k->sig, s) != NULL for any s of deny_contains, in one pass
+ * (the tables are built: k comes from alias_key_init). */
 static int
-contains_denied(const struct folded *f)
+contains_denied(const struct alias_key *k)
 {
 	size_t i;
 	uint32_t m;
-	int k;
+	int j;
 
-	for (i = 0; i < f->len; i++) {
-		for (m = contains_first[(unsigned char)f->sig[i]]; m != 0;
+	for (i = 0; i < k->len; i++) {
+		for (m = contains_first[(unsigned char)k->sig[i]]; m != 0;
 		     m &= m - 1) {
-			k = __builtin_ctz(m);
-			if (f->len - i >= contains_len[k] &&
-			    memcmp(f->sig + i, deny_contains[k],
-			           contains_len[k]) == 0)
+			j = __builtin_ctz(m);
+			if (k->len - i >= contains_len[j] &&
+			    memcmp(k->sig + i, deny_contains[j],
+			           contains_len[j]) == 0)
 				return 1;
 		}
 	}
@@ -548,7 +549,7 @@ config_index_new(const struct config *cfg)
 	ci->cfg = cfg;
 	ci->names.cap = cap;
 	ci->names.mask = slots - 1;
-	ci->names.entries = calloc(cap ? cap : 1, sizeof(struct name_entry));
+	ci->names.entries = calloc(cap ? cap : 1, sizeof(struct alias_entry));
 	ci->names.slots = calloc(slots, sizeof(uint16_t));
 	if (ci->names.entries == NULL || ci->names.slots == NULL) {
 		config_index_free(ci);
@@ -595,46 +596,46 @@ alias_config_release(const struct config *cfg)
 	config_index_free(ci);
 }
 
-/* cfg->aliases' trait for f, the first match in the file's order. */
+/* cfg->aliases' trait for k, the first match in the file's order. */
 static const char *
-config_alias(const struct config *cfg, const struct folded *f)
+config_alias(const struct config *cfg, const struct alias_key *k)
 {
 	const struct name_index *ix = config_index_of(cfg);
-	const struct name_entry *e;
+	const struct alias_entry *e;
 	size_t i;
 
 	if (ix != NULL)
-		return (e = index_find(ix, f)) != NULL ? e->trait : NULL;
+		return (e = index_find(ix, k)) != NULL ? e->trait : NULL;
 	for (i = 0; i < cfg->alias_count; i++)
-		if (folded_eq(f, cfg->aliases[i].name))
+		if (alias_key_eq(k, cfg->aliases[i].name))
 			return cfg->aliases[i].trait;
 	return NULL;
 }
 
 static int
-list_has(const struct config_list *l, const struct folded *f)
+list_has(const struct config_list *l, const struct alias_key *k)
 {
 	size_t i;
 
 	for (i = 0; i < l->count; i++)
-		if (folded_eq(f, l->items[i]))
+		if (alias_key_eq(k, l->items[i]))
 			return 1;
 	return 0;
 }
 
-/* 1 when f is in cfg's drop (NAME_DENIED) or honeypots (NAME_HONEYPOT)
+/* 1 when k is in cfg's drop (NAME_DENIED) or honeypots (NAME_HONEYPOT)
  * list. */
 static int
-config_has(const struct config *cfg, const struct folded *f, unsigned flag)
+config_has(const struct config *cfg, const struct alias_key *k, unsigned flag)
 {
 	const struct name_index *ix;
-	const struct name_entry *e;
+	const struct alias_entry *e;
 
 	if (cfg == NULL)
 		return 0;
 	if ((ix = config_index_of(cfg)) != NULL)
-		return (e = index_find(ix, f)) != NULL && (e->flags & flag);
-	return list_has(flag == NAME_DENIED ? &cfg->drop : &cfg->honeypots, f);
+		return (e = index_find(ix, k)) != NULL && (e->flags & flag);
+	return list_has(flag == NAME_DENIED ? &cfg->drop : &cfg->honeypots, k);
 }
 
 /* ---- the interface -------------------------------------------------- */
@@ -651,45 +652,57 @@ alias_is_canonical(const char *name)
 }
 
 const char *
+alias_key_lookup(const struct alias_key *k, const struct config *cfg)
+{
+	const char *trait;
+
+	if (k->raw == NULL || k->raw[0] == '\0')
+		return NULL;
+	if (cfg != NULL && cfg->alias_count > 0 &&
+	    (trait = config_alias(cfg, k)) != NULL)
+		return trait;
+	return k->entry != NULL ? k->entry->trait : NULL;
+}
+
+const char *
 alias_lookup(const char *name, const struct config *cfg)
 {
-	struct folded f;
-	const struct name_entry *e;
-	const char *trait;
+	struct alias_key k;
 
 	if (name == NULL || *name == '\0')
 		return NULL;
-	fold(name, &f);
-	if (cfg != NULL && cfg->alias_count > 0 &&
-	    (trait = config_alias(cfg, &f)) != NULL)
-		return trait;
-	return (e = default_find(&f)) != NULL ? e->trait : NULL;
+	alias_key_init(&k, name);
+	return alias_key_lookup(&k, cfg);
 }
 
 const char *
 alias_subkey(const char *sub)
 {
-	struct folded f;
-	const struct name_entry *e;
+	struct alias_key k;
 
 	if (sub == NULL)
 		return NULL;
-	fold(sub, &f);
-	return (e = default_find(&f)) != NULL ? e->subkey : NULL;
+	alias_key_init(&k, sub);
+	return k.entry != NULL ? k.entry->subkey : NULL;
+}
+
+int
+alias_key_is_denied(const struct alias_key *k, const struct config *cfg)
+{
+	if (k->entry != NULL && (k->entry->flags & NAME_DENIED))
+		return 1;
+	return contains_denied(k) || config_has(cfg, k, NAME_DENIED);
 }
 
 int
 alias_is_denied(const char *name, const struct config *cfg)
 {
-	struct folded f;
-	const struct name_entry *e;
+	struct alias_key k;
 
 	if (name == NULL)
 		return 0;
-	fold(name, &f);
-	if ((e = default_find(&f)) != NULL && (e->flags & NAME_DENIED))
-		return 1;
-	return contains_denied(&f) || config_has(cfg, &f, NAME_DENIED);
+	alias_key_init(&k, name);
+	return alias_key_is_denied(&k, cfg);
 }
 
 /* Mailchimp's embedded forms: b_<25 hex>_<10 hex> (lengths vary). */
@@ -711,16 +724,21 @@ is_mailchimp_honeypot(const char *name)
 }
 
 int
+alias_key_is_honeypot(const struct alias_key *k, const struct config *cfg)
+{
+	if (k->entry != NULL && (k->entry->flags & NAME_HONEYPOT))
+		return 1;
+	return is_mailchimp_honeypot(k->raw) ||
+	       config_has(cfg, k, NAME_HONEYPOT);
+}
+
+int
 alias_is_honeypot(const char *name, const struct config *cfg)
 {
-	struct folded f;
-	const struct name_entry *e;
+	struct alias_key k;
 
 	if (name == NULL)
 		return 0;
-	fold(name, &f);
-	if ((e = default_find(&f)) != NULL && (e->flags & NAME_HONEYPOT))
-		return 1;
-	return is_mailchimp_honeypot(name) ||
-	       config_has(cfg, &f, NAME_HONEYPOT);
+	alias_key_init(&k, name);
+	return alias_key_is_honeypot(&k, cfg);
 }

@@ -260,8 +260,8 @@ take_envelope(struct norm *n, const char *name, const struct field *f, int *rc)
 /* Page data posted with the form (WPForms page_url/page_title/
  * url_referer, a fetch body's pageUrl, ...). */
 static int
-take_page_field(struct norm *n, const char *name, const struct field *f,
-                int *rc)
+take_page_field(struct norm *n, const struct alias_key *name,
+                const struct field *f, int *rc)
 {
 	static const struct {
 		const char *name, *key;
@@ -275,7 +275,7 @@ take_page_field(struct norm *n, const char *name, const struct field *f,
 	size_t i;
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (alias_name_eq(name, map[i].name)) {
+		if (alias_key_eq(name, map[i].name)) {
 			*rc = set_member_once(&n->page, map[i].key, f->value);
 			return 1;
 		}
@@ -526,14 +526,18 @@ add_trait(struct norm *n, const char *trait, const char *field,
 static int
 take_special(struct norm *n, const char *name, const struct field *f, int *rc)
 {
+	struct alias_key key; /* name folded once for every question */
+
 	*rc = FR_OK;
-	if (alias_name_eq(name, "form-name")) {
+	alias_key_init(&key, name);
+	if (alias_key_eq(&key, "form-name")) {
 		*rc = set_string_once(&n->out->form_name, f->value);
 		return 1;
 	}
-	if (alias_is_honeypot(name, n->cfg) || alias_is_denied(name, n->cfg))
+	if (alias_key_is_honeypot(&key, n->cfg) ||
+	    alias_key_is_denied(&key, n->cfg))
 		return 1;
-	return take_envelope(n, name, f, rc) || take_page_field(n, name, f, rc);
+	return take_envelope(n, name, f, rc) || take_page_field(n, &key, f, rc);
 }
 
 /*

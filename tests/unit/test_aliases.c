@@ -318,14 +318,19 @@ compare_name_eq(void)
 	size_t i, bad = 0;
 	const char *a, *b;
 
+	struct alias_key key;
+
 	for (i = 0; i + 1 < name_count; i++) {
 		a = names[i];
 		b = names[(i * 7919) % name_count];
+		alias_key_init(&key, a);
 		if (alias_name_eq(a, names[i + 1]) != ref_eq(a, names[i + 1]) ||
-		    alias_name_eq(a, b) != ref_eq(a, b))
+		    alias_name_eq(a, b) != ref_eq(a, b) ||
+		    alias_key_eq(&key, b) != ref_eq(a, b) ||
+		    alias_key_eq(&key, a) != 1)
 			bad++;
 	}
-	ok(bad == 0, "alias_name_eq as the reference");
+	ok(bad == 0, "alias_name_eq and alias_key_eq as the reference");
 	ok(!alias_name_eq(NULL, "a") && !alias_name_eq("a", NULL),
 	   "alias_name_eq: NULL is no name");
 }
