@@ -1,0 +1,118 @@
+"""contrib/nginx/formrelay.conf under a real nginx, forwarding to
+formrelay run the two ways contrib/systemd/ ships for it, each as
+systemd would run it:
+
+1. formrelay.socket + formrelay.service: the socket (mode and group from
+   the unit) passed to formrelay (LISTEN_FDS, StandardInput=socket), as
+   in the nginx file as shipped.  While formrelay is restarted, a post
+   waits in the socket's queue and is answered by the new process.
+2. formrelay-listen.service: formrelay --listen on loopback.
+"""
+
+import os
+import select
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import servers  # noqa: E402
+from servers import (BIN, INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
+                     expect_delivered, free_port, post_json, submit)
+
+SHIPPED_SOCKET = "/run/formrelay.sock"
+
+
+def check_socket_activation(t, site, account):
+    sock_path = os.path.join(site.mkdir("run"), "formrelay.sock")
+    sock_unit = servers.read_unit("systemd/formrelay.socket",
+                                  {SHIPPED_SOCKET: sock_path})
+    service = servers.read_unit("systemd/formrelay.service", {
+        INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf})
+    sock = servers.listen_socket(sock_unit)
+    try:
+        relay = servers.run_unit(site, service, "formrelay-service.log",
+                                 sock)
+        port = free_port()
+        snippet = servers.template("nginx/formrelay.conf", {
+            "unix:" + SHIPPED_SOCKET: "unix:" + sock_path})
+        nginx = servers.nginx_start(site, "nginx-socket", port, account,
+                                    snippet)
+        ids, mid = submit(t, port, "nginx+formrelay.socket")
+        expect_delivered(t, site, "nginx+formrelay.socket", ids, mid)
+        check_restart(t, site, service, sock, relay, port)
+        t.eq(site.stop(nginx), 0, "nginx stops on SIGTERM")
+    finally:
+        sock.close()
+
+
+def check_restart(t, site, service, sock, relay, port):
+    """systemd keeps the socket while formrelay restarts: a post made
+    meanwhile waits in its queue and the new process answers it."""
+    t.eq(site.stop(relay), 0, "formrelay.service stops on SIGTERM, exit 0")
+    answer = {}
+
+    def post():
+        answer["r"] = post_json(port, {"entryId": "during-restart",
+                                       "email": "r@example.com"})
+    poster = threading.Thread(target=post)
+    poster.start()
+    # The test holds the listening socket as systemd does: it turns
+    # readable when nginx's connection waits in its queue.
+    queued = servers.wait_until(
+        lambda: select.select([sock], [], [], 0)[0], 30, "queued post")
+    t.ok(bool(queued), "the post waits in the socket's queue meanwhile")
+    relay = servers.run_unit(site, service, "formrelay-service-2.log", sock)
+    poster.join(60)
+    r = answer.get("r")
+    t.eq(r.status if r else None, 202,
+         "a post made while formrelay was down is answered by the restarted "
+         "one")
+    expect_delivered_one(t, site, "during-restart")
+    t.eq(site.stop(relay), 0, "the restarted formrelay stops, exit 0")
+
+
+def expect_delivered_one(t, site, user_id):
+    try:
+        servers.wait_until(lambda: any(m.get("userId") == user_id for m in
+                                       site.standin.messages()),
+                           30, user_id)
+        t.ok(True, "%s delivered" % user_id)
+    except TimeoutError:
+        t.ok(False, "%s delivered" % user_id, site.logs())
+
+
+def check_listener(t, site, account):
+    fcgi_port, port = free_port(), free_port()
+    listen = "127.0.0.1:%d" % fcgi_port
+    unit = servers.read_unit("systemd/formrelay-listen.service", {
+        INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf,
+        "127.0.0.1:9000": listen})
+    relay = servers.run_unit(site, unit, "formrelay-listen.log")
+    servers.wait_port(relay, fcgi_port, "formrelay --listen", site)
+    # The alternative the nginx file names in its comment.
+    snippet = servers.template("nginx/formrelay.conf", {
+        "fastcgi_pass unix:" + SHIPPED_SOCKET + ";":
+            "fastcgi_pass %s;" % listen})
+    nginx = servers.nginx_start(site, "nginx-listen", port, account, snippet)
+    site.standin.reset()
+    ids, mid = submit(t, port, "nginx+formrelay-listen")
+    expect_delivered(t, site, "nginx+formrelay-listen", ids, mid)
+    t.eq(site.stop(nginx), 0, "nginx stops on SIGTERM")
+    t.eq(site.stop(relay), 0, "formrelay --listen stops on SIGTERM, exit 0")
+
+
+def main():
+    t = Tap()
+    if not servers.nginx_program():
+        t.skip_all("nginx is not installed")
+    account = servers.worker_account()
+    site = Site(t, "nginx")
+
+    def body():
+        check_socket_activation(t, site, account)
+        check_listener(t, site, account)
+
+    servers.run(t, site, body)
+
+
+main()
