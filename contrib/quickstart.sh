@@ -13,7 +13,7 @@ mode=${1:-demo}
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 libcurl4-openssl-dev libjson-c-dev libsqlite3-dev nettle-dev lighttpd
-python3 curl sqlite3"
+liburiparser-dev python3 curl sqlite3"
 # What the whole test suite drives for real, on top of the demo's needs:
 # a browser for the demo page, clang for the fuzz targets, and the other
 # web servers whose setups contrib/ ships.
