@@ -358,7 +358,7 @@ item_redirect(struct ini *st, const struct key_def *def, const char *item,
               char **out)
 {
 	const char *why = NULL;
-	int rc = cv_check_http_url(item, 0, &why);
+	int rc = cv_check_redirect_prefix(item, &why);
 
 	return item_normalised(st, def, item, out, rc, why,
 	                       cv_redirect_prefix);

@@ -34,6 +34,7 @@ int config_parse_into(struct config *cfg, const char *text, size_t len,
  * static reason when not, or FR_ENOMEM.
  */
 int cv_check_http_url(const char *s, int base_only, const char **why);
+int cv_check_redirect_prefix(const char *s, const char **why);
 int cv_check_origin(const char *s, const char **why);
 int cv_check_address(const char *s, const char **why);
 int cv_check_secret_chars(const char *s, const char **why);
@@ -47,8 +48,8 @@ int cv_parse_bool(const char *s, int *out);
 /* "20/min", "5/sec", "1000/hour" or "off".  0 or -1. */
 int cv_parse_rate(const char *s, unsigned *count, int64_t *window_ms);
 
-/* An origin in lower case without a default port.  Caller owns; NULL on
- * ENOMEM. */
+/* An origin in lower case without a default port, its host as url.h
+ * normalises it.  Caller owns; NULL on ENOMEM. */
 char *cv_origin_normal(const char *origin);
 
 /* A redirect prefix with at least "/" as its path, so that

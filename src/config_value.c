@@ -3,12 +3,12 @@
  * and proxy addresses.  Pure functions, no I/O.
  */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_int.h"
+#include "url.h"
 #include "util.h"
 
 static int
@@ -175,70 +175,50 @@ cv_parse_rate(const char *s, unsigned *count, int64_t *window_ms)
 	return -1;
 }
 
-/* 1 when libcurl holds the part (a query, a user name, ...). */
+/* url_parse's status as a value check's: 0, -1 or FR_ENOMEM. */
 static int
-url_has(CURLU *u, CURLUPart part)
+check_status(int rc)
 {
-	char *value = NULL;
-	CURLUcode rc = curl_url_get(u, part, &value, 0);
-
-	curl_free(value);
-	return rc == CURLUE_OK;
-}
-
-/*
- * Parse s with libcurl's URL parser (RFC 3986 with WHATWG leniencies).
- * No CURLU_DEFAULT_SCHEME or CURLU_GUESS_SCHEME: "www.example.com" must
- * be an error, not silently become http://.  Only http and https.
- */
-static int
-url_open(const char *s, CURLU **out, const char **why)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL;
-
-	if (u == NULL)
-		return FR_ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK) {
-		*why = "not an absolute URL (scheme://host/...)";
-		goto bad;
-	}
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (ascii_casecmp(scheme, "http") != 0 &&
-	     ascii_casecmp(scheme, "https") != 0)) {
-		*why = "the scheme must be http or https";
-		goto bad;
-	}
-	if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD)) {
-		*why = "user names or passwords do not belong in the URL";
-		goto bad;
-	}
-	curl_free(scheme);
-	*out = u;
-	return 0;
-bad:
-	curl_free(scheme);
-	curl_url_cleanup(u);
+	if (rc == FR_OK || rc == FR_ENOMEM)
+		return rc;
 	return -1;
 }
 
-/* An absolute http(s) URL; with base_only, also without query or
- * fragment (paths such as /batch are appended to it). */
+/* An absolute http(s) URL (url.h: no "www.example.com" silently becoming
+ * http://); with base_only, also without query or fragment (paths such
+ * as /batch are appended to it). */
 int
 cv_check_http_url(const char *s, int base_only, const char **why)
 {
-	CURLU *u;
-	int rc = url_open(s, &u, why);
+	struct url u;
+	int rc = url_parse(s, &u, why);
 
-	if (rc != 0)
-		return rc;
-	if (base_only &&
-	    (url_has(u, CURLUPART_QUERY) || url_has(u, CURLUPART_FRAGMENT) ||
-	     strpbrk(s, "?#") != NULL)) {
+	if (rc != FR_OK)
+		return check_status(rc);
+	if (base_only && (u.has_query || u.has_fragment)) {
 		*why = "a base URL has no query or fragment";
 		rc = -1;
 	}
-	curl_url_cleanup(u);
+	url_free(&u);
+	return rc;
+}
+
+/* As cv_check_http_url, and refused where redirect_allowed would refuse
+ * every URL under it (policy.h), so that no prefix is dead. */
+int
+cv_check_redirect_prefix(const char *s, const char **why)
+{
+	struct url u;
+	int rc = url_parse(s, &u, why);
+
+	if (rc != FR_OK)
+		return check_status(rc);
+	if (u.encoded_separator) {
+		*why = "%2F or %5C in the path (servers may decode them before "
+		       "resolving '..'; _next URLs holding them are refused)";
+		rc = -1;
+	}
+	url_free(&u);
 	return rc;
 }
 
@@ -248,8 +228,6 @@ int
 cv_check_origin(const char *s, const char **why)
 {
 	const char *host = strstr(s, "://");
-	CURLU *u;
-	int rc;
 
 	if (host == NULL) {
 		*why = "an origin is scheme://host[:port]";
@@ -260,10 +238,7 @@ cv_check_origin(const char *s, const char **why)
 		       "trailing '/' (write scheme://host[:port])";
 		return -1;
 	}
-	rc = url_open(s, &u, why);
-	if (rc == 0)
-		curl_url_cleanup(u);
-	return rc;
+	return cv_check_http_url(s, 0, why);
 }
 
 static void
@@ -277,24 +252,26 @@ lower_ascii(char *s, size_t len)
 }
 
 /* Serialised as browsers send it (RFC 6454, 6.2): scheme and host in
- * lower case, no port when it is the scheme's default. */
+ * lower case (the host as url.h normalises it), no port when it is the
+ * scheme's default. */
 char *
 cv_origin_normal(const char *origin)
 {
-	char *out = xstrdup(origin);
-	size_t len;
+	char out[sizeof("https://[]:65535") + URL_HOST_MAX], port[8] = "";
+	const char *why = NULL;
+	struct url u;
+	int rc = url_parse(origin, &u, &why);
 
-	if (out == NULL)
+	if (rc == FR_ENOMEM)
 		return NULL;
-	len = strlen(out);
-	lower_ascii(out, len);
-	if (strncmp(out, "https://", 8) == 0 && len > 12 &&
-	    strcmp(out + len - 4, ":443") == 0)
-		out[len - 4] = '\0';
-	else if (strncmp(out, "http://", 7) == 0 && len > 10 &&
-	         strcmp(out + len - 3, ":80") == 0)
-		out[len - 3] = '\0';
-	return out;
+	if (rc != FR_OK) /* not reached: cv_check_origin passed it */
+		return xstrdup(origin);
+	if (u.port != (u.https ? 443u : 80u))
+		snprintf(port, sizeof(port), ":%u", u.port & 0xffffu);
+	snprintf(out, sizeof(out), "%s://%s%s%s%s", u.https ? "https" : "http",
+	         u.ipv6 ? "[" : "", u.host, u.ipv6 ? "]" : "", port);
+	url_free(&u);
+	return xstrdup(out);
 }
 
 char *

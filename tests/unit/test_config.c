@@ -565,6 +565,88 @@ test_normal_forms(void)
 	             "(scheme://host/...), got '/\\evil.test'");
 }
 
+/* URL values go through url.h (uriparser): the reasons it names, and
+ * origins in the form browsers send them. */
+static void
+test_url_values(void)
+{
+	static const struct {
+		const char *text;
+		const char *message;
+	} bad[] = {
+	        {"[customerio]\napi_base = https:///v1\n",
+	         "t.conf:2: customerio.api_base: not an absolute URL "
+	         "(scheme://host/...), got 'https:///v1'"},
+	        {"[customerio]\napi_base = https:/x.test/v1\n",
+	         "t.conf:2: customerio.api_base: not an absolute URL "
+	         "(scheme://host/...), got 'https:/x.test/v1'"},
+	        {"[customerio]\napi_base = javascript:alert(1)\n",
+	         "t.conf:2: customerio.api_base: the scheme must be http or "
+	         "https, got 'javascript:alert(1)'"},
+	        {"[customerio]\napi_base = https://x.test/v1#\n",
+	         "t.conf:2: customerio.api_base: a base URL has no query or "
+	         "fragment, got 'https://x.test/v1#'"},
+	        {"[customerio]\napi_base = https://@x.test/v1\n",
+	         "t.conf:2: customerio.api_base: user names or passwords do "
+	         "not "
+	         "belong in the URL, got 'https://@x.test/v1'"},
+	        {"[customerio]\napi_base = https://[fe80::1%25eth0]/v1\n",
+	         "t.conf:2: customerio.api_base: not an absolute URL "
+	         "(scheme://host/...), got 'https://[fe80::1%25eth0]/v1'"},
+	        {"[customerio]\napi_base = https://[v1.x]/v1\n",
+	         "t.conf:2: customerio.api_base: not an absolute URL "
+	         "(scheme://host/...), got 'https://[v1.x]/v1'"},
+	        {"[http]\nallowed_origins = https://a!b.test\n",
+	         "t.conf:2: http.allowed_origins: the host must be a DNS name "
+	         "or "
+	         "an IP address, got 'https://a!b.test'"},
+	        {"[http]\nallowed_origins = https://a%2fb.test\n",
+	         "t.conf:2: http.allowed_origins: the host must be a DNS name "
+	         "or "
+	         "an IP address, got 'https://a%2fb.test'"},
+	        {"[http]\nallowed_origins = https://:8443\n",
+	         "t.conf:2: http.allowed_origins: not an absolute URL "
+	         "(scheme://host/...), got 'https://:8443'"},
+	        {"[http]\nsuccess_url = \"https://a.test/a b\"\n",
+	         "t.conf:2: http.success_url: a URL has no spaces or control "
+	         "characters, got 'https://a.test/a b'"},
+	        {"[http]\nredirect_allow = https://a.test/x/..%2Fadmin\n",
+	         "t.conf:2: http.redirect_allow: %2F or %5C in the path "
+	         "(servers "
+	         "may decode them before resolving '..'; _next URLs holding "
+	         "them "
+	         "are refused), got 'https://a.test/x/..%2Fadmin'"},
+	};
+	struct config cfg;
+	struct fr_error err = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_error(bad[i].text, bad[i].message);
+	is_int(parse("[http]\n"
+	             "allowed_origins = https://[0:0::1]:8443, "
+	             "https://ex%61mple.com:0443, HTTP://A.TEST:, "
+	             "https://[::FFFF:1.2.3.4]\n"
+	             "redirect_allow = https://a.test/danke-sch\xc3\xb6n, "
+	             "https://[::1]:8443/x/../y\n"
+	             "success_url = https://a.test/t?items[]={x}|y#a#b\n",
+	             &cfg, &err),
+	       FR_OK, "lenient and normalised URLs: %s", err.message);
+	is_str(cfg.allowed_origins.items[0], "https://[::1]:8443",
+	       "origin: IPv6 in RFC 5952 form");
+	is_str(cfg.allowed_origins.items[1], "https://example.com",
+	       "origin: host percent-decoded, port 0443 is the default");
+	is_str(cfg.allowed_origins.items[2], "http://a.test",
+	       "origin: an empty port is the default");
+	is_str(cfg.allowed_origins.items[3], "https://[::ffff:1.2.3.4]",
+	       "origin: IPv4-mapped IPv6");
+	is_str(cfg.redirect_allow.items[0], "https://a.test/danke-sch\xc3\xb6n",
+	       "prefix: non-ASCII path kept as written");
+	is_str(cfg.redirect_allow.items[1], "https://[::1]:8443/x/../y",
+	       "prefix: kept as written (compared after normalising)");
+	config_free(&cfg);
+}
+
 static void
 test_lists(void)
 {
@@ -1134,6 +1216,7 @@ main(void)
 	test_crlf_bom();
 	test_lists();
 	test_normal_forms();
+	test_url_values();
 	test_untouched_on_error();
 	test_sizes();
 	test_durations();
