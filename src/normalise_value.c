@@ -79,9 +79,27 @@ snake_case(const char *in, char *buf, size_t size)
 	return n > 0 ? 0 : -1;
 }
 
+/*
+ * 1 when snake_case(s) names the same alias as s: s holds only ASCII
+ * letters and digits, UTF-8 and the separators aliases.h skips, which
+ * snake_case only lower-cases, keeps, or turns into (or adds) '_'.
+ */
+static int
+snake_keeps_alias(const char *s)
+{
+	unsigned char c;
+
+	for (; (c = (unsigned char)*s) != '\0'; s++)
+		if (!(is_upper(c) || is_lower_or_digit(c) || c >= 0x80 ||
+		      c == '_' || c == '-' || c == ' ' || c == '.'))
+			return 0;
+	return 1;
+}
+
 /* One plain (unbracketed) name: alias, else snake_case, then the alias
  * of the result ("e/mail" -> "e_mail" -> "email"), so that a trait name
- * normalises to itself. */
+ * normalises to itself.  The second lookup is skipped when it would
+ * look the same name up again. */
 static int
 plain_name(const char *name, const struct config *cfg, char *buf, size_t size)
 {
@@ -90,6 +108,8 @@ plain_name(const char *name, const struct config *cfg, char *buf, size_t size)
 	if (trait == NULL) {
 		if (snake_case(name, buf, size) < 0)
 			return -1;
+		if (snake_keeps_alias(name))
+			return 0;
 		trait = alias_lookup(buf, cfg);
 		if (trait == NULL)
 			return 0;
