@@ -3,6 +3,8 @@
  * userId, the context extras and the track event (SPEC "Normalisation"
  * and "Requests"; docs/normalisation.md).
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,24 +261,47 @@ take_envelope(struct norm *n, const char *name, const struct field *f, int *rc)
 
 /* Page data posted with the form (WPForms page_url/page_title/
  * url_referer, a fetch body's pageUrl, ...). */
+static const struct {
+	const char *name, *key;
+} page_fields[] = {
+        {"page_url", "url"},         {"page_uri", "url"},
+        {"page_title", "title"},     {"page_name", "title"},
+        {"page_path", "path"},       {"page_referrer", "referrer"},
+        {"url_referer", "referrer"}, {"referrer", "referrer"},
+        {"referer", "referrer"},     {"document_referrer", "referrer"},
+};
+
+#define PAGE_FIELDS (sizeof(page_fields) / sizeof(page_fields[0]))
+
+/* The alias_key hashes of page_fields, computed once (normalise runs in
+ * several threads), so that most names are told apart by one compare. */
+static uint32_t page_field_hash[PAGE_FIELDS];
+static pthread_once_t page_field_once = PTHREAD_ONCE_INIT;
+
+static void
+page_field_hash_init(void)
+{
+	struct alias_key key;
+	size_t i;
+
+	for (i = 0; i < PAGE_FIELDS; i++) {
+		alias_key_init(&key, page_fields[i].name);
+		page_field_hash[i] = key.hash;
+	}
+}
+
 static int
 take_page_field(struct norm *n, const struct alias_key *name,
                 const struct field *f, int *rc)
 {
-	static const struct {
-		const char *name, *key;
-	} map[] = {
-	        {"page_url", "url"},         {"page_uri", "url"},
-	        {"page_title", "title"},     {"page_name", "title"},
-	        {"page_path", "path"},       {"page_referrer", "referrer"},
-	        {"url_referer", "referrer"}, {"referrer", "referrer"},
-	        {"referer", "referrer"},     {"document_referrer", "referrer"},
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (alias_key_eq(name, map[i].name)) {
-			*rc = set_member_once(&n->page, map[i].key, f->value);
+	pthread_once(&page_field_once, page_field_hash_init);
+	for (i = 0; i < PAGE_FIELDS; i++)
+		if (name->hash == page_field_hash[i] &&
+		    alias_key_eq(name, page_fields[i].name)) {
+			*rc = set_member_once(&n->page, page_fields[i].key,
+			                      f->value);
 			return 1;
 		}
 	return 0;
