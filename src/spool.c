@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -25,6 +26,9 @@
 #define SPOOL_APPLICATION_ID 0x46524c59
 /* Keep the WAL from staying huge after a burst (bytes). */
 #define SPOOL_WAL_SIZE_LIMIT (64 * 1024 * 1024)
+/* Busy waits: first sleep and the longest one (microseconds). */
+#define BUSY_SLEEP_FIRST_US 50
+#define BUSY_SLEEP_MAX_US   1000
 
 /*
  * Schema steps: step i moves user_version i to i + 1.  To change the
@@ -160,6 +164,7 @@ struct spool {
 	char *path;
 	char claim[UUID_STR_LEN]; /* this handle's claim token */
 	int busy_ms;
+	int64_t busy_since_us; /* when the current busy wait began */
 	int64_t changes;
 	struct fr_error err;
 	sqlite3_stmt *stmt[ST_COUNT];
@@ -311,6 +316,49 @@ tx_end(struct spool *sp, int rc, const char *what, struct fr_error *err)
 	store_fail(sp, rc, what, err);
 	tx_rollback(sp);
 	return FR_ESTORE;
+}
+
+/* ---- waiting for the write lock ---------------------------------------- */
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * SQLite's busy handler (sqlite3_busy_handler): called with count 0, 1,
+ * ... while another connection holds the lock; nonzero means "try
+ * again".  sqlite3_busy_timeout's own handler sleeps 1, 2, 5, 10, ...,
+ * 50, 100, 100 ms between tries (sqliteDefaultBusyCallback), so a writer
+ * that arrives while another process commits may sleep on for up to
+ * 100 ms after the lock is free: under load that was the whole p99 of a
+ * submission.  A write transaction here lasts a few milliseconds (one
+ * fsync), so poll quickly: 50 us doubling to 1 ms, until busy_ms have
+ * passed since the first try ("spool is locked" after that, as before).
+ */
+static int
+busy_wait(void *arg, int count)
+{
+	struct spool *sp = arg;
+	int64_t now = mono_us(), sleep_us = BUSY_SLEEP_FIRST_US;
+	struct timespec ts;
+
+	if (count == 0)
+		sp->busy_since_us = now;
+	if (now - sp->busy_since_us >= (int64_t)sp->busy_ms * 1000)
+		return 0;
+	while (count-- > 0 && sleep_us < BUSY_SLEEP_MAX_US)
+		sleep_us *= 2;
+	if (sleep_us > BUSY_SLEEP_MAX_US)
+		sleep_us = BUSY_SLEEP_MAX_US;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)sleep_us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -538,7 +586,7 @@ spool_open(const char *path, struct spool **out, struct fr_error *err)
 	rc = sqlite3_open_v2(path, &sp->db, SQLITE_OPEN_READWRITE, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(sp->db, 1);
-		rc = sqlite3_busy_timeout(sp->db, sp->busy_ms);
+		rc = sqlite3_busy_handler(sp->db, busy_wait, sp);
 	}
 	if (rc != SQLITE_OK) {
 		store_fail(sp, rc, "open", err);
@@ -571,8 +619,7 @@ spool_close(struct spool *sp)
 void
 spool_set_busy_timeout(struct spool *sp, int ms)
 {
-	sp->busy_ms = ms;
-	sqlite3_busy_timeout(sp->db, ms);
+	sp->busy_ms = ms > 0 ? ms : 0;
 }
 
 int
