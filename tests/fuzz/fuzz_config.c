@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,6 +32,24 @@ check_list(const struct config_list *list)
 	for (i = 0; i < list->count; i++)
 		if (list->items[i] == NULL || list->items[i][0] == '\0')
 			fuzz_fail("empty list item");
+}
+
+/* What the configuration accepted, the request checks accept too: each
+ * normalised origin and redirect prefix allows itself (config_value.c
+ * and policy.c parse through the same url.h). */
+static void
+check_policy(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->allowed_origins.count; i++)
+		if (!origin_allowed(cfg->allowed_origins.items[i],
+		                    &cfg->allowed_origins))
+			fuzz_fail("a configured origin is not allowed");
+	for (i = 0; i < cfg->redirect_allow.count; i++)
+		if (!redirect_allowed(cfg->redirect_allow.items[i],
+		                      &cfg->redirect_allow))
+			fuzz_fail("a configured prefix is not allowed");
 }
 
 /* A success holds a configuration the rest of formrelay can trust. */
@@ -58,6 +77,7 @@ check_config(const struct config *cfg)
 	check_list(&cfg->id_fields);
 	check_list(&cfg->allowed_origins);
 	check_list(&cfg->redirect_allow);
+	check_policy(cfg);
 	check_list(&cfg->trusted_proxies);
 	check_list(&cfg->honeypots);
 	check_list(&cfg->drop);
