@@ -19,6 +19,16 @@
  * lease ran out but whose events nobody re-claimed may still settle
  * them.  spool_changes tells how many rows a settle call really changed.
  *
+ * Durability.  spool_append, spool_append_group, spool_requeue and
+ * spool_purge return only once their commit is fsync'd (WAL,
+ * synchronous=FULL): a 2xx means stored.  Delivery's bookkeeping
+ * (spool_claim, spool_ack, spool_retry_later, spool_dead_letter,
+ * spool_release, spool_expire, spool_state_set) commits atomically but
+ * without its own fsync (synchronous=NORMAL); the next durable commit or
+ * checkpoint makes it durable too.  A power cut may undo the latest of
+ * these, which at worst delivers an event a second time, as a crash
+ * between send and ack does: never loses one.
+ *
  * Errors: every failure returns FR_ESTORE (or the code documented) and
  * records a sentence naming the cause ("disk full: …", "spool is
  * read-only: …", "spool is locked: …") readable with spool_last_error;
