@@ -29,11 +29,9 @@ import shlex
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 import urllib.parse
 
@@ -147,6 +145,18 @@ class Site:
         if owner:
             for p in (self.state, self.key_file, self.conf):
                 os.chown(p, owner[0], owner[1])
+        # The binaries the servers run: the build's, or copies of them in
+        # tmp when the servers' account cannot reach the build directory.
+        # formrelay finds formrelay-deliver beside itself.
+        self.bin, self.deliver_bin = BIN, DELIVER_BIN
+        if owner and not (reachable(BIN, owner) and
+                          reachable(DELIVER_BIN, owner)):
+            bindir = self.mkdir("bin")
+            self.bin = shutil.copy2(BIN, os.path.join(bindir, "formrelay"))
+            self.deliver_bin = shutil.copy2(
+                DELIVER_BIN, os.path.join(bindir, "formrelay-deliver"))
+            print("# %s cannot reach %s: running copies from %s" %
+                  (owner[2], BIN, bindir))
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
@@ -229,7 +239,7 @@ class Site:
 
     def admin(self, *args, user=None):
         """formrelay -c conf ARGS, as the worker account when given."""
-        p = subprocess.run([BIN, "-c", self.conf] + list(args),
+        p = subprocess.run([self.bin, "-c", self.conf] + list(args),
                            capture_output=True, text=True, timeout=60,
                            preexec_fn=_become(user))
         return p.returncode, p.stdout + p.stderr
@@ -439,6 +449,17 @@ def expect_delivered(t, site, label, user_ids, message_id, timeout=30):
             for q in site.standin.requests() if q["path"] == "/v1/batch"]
     t.ok(auth and all(a == basic_auth(API_KEY) for a in auth),
          "%s: Basic auth with the key" % label, auth)
+
+
+def reachable(prog, account):
+    """True when account can run prog (it cannot when the build directory
+    is private, e.g. under /root)."""
+    try:
+        return subprocess.run([prog, "--help"], capture_output=True,
+                              preexec_fn=_become(account),
+                              timeout=30).returncode == 0
+    except OSError:
+        return False
 
 
 def run(t, site, body):

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
-from servers import (BIN, DELIVER_BIN, INSTALLED_BIN, INSTALLED_CONF,  # noqa: E402
+from servers import (INSTALLED_BIN, INSTALLED_CONF,  # noqa: E402
                      INSTALLED_DELIVER, Site, Tap, expect_delivered,
                      free_port, submit)
 
@@ -29,7 +29,7 @@ def pending(site, account):
 
 def check_flush_service(t, site, account, ids, mid):
     unit = servers.read_unit("systemd/formrelay-flush.service", {
-        INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf})
+        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf})
     ok_codes = [0] + [int(c) for c in servers.unit_value(
         unit, "Service", "SuccessExitStatus", "").split()]
     p = subprocess.run(servers.exec_start(unit), capture_output=True,
@@ -45,7 +45,7 @@ def check_flush_service(t, site, account, ids, mid):
 
 def check_deliver_service(t, site, port):
     unit = servers.read_unit("systemd/formrelay-deliver.service", {
-        INSTALLED_DELIVER: DELIVER_BIN, INSTALLED_CONF: site.conf})
+        INSTALLED_DELIVER: site.deliver_bin, INSTALLED_CONF: site.conf})
     d = servers.run_unit(site, unit, "formrelay-deliver.log")
     site.standin.reset()
     ids, mid = submit(t, port, "apache-cgi-2")
@@ -63,7 +63,7 @@ def main():
     def body():
         port = free_port()
         snippet = servers.template("apache/formrelay-cgi.conf", {
-            INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf})
+            INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf})
         conf = servers.apache_conf(site, port, account, MODULES, snippet)
         p = servers.apache_start(site, conf, port)
         ids, mid = submit(t, port, "apache-cgi")

@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
-from servers import (BIN, INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
+from servers import (INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
                      expect_delivered, free_port, submit)
 
 MODULES = ["mpm_prefork", "authz_core", "alias", "fcgid"]
@@ -22,7 +22,7 @@ def main():
     def body():
         port = free_port()
         snippet = servers.template("apache/formrelay-fcgid.conf", {
-            INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf})
+            INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf})
         ipc = site.mkdir("apache/fcgid", owned=True)
         # Debian's fcgid.conf sets these two; they must be writable.
         extra = ('FcgidIPCDir "%s"\nFcgidProcessTableFile "%s/shm"\n' %

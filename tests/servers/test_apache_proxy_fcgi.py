@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
-from servers import (BIN, INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
+from servers import (INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
                      expect_delivered, free_port, submit)
 
 MODULES = ["mpm_prefork", "authz_core", "proxy", "proxy_fcgi"]
@@ -23,7 +23,7 @@ def main():
         fcgi_port, port = free_port(), free_port()
         listen = "127.0.0.1:%d" % fcgi_port
         unit = servers.read_unit("systemd/formrelay-listen.service", {
-            INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf,
+            INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
             "127.0.0.1:9000": listen})
         relay = servers.run_unit(site, unit, "formrelay-listen.log")
         servers.wait_port(relay, fcgi_port, "formrelay --listen", site)

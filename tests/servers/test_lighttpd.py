@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
-from servers import (BIN, INSTALLED_BIN, INSTALLED_CONF, SRCDIR, Site,  # noqa: E402
+from servers import (INSTALLED_BIN, INSTALLED_CONF, SRCDIR, Site,  # noqa: E402
                      Tap, expect_delivered, free_port, submit)
 
 
@@ -14,7 +14,7 @@ def lighttpd_conf(site, port, account):
     sockdir = site.mkdir("run", owned=True)
     snippet = site.write("formrelay-lighttpd.conf", servers.template(
         "lighttpd/formrelay.conf", {
-            INSTALLED_BIN: BIN,
+            INSTALLED_BIN: site.bin,
             "/run/lighttpd/formrelay.sock":
                 os.path.join(sockdir, "formrelay.sock"),
             INSTALLED_CONF: site.conf,

@@ -16,7 +16,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
-from servers import (BIN, INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
+from servers import (INSTALLED_BIN, INSTALLED_CONF, Site, Tap,  # noqa: E402
                      expect_delivered, free_port, post_json, submit)
 
 SHIPPED_SOCKET = "/run/formrelay.sock"
@@ -27,7 +27,7 @@ def check_socket_activation(t, site, account):
     sock_unit = servers.read_unit("systemd/formrelay.socket",
                                   {SHIPPED_SOCKET: sock_path})
     service = servers.read_unit("systemd/formrelay.service", {
-        INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf})
+        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf})
     sock = servers.listen_socket(sock_unit)
     try:
         relay = servers.run_unit(site, service, "formrelay-service.log",
@@ -85,7 +85,7 @@ def check_listener(t, site, account):
     fcgi_port, port = free_port(), free_port()
     listen = "127.0.0.1:%d" % fcgi_port
     unit = servers.read_unit("systemd/formrelay-listen.service", {
-        INSTALLED_BIN: BIN, INSTALLED_CONF: site.conf,
+        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
         "127.0.0.1:9000": listen})
     relay = servers.run_unit(site, unit, "formrelay-listen.log")
     servers.wait_port(relay, fcgi_port, "formrelay --listen", site)

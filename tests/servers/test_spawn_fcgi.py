@@ -9,12 +9,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
-from servers import (BIN, CONTRIB, SRCDIR, Site, Tap,  # noqa: E402
+from servers import (CONTRIB, SRCDIR, Site, Tap,  # noqa: E402
                      expect_delivered, free_port, submit)
 
 
 def start_spawn_fcgi(site, account, sock_path):
-    env = {"PATH": servers.SBIN_PATH, "FORMRELAY_BIN": BIN,
+    env = {"PATH": servers.SBIN_PATH, "FORMRELAY_BIN": site.bin,
            "FORMRELAY_CONFIG": site.conf, "FORMRELAY_SOCKET": sock_path,
            "FORMRELAY_THREADS": "2"}
     if account:
@@ -28,7 +28,7 @@ def start_spawn_fcgi(site, account, sock_path):
     p = site.start(["/bin/sh", script], "spawn-fcgi.log", env=env)
     # sh execs spawn-fcgi, which sets the socket up and execs formrelay:
     # the same pid, done once it is formrelay.
-    servers.wait_until(lambda: p.poll() is not None or exe(p.pid) == os.path.realpath(BIN),
+    servers.wait_until(lambda: p.poll() is not None or exe(p.pid) == os.path.realpath(site.bin),
                        20, "spawn-fcgi to exec formrelay")
     if p.poll() is not None:
         raise RuntimeError("spawn-fcgi exited with %s\n%s" %
