@@ -7,8 +7,9 @@ SPOOL must exist already (created by formrelay itself, e.g. `formrelay
 status`, so that the schema and pragmas are formrelay's own).  TEMPLATE
 holds one identify call as formrelay serialises it (bench/cpu_path -v
 prints one); every row is that call with its own messageId, userId,
-email and name, inserted as src/spool.c's append does (message_id,
-body, created_ms, due_ms; state pending), in one transaction.
+email and name, inserted as src/spool.c's append does (schema version
+2: the events row with message_id, created_ms and due_ms, state pending;
+the body in bodies under the same id), in one transaction.
 """
 
 import json
@@ -48,15 +49,20 @@ def main():
     json.loads(template)  # fail early on a bad template
     now = int(time.time() * 1000)
     db = sqlite3.connect(path)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version != 2:
+        sys.exit("fill_spool.py: %s has schema version %d; this script "
+                 "writes version 2" % (path, version))
     with db:
-        db.executemany(
-            "INSERT INTO events (message_id, body, created_ms, due_ms)"
-            " VALUES (?, ?, ?, ?)",
-            ((mid, body, now, now)
-             for mid, body in (event(template, i, now) for i in range(n))))
+        for i in range(n):
+            mid, body = event(template, i, now)
+            db.execute("INSERT INTO events (message_id, created_ms, due_ms)"
+                       " VALUES (?, ?, ?)", (mid, now, now))
+            db.execute("INSERT INTO bodies (id, body)"
+                       " VALUES (last_insert_rowid(), ?)", (body,))
     total, size = db.execute(
         "SELECT count(*), avg(length(body)) FROM events"
-        " WHERE state = 'pending'").fetchone()
+        " JOIN bodies USING (id) WHERE state = 'pending'").fetchone()
     db.close()
     print("%d pending events, %.0f bytes each on average" % (total, size))
 

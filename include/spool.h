@@ -46,7 +46,7 @@
 #include "util.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SPOOL_SCHEMA_VERSION 1
+#define SPOOL_SCHEMA_VERSION 2
 /* How long a write waits for another process's transaction. */
 #define SPOOL_BUSY_TIMEOUT_MS 5000
 /* How long webhook ids are remembered for de-duplication. */

@@ -41,6 +41,21 @@
  * the claiming handle's token (see spool.h, "Who may settle a claim").
  * AUTOINCREMENT: ids are never reused, so an id in a log or a dead-letter
  * listing always means one event.
+ *
+ * 1 -> 2: bodies move to their own table, and message_id loses its
+ * UNIQUE index.  A claim rewrites its events' rows (state, owner, claim,
+ * lease): with the ~800-byte body inline that rewrote every page holding
+ * them, once more into the WAL and once more at checkpoint; rows without
+ * bodies are a few dozen bytes.  The index on random UUIDs put each
+ * insert and each delete on its own page of it (an ack of 500 events
+ * dirtied ~400 index pages) and guarded nothing: message ids are random
+ * UUIDs made here.  The state CHECK is spelled with OR: SQLite
+ * evaluates "state IN (...)" by building a temporary b-tree of the list
+ * on every insert and update (half the instructions of a claim went
+ * there).  The trigger keeps bodies and events together
+ * whoever deletes an event.  The table is rebuilt (SQLite cannot drop a
+ * UNIQUE constraint), carrying the AUTOINCREMENT counter over so that no
+ * id is reused.
  */
 static const char *const schema_steps[] = {
         /* 0 -> 1 */
@@ -69,6 +84,39 @@ static const char *const schema_steps[] = {
         "CREATE TABLE state ("
         " key TEXT PRIMARY KEY,"
         " value TEXT NOT NULL) WITHOUT ROWID;",
+        /* 1 -> 2 */
+        "CREATE TABLE bodies ("
+        " id INTEGER PRIMARY KEY,"
+        " body TEXT NOT NULL);"
+        "INSERT INTO bodies (id, body) SELECT id, body FROM events;"
+        "CREATE TABLE events_v2 ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " message_id TEXT NOT NULL,"
+        " created_ms INTEGER NOT NULL,"
+        " due_ms INTEGER NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending'"
+        "  CHECK (state = 'pending' OR state = 'inflight'"
+        "   OR state = 'dead'),"
+        " owner TEXT,"
+        " claim TEXT,"
+        " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " last_status INTEGER NOT NULL DEFAULT 0,"
+        " last_reason TEXT,"
+        " died_ms INTEGER,"
+        " requeued_ms INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO events_v2 SELECT id, message_id, created_ms, due_ms,"
+        " state, owner, claim, lease_until_ms, attempts, last_status,"
+        " last_reason, died_ms, requeued_ms FROM events;"
+        "DELETE FROM sqlite_sequence WHERE name = 'events_v2';"
+        "UPDATE sqlite_sequence SET name = 'events_v2'"
+        " WHERE name = 'events';"
+        "DROP TABLE events;"
+        "ALTER TABLE events_v2 RENAME TO events;"
+        "CREATE INDEX events_claim ON events (state, due_ms, id);"
+        "CREATE INDEX events_age ON events (state, created_ms);"
+        "CREATE TRIGGER events_body_gone AFTER DELETE ON events"
+        " BEGIN DELETE FROM bodies WHERE id = old.id; END;",
 };
 
 _Static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -81,6 +129,7 @@ enum stmt_id {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_INSERT_EVENT,
+	ST_INSERT_BODY,
 	ST_INSERT_WEBHOOK,
 	ST_CLAIM_EXPIRED,
 	ST_CLAIM_PENDING,
@@ -102,24 +151,29 @@ enum stmt_id {
 	ST_COUNT
 };
 
-#define CLAIM_COLUMNS "id, message_id, body, created_ms, attempts"
-#define SETTLED       "owner = NULL, claim = NULL, lease_until_ms = 0"
-#define HELD          "id = ?1 AND state = 'inflight' AND claim = ?2"
+/* Events joined to their bodies, events first (by the claim index). */
+#define CLAIM_SELECT                                                           \
+	"SELECT e.id, e.message_id, b.body, e.created_ms, e.attempts"          \
+	" FROM events AS e CROSS JOIN bodies AS b ON b.id = e.id"
+#define SETTLED "owner = NULL, claim = NULL, lease_until_ms = 0"
+#define HELD    "id = ?1 AND state = 'inflight' AND claim = ?2"
 
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
-        [ST_INSERT_EVENT] = "INSERT INTO events (message_id, body, created_ms,"
-                            " due_ms) VALUES (?1, ?2, ?3, ?3)",
+        [ST_INSERT_EVENT] = "INSERT INTO events (message_id, created_ms,"
+                            " due_ms) VALUES (?1, ?2, ?2)",
+        [ST_INSERT_BODY] = "INSERT INTO bodies (id, body)"
+                           " VALUES (last_insert_rowid(), ?1)",
         [ST_INSERT_WEBHOOK] = "INSERT OR IGNORE INTO webhook_ids (id, seen_ms)"
                               " VALUES (?1, ?2)",
-        [ST_CLAIM_EXPIRED] = "SELECT " CLAIM_COLUMNS " FROM events"
-                             " WHERE state = 'inflight' AND lease_until_ms < ?1"
-                             " ORDER BY id LIMIT ?2",
-        [ST_CLAIM_PENDING] = "SELECT " CLAIM_COLUMNS " FROM events"
-                             " WHERE state = 'pending' AND due_ms <= ?1"
-                             " ORDER BY due_ms, id LIMIT ?2",
+        [ST_CLAIM_EXPIRED] = CLAIM_SELECT " WHERE e.state = 'inflight'"
+                                          " AND e.lease_until_ms < ?1"
+                                          " ORDER BY e.id LIMIT ?2",
+        [ST_CLAIM_PENDING] =
+                CLAIM_SELECT " WHERE e.state = 'pending' AND e.due_ms <= ?1"
+                             " ORDER BY e.due_ms, e.id LIMIT ?2",
         [ST_MARK_INFLIGHT] = "UPDATE events SET state = 'inflight',"
                              " owner = ?2, claim = ?3, lease_until_ms = ?4"
                              " WHERE id = ?1",
@@ -516,7 +570,7 @@ set_wal(struct spool *sp, struct fr_error *err)
 static int
 set_pragmas(struct spool *sp, struct fr_error *err)
 {
-	char sql[96];
+	char sql[128];
 	int rc;
 
 	if (sqlite3_db_readonly(sp->db, "main") == 1) {
@@ -528,8 +582,14 @@ set_pragmas(struct spool *sp, struct fr_error *err)
 	}
 	if (set_wal(sp, err) != FR_OK)
 		return FR_ESTORE;
+	/* secure_delete: Debian builds SQLite with SECURE_DELETE, which
+	 * zeroes and writes back every page an ack frees; FAST zeroes
+	 * deleted bodies only in pages written anyway (sqlite.org/pragma.html
+	 * #pragma_secure_delete).  Freed pages keep old bodies until reused,
+	 * as the WAL does until overwritten: the file is 0600 either way. */
 	snprintf(sql, sizeof(sql),
-	         "PRAGMA synchronous = FULL; PRAGMA journal_size_limit = %d",
+	         "PRAGMA synchronous = FULL; PRAGMA journal_size_limit = %d;"
+	         " PRAGMA secure_delete = FAST",
 	         SPOOL_WAL_SIZE_LIMIT);
 	rc = sqlite3_exec(sp->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? FR_OK : store_fail(sp, rc, "set up", err);
@@ -702,18 +762,23 @@ append_valid(const struct spool_append *a)
 	return 1;
 }
 
+/* The event's row, then its body under the same id. */
 static int
 insert_event(struct spool *sp, const struct spool_event *ev, int64_t now)
 {
 	int rc;
 	sqlite3_stmt *st = stmt(sp, ST_INSERT_EVENT, &rc);
+	sqlite3_stmt *body = st ? stmt(sp, ST_INSERT_BODY, &rc) : NULL;
 
-	if (st == NULL)
+	if (body == NULL)
 		return rc;
 	sqlite3_bind_text(st, 1, ev->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ev->body, (int)ev->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	return step_done(st);
+	sqlite3_bind_int64(st, 2, now);
+	rc = step_done(st);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(body, 1, ev->body, (int)ev->len, SQLITE_STATIC);
+	return step_done(body);
 }
 
 /* Record the webhook id; *dup when it was already there. */

@@ -473,6 +473,93 @@ test_requeue_purge(void)
 	is_int(spool_purge(sp, ids[3], &count), FR_OK, "purge a live id");
 	is_int(count, 0, "purge never touches live events");
 	is_int(rows(path), 1, "the live event is left");
+	is_int(sql_int(path, "SELECT count(*) FROM bodies"), 1,
+	       "acks and purges delete the bodies too");
+	spool_close(sp);
+}
+
+/*
+ * A spool as formrelay wrote it at schema version 1 (bodies inline,
+ * message_id UNIQUE): the DDL of that version, verbatim.
+ */
+static const char v1_schema[] =
+        "CREATE TABLE events ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " message_id TEXT NOT NULL UNIQUE,"
+        " body TEXT NOT NULL,"
+        " created_ms INTEGER NOT NULL,"
+        " due_ms INTEGER NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending'"
+        "  CHECK (state IN ('pending', 'inflight', 'dead')),"
+        " owner TEXT,"
+        " claim TEXT,"
+        " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " last_status INTEGER NOT NULL DEFAULT 0,"
+        " last_reason TEXT,"
+        " died_ms INTEGER,"
+        " requeued_ms INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX events_claim ON events (state, due_ms, id);"
+        "CREATE INDEX events_age ON events (state, created_ms);"
+        "CREATE TABLE webhook_ids ("
+        " id TEXT PRIMARY KEY,"
+        " seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX webhook_ids_seen ON webhook_ids (seen_ms);"
+        "CREATE TABLE state ("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL) WITHOUT ROWID;"
+        "PRAGMA user_version = 1;"
+        "PRAGMA application_id = 1179798617;"
+        "INSERT INTO events (message_id, body, created_ms, due_ms)"
+        " VALUES ('m-1', '{\"n\":1}', 1000, 1000),"
+        " ('m-2', '{\"n\":2}', 1001, 1001),"
+        " ('m-3', '{\"n\":3}', 1002, 1002);"
+        "UPDATE events SET state = 'dead', last_status = 400,"
+        " last_reason = 'bad', died_ms = 2000, attempts = 1 WHERE id = 2;"
+        "DELETE FROM events WHERE id = 3;";
+
+static void
+test_migrate_v1(void)
+{
+	const char *path = tmp_path("v1.db");
+	struct spool_dead *dead = NULL;
+	struct spool_batch b;
+	struct spool *sp;
+	sqlite3 *db = NULL;
+	size_t n = 0;
+
+	sqlite3_open(path, &db);
+	is_int(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK,
+	       "a version 1 spool: one pending, one dead, one acked");
+	sqlite3_close(db);
+	sp = open_ok(path);
+	ok(sp != NULL, "opening it migrates");
+	is_int(sql_int(path, "PRAGMA user_version"), SPOOL_SCHEMA_VERSION,
+	       "to the current version");
+	is_int(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE "
+	                     "type = 'index' AND tbl_name = 'events'"),
+	       2, "message_id has no index left");
+	b = claim(sp, "o", 5000, 10, 100000);
+	is_int(b.count, 1, "the pending event is still due");
+	if (b.count == 1) {
+		is_str(b.items[0].message_id, "m-1", "its messageId");
+		is_str(b.items[0].body, "{\"n\":1}", "its body");
+		is_int(b.items[0].created_ms, 1000, "its created_ms");
+	}
+	spool_batch_free(&b);
+	spool_list_dead(sp, 10, &dead, &n);
+	is_int(n, 1, "the dead letter is kept");
+	if (n == 1) {
+		is_int(dead[0].id, 2, "with its id");
+		is_str(dead[0].reason, "bad", "its reason");
+		is_int(dead[0].http_status, 400, "its status");
+	}
+	free(dead);
+	add(sp, "{}", 6000, NULL);
+	is_int(sql_int(path, "SELECT max(id) FROM events"), 4,
+	       "ids go on after the highest ever given (3 was acked)");
+	is_int(sql_int(path, "SELECT count(*) FROM bodies"), 3,
+	       "one body per event");
 	spool_close(sp);
 }
 
@@ -1073,6 +1160,7 @@ main(void)
 	test_dead_letters();
 	test_expire();
 	test_requeue_purge();
+	test_migrate_v1();
 	test_webhook_ids();
 	test_group();
 	test_stats();
