@@ -70,8 +70,8 @@ struct alias_key {
 	char sig[ALIAS_KEY_KEEP + 1]; /* its first significant bytes */
 	size_t len;                   /* bytes in sig */
 	int complete;                 /* 1: sig holds every significant byte */
-	uint32_t
-	        hash; /* of every significant byte: equal names, equal hashes */
+	/* Of every significant byte: equal names have equal hashes. */
+	uint32_t hash;
 	const struct alias_entry *entry; /* the default tables' entry for
 	                                    it, or NULL */
 };
