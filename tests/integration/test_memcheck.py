@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -438,18 +439,31 @@ def check_valgrind_logs(t, logdir, what):
     return seen
 
 
+def healthy(relay):
+    try:
+        return relay.request("GET", "/formrelay/healthz").status == 200
+    except OSError:
+        return False
+
+
 def soak_valgrind(t):
     if shutil.which(VALGRIND) is None:
         t.ok(False, "valgrind not found (apt-get install valgrind)")
         return
     table, aliases = mix()
     real_bin = harness.BIN
-    env = Env(t, conf_extra=dict(CONF, fields=aliases), secret=SECRET)
+    vgtmp = tempfile.mkdtemp(prefix="formrelay-vg-")
+    wrapper, logdir = write_wrapper(vgtmp, real_bin)
+    harness.BIN = wrapper  # lighttpd's bin-path, CGI and admin runs
+    env = None
     try:
-        env.relay.stop()
-        wrapper, logdir = write_wrapper(env.tmp, real_bin)
-        harness.BIN = wrapper
-        env.relay.start()
+        env = Env(t, conf_extra=dict(CONF, fields=aliases), secret=SECRET)
+        try:
+            wait_until(lambda: healthy(env.relay), 120, "formrelay")
+        except TimeoutError:
+            t.ok(False, "formrelay under valgrind answers /healthz",
+                 env.relay.log()[-3000:])
+            return
         driver = Driver(env.relay, table)
         started = time.monotonic()
         rounds = 6
@@ -491,7 +505,10 @@ def soak_valgrind(t):
               (time.monotonic() - started))
     finally:
         harness.BIN = real_bin
-        env.close()
+        if env is not None:
+            env.close()
+        if not os.environ.get("FORMRELAY_KEEP_TMP"):
+            shutil.rmtree(vgtmp, ignore_errors=True)
 
 
 # ---- 2. resident memory ----
