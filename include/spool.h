@@ -137,6 +137,16 @@ const struct fr_error *spool_last_error(const struct spool *sp);
  */
 int64_t spool_changes(const struct spool *sp);
 
+/*
+ * Make sp the delivery process's handle: it checkpoints the WAL into the
+ * spool file after its own commits once the WAL holds 1000 pages, and
+ * keeps a larger page cache.  Other handles (ingest, administration)
+ * checkpoint only when the WAL has grown ten times as large (no delivery
+ * running), so that a submission seldom waits for a checkpoint.  FR_OK
+ * or FR_ESTORE (err names the cause).
+ */
+int spool_for_delivery(struct spool *sp, struct fr_error *err);
+
 /* How long a write waits for a lock before "spool is locked"
  * (default SPOOL_BUSY_TIMEOUT_MS). */
 void spool_set_busy_timeout(struct spool *sp, int ms);

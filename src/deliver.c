@@ -71,6 +71,8 @@ deliverer_new(const struct config *cfg, const char *owner,
 	d->cfg = cfg;
 	rc = spool_open(cfg->spool_path, &d->sp, err);
 	if (rc == FR_OK)
+		rc = spool_for_delivery(d->sp, err);
+	if (rc == FR_OK)
 		rc = upstream_new(cfg, &d->up, err);
 	if (rc != FR_OK) {
 		deliverer_free(d);

@@ -26,6 +26,24 @@
 #define SPOOL_APPLICATION_ID 0x46524c59
 /* Keep the WAL from staying huge after a burst (bytes). */
 #define SPOOL_WAL_SIZE_LIMIT (64 * 1024 * 1024)
+/*
+ * Checkpoints (sqlite.org/wal.html#automatic_checkpoint): by default the
+ * connection whose COMMIT makes the WAL pass 1000 pages copies it into the
+ * spool file right then, two fsyncs and a few MB of writes, while its
+ * caller waits: for a submission, a long tail.  So only the delivery
+ * handle checkpoints at that size; other handles do it only once the WAL
+ * is far larger (delivery stopped or paused), to bound it.
+ */
+#define CHECKPOINT_PAGES          1000
+#define CHECKPOINT_BACKSTOP_PAGES 10000
+/*
+ * Page caches (KiB).  A connection's cache is emptied whenever another
+ * one commits in between (WAL mode), so under load each transaction
+ * starts cold anyway: a small cache for ingest keeps a FastCGI process
+ * small; delivery, which reads and rewrites whole batches, gets more.
+ */
+#define CACHE_KIB_DEFAULT  512
+#define CACHE_KIB_DELIVERY 4096
 /* Busy waits: first sleep and the longest one (microseconds). */
 #define BUSY_SLEEP_FIRST_US 50
 #define BUSY_SLEEP_MAX_US   1000
@@ -570,7 +588,7 @@ set_wal(struct spool *sp, struct fr_error *err)
 static int
 set_pragmas(struct spool *sp, struct fr_error *err)
 {
-	char sql[128];
+	char sql[192];
 	int rc;
 
 	if (sqlite3_db_readonly(sp->db, "main") == 1) {
@@ -589,8 +607,10 @@ set_pragmas(struct spool *sp, struct fr_error *err)
 	 * as the WAL does until overwritten: the file is 0600 either way. */
 	snprintf(sql, sizeof(sql),
 	         "PRAGMA synchronous = FULL; PRAGMA journal_size_limit = %d;"
-	         " PRAGMA secure_delete = FAST",
-	         SPOOL_WAL_SIZE_LIMIT);
+	         " PRAGMA secure_delete = FAST; PRAGMA cache_size = -%d;"
+	         " PRAGMA wal_autocheckpoint = %d",
+	         SPOOL_WAL_SIZE_LIMIT, CACHE_KIB_DEFAULT,
+	         CHECKPOINT_BACKSTOP_PAGES);
 	rc = sqlite3_exec(sp->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? FR_OK : store_fail(sp, rc, "set up", err);
 }
@@ -713,6 +733,46 @@ spool_close(struct spool *sp)
 	sqlite3_close(sp->db);
 	free(sp->path);
 	free(sp);
+}
+
+/*
+ * The delivery handle's checkpoint, after each of its commits
+ * (sqlite3_wal_hook; frames: the WAL's length).  A PASSIVE checkpoint
+ * copies what it can without stopping anyone, but under a steady stream
+ * of commits the WAL is never entirely copied at the moment a writer
+ * starts, which is when SQLite starts the WAL over: it only grows (tens
+ * of MB in a minute of load), and every commit extends the file, so
+ * each fsync also journals the new size.  So a RESTART follows: it
+ * holds writers off, but only while it copies the frames committed
+ * during the PASSIVE pass, and then the next writer starts the WAL over.
+ */
+static int
+checkpoint_after_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames < CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+	                              NULL) == SQLITE_OK)
+		(void)sqlite3_wal_checkpoint_v2(
+		        db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	return SQLITE_OK; /* a checkpoint failure is no commit failure */
+}
+
+int
+spool_for_delivery(struct spool *sp, struct fr_error *err)
+{
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d",
+	         CACHE_KIB_DELIVERY);
+	rc = sqlite3_exec(sp->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(sp, rc, "set up", err);
+	/* replaces wal_autocheckpoint, itself a WAL hook */
+	sqlite3_wal_hook(sp->db, checkpoint_after_commit, sp);
+	return FR_OK;
 }
 
 void

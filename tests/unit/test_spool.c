@@ -563,6 +563,56 @@ test_migrate_v1(void)
 	spool_close(sp);
 }
 
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/*
+ * Only the delivery handle checkpoints at the usual WAL size, so that no
+ * submission waits for one: the spool file itself is written only by a
+ * checkpoint.
+ */
+static void
+test_checkpoint_roles(void)
+{
+	const char *path = tmp_path("ckpt.db");
+	struct spool *in = open_ok(path), *out = open_ok(path);
+	static char body[3000];
+	struct spool_event ev[10];
+	char ids[10][UUID_STR_LEN];
+	struct spool_batch b;
+	off_t before;
+	int i, j, rc = FR_OK;
+
+	memset(body, 'x', sizeof(body) - 1);
+	is_int(spool_for_delivery(out, NULL), FR_OK, "a delivery handle");
+	before = file_size(path);
+	for (i = 0; i < 150 && rc == FR_OK; i++) {
+		for (j = 0; j < 10; j++) {
+			uuid_v4(ids[j]);
+			ev[j] = (struct spool_event){ids[j], body,
+			                             sizeof(body) - 1};
+		}
+		rc = spool_append(in, ev, 10, NULL, 1000, NULL);
+	}
+	is_int(rc, FR_OK, "1500 events of 3 KB appended");
+	ok(file_size(tmp_path("ckpt.db-wal")) > 1100 * 4096,
+	   "the WAL passed 1000 pages");
+	is_int(file_size(path), before,
+	       "appends left the checkpoint to delivery (file unchanged)");
+	b = claim(out, "o", 2000, 10, 100000);
+	is_int(b.count, 10, "delivery claims");
+	spool_batch_free(&b);
+	ok(file_size(path) > 1000 * 4096,
+	   "and its commit checkpointed the WAL into the file");
+	spool_close(out);
+	spool_close(in);
+}
+
 static void
 test_webhook_ids(void)
 {
@@ -1161,6 +1211,7 @@ main(void)
 	test_expire();
 	test_requeue_purge();
 	test_migrate_v1();
+	test_checkpoint_roles();
 	test_webhook_ids();
 	test_group();
 	test_stats();
