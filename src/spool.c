@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "spool.h"
+#include "spool_wake.h"
 
 /* 'FRLY': marks the file as a formrelay spool (PRAGMA application_id). */
 #define SPOOL_APPLICATION_ID 0x46524c59
@@ -44,9 +45,12 @@
  */
 #define CACHE_KIB_DEFAULT  512
 #define CACHE_KIB_DELIVERY 4096
-/* Busy waits: first sleep and the longest one (microseconds). */
+/* Busy waits: first sleep and the longest one (microseconds), without a
+ * wake-up channel; with one, the longest sleep before looking again
+ * anyway (a writer that died or is not formrelay wakes no one). */
 #define BUSY_SLEEP_FIRST_US 50
 #define BUSY_SLEEP_MAX_US   1000
+#define BUSY_WAKE_SLICE_US  2000
 
 /*
  * Schema steps: step i moves user_version i to i + 1.  To change the
@@ -252,7 +256,10 @@ struct spool {
 	char *path;
 	char claim[UUID_STR_LEN]; /* this handle's claim token */
 	int busy_ms;
-	int64_t busy_since_us; /* when the current busy wait began */
+	int64_t busy_since_us;   /* when the current busy wait began */
+	struct spool_wake *wake; /* NULL: sleep in fixed steps */
+	uint32_t wake_seen;      /* its count when we last looked */
+	int checkpoint_due; /* the WAL passed CHECKPOINT_PAGES (delivery) */
 	int64_t changes;
 	struct fr_error err;
 	sqlite3_stmt *stmt[ST_COUNT];
@@ -395,11 +402,51 @@ set_durability(struct spool *sp, enum durability d)
 	return rc;
 }
 
+static void checkpoint_if_due(struct spool *sp);
+
+/* About to try for the write lock: note the wake-up count first, so that
+ * a release while we try is not slept through (see busy_wait). */
+static void
+write_start(struct spool *sp)
+{
+	if (sp->wake != NULL)
+		sp->wake_seen = spool_wake_count(sp->wake);
+}
+
+/* A write ended (whatever its outcome): wake the writers waiting for
+ * the lock, then checkpoint if this handle's commit asked for it. */
+static void
+write_end(struct spool *sp)
+{
+	if (sp->wake != NULL)
+		spool_wake_released(sp->wake);
+	checkpoint_if_due(sp);
+}
+
+/* Step st, one write in its own transaction; *changed (may be NULL) gets
+ * the rows it changed. */
+static int
+write_alone(struct spool *sp, sqlite3_stmt *st, enum durability d,
+            int64_t *changed)
+{
+	int rc = set_durability(sp, d);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	write_start(sp);
+	rc = step_done(st);
+	if (rc == SQLITE_OK && changed != NULL)
+		*changed = sqlite3_changes(sp->db);
+	write_end(sp);
+	return rc;
+}
+
 static int
 tx_begin(struct spool *sp, enum durability d)
 {
 	int rc = set_durability(sp, d);
 
+	write_start(sp);
 	return rc == SQLITE_OK ? run(sp, ST_BEGIN) : rc;
 }
 
@@ -422,11 +469,12 @@ tx_end(struct spool *sp, int rc, const char *what, struct fr_error *err)
 {
 	if (rc == SQLITE_OK)
 		rc = run(sp, ST_COMMIT);
-	if (rc == SQLITE_OK)
-		return FR_OK;
-	store_fail(sp, rc, what, err);
-	tx_rollback(sp);
-	return FR_ESTORE;
+	if (rc != SQLITE_OK) {
+		store_fail(sp, rc, what, err);
+		tx_rollback(sp);
+	}
+	write_end(sp);
+	return rc == SQLITE_OK ? FR_OK : FR_ESTORE;
 }
 
 /* ---- waiting for the write lock ---------------------------------------- */
@@ -440,6 +488,21 @@ mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Sleep until a writer ends its transaction, at most left_us, unless
+ * one did since we last looked. */
+static void
+wait_for_release(struct spool *sp, int64_t left_us)
+{
+	uint32_t now = spool_wake_count(sp->wake);
+
+	if (now == sp->wake_seen)
+		spool_wake_wait(sp->wake, now,
+		                left_us < BUSY_WAKE_SLICE_US
+		                        ? left_us
+		                        : BUSY_WAKE_SLICE_US);
+	sp->wake_seen = spool_wake_count(sp->wake);
+}
+
 /*
  * SQLite's busy handler (sqlite3_busy_handler): called with count 0, 1,
  * ... while another connection holds the lock; nonzero means "try
@@ -447,21 +510,28 @@ mono_us(void)
  * 50, 100, 100 ms between tries (sqliteDefaultBusyCallback), so a writer
  * that arrives while another process commits may sleep on for up to
  * 100 ms after the lock is free: under load that was the whole p99 of a
- * submission.  A write transaction here lasts a few milliseconds (one
- * fsync), so poll quickly: 50 us doubling to 1 ms, until busy_ms have
- * passed since the first try ("spool is locked" after that, as before).
+ * submission.  Here a waiter sleeps until a formrelay writer of the
+ * spool ends its transaction (spool_wake.h), and looks again at least
+ * every 2 ms; without that channel, it polls: 50 us doubling to 1 ms.
+ * Either way until busy_ms have passed since the first try ("spool is
+ * locked" after that, as before).
  */
 static int
 busy_wait(void *arg, int count)
 {
 	struct spool *sp = arg;
-	int64_t now = mono_us(), sleep_us = BUSY_SLEEP_FIRST_US;
+	int64_t now = mono_us(), left, sleep_us = BUSY_SLEEP_FIRST_US;
 	struct timespec ts;
 
 	if (count == 0)
 		sp->busy_since_us = now;
-	if (now - sp->busy_since_us >= (int64_t)sp->busy_ms * 1000)
+	left = (int64_t)sp->busy_ms * 1000 - (now - sp->busy_since_us);
+	if (left <= 0)
 		return 0;
+	if (sp->wake != NULL) {
+		wait_for_release(sp, left);
+		return 1;
+	}
 	while (count-- > 0 && sleep_us < BUSY_SLEEP_MAX_US)
 		sleep_us *= 2;
 	if (sleep_us > BUSY_SLEEP_MAX_US)
@@ -682,6 +752,30 @@ spool_migrate(struct spool *sp, struct fr_error *err)
 	return tx_end(sp, rc, "create the schema of", err);
 }
 
+/*
+ * Pragmas and schema, one opening process at a time: two FastCGI
+ * processes starting on a new spool used to race (one switching to WAL
+ * while the other read the empty file: "spool is locked" at once, or
+ * "not a formrelay spool" when it saw the tables before the version).
+ * Without the wake file (read-only directory) SQLite's locks still keep
+ * the file consistent.
+ */
+static int
+set_up(struct spool *sp, struct fr_error *err)
+{
+	int locked, rc;
+
+	sp->wake = spool_wake_open(sp->path);
+	locked = sp->wake != NULL &&
+	         spool_wake_setup_lock(sp->wake, sp->busy_ms) == 0;
+	rc = set_pragmas(sp, err);
+	if (rc == FR_OK)
+		rc = spool_migrate(sp, err);
+	if (locked)
+		spool_wake_setup_unlock(sp->wake);
+	return rc;
+}
+
 int
 spool_open(const char *path, struct spool **out, struct fr_error *err)
 {
@@ -712,7 +806,7 @@ spool_open(const char *path, struct spool **out, struct fr_error *err)
 		spool_close(sp);
 		return FR_ESTORE;
 	}
-	if (set_pragmas(sp, err) != FR_OK || spool_migrate(sp, err) != FR_OK) {
+	if (set_up(sp, err) != FR_OK) {
 		spool_close(sp);
 		return FR_ESTORE;
 	}
@@ -731,32 +825,50 @@ spool_close(struct spool *sp)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(sp->stmt[i]);
 	sqlite3_close(sp->db);
+	spool_wake_close(sp->wake);
 	free(sp->path);
 	free(sp);
 }
 
 /*
  * The delivery handle's checkpoint, after each of its commits
- * (sqlite3_wal_hook; frames: the WAL's length).  A PASSIVE checkpoint
- * copies what it can without stopping anyone, but under a steady stream
- * of commits the WAL is never entirely copied at the moment a writer
- * starts, which is when SQLite starts the WAL over: it only grows (tens
- * of MB in a minute of load), and every commit extends the file, so
- * each fsync also journals the new size.  So a RESTART follows: it
- * holds writers off, but only while it copies the frames committed
- * during the PASSIVE pass, and then the next writer starts the WAL over.
+ * (sqlite3_wal_hook, called inside COMMIT; frames: the WAL's length).
+ * The hook only notes it: write_end checkpoints once the waiting writers
+ * are woken.  A PASSIVE checkpoint copies what it can without stopping
+ * anyone, but under a steady stream of commits the WAL is never
+ * entirely copied at the moment a writer starts, which is when SQLite
+ * starts the WAL over: it only grows (tens of MB in a minute of load),
+ * and every commit extends the file, so each fsync also journals the
+ * new size.  So a RESTART follows: it holds writers off, but only while
+ * it copies the frames committed during the PASSIVE pass, and then the
+ * next writer starts the WAL over.
  */
 static int
-checkpoint_after_commit(void *arg, sqlite3 *db, const char *name, int frames)
+note_wal_size(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	(void)arg;
-	if (frames < CHECKPOINT_PAGES)
-		return SQLITE_OK;
-	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
-	                              NULL) == SQLITE_OK)
-		(void)sqlite3_wal_checkpoint_v2(
-		        db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-	return SQLITE_OK; /* a checkpoint failure is no commit failure */
+	struct spool *sp = arg;
+
+	(void)db;
+	(void)name;
+	sp->checkpoint_due = frames >= CHECKPOINT_PAGES;
+	return SQLITE_OK;
+}
+
+static void
+checkpoint_if_due(struct spool *sp)
+{
+	if (!sp->checkpoint_due)
+		return;
+	sp->checkpoint_due = 0;
+	/* a checkpoint failure is no failure of the write before it */
+	if (sqlite3_wal_checkpoint_v2(sp->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+	                              NULL, NULL) != SQLITE_OK)
+		return;
+	write_start(sp);
+	(void)sqlite3_wal_checkpoint_v2(sp->db, "main",
+	                                SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	if (sp->wake != NULL)
+		spool_wake_released(sp->wake);
 }
 
 int
@@ -771,7 +883,7 @@ spool_for_delivery(struct spool *sp, struct fr_error *err)
 	if (rc != SQLITE_OK)
 		return store_fail(sp, rc, "set up", err);
 	/* replaces wal_autocheckpoint, itself a WAL hook */
-	sqlite3_wal_hook(sp->db, checkpoint_after_commit, sp);
+	sqlite3_wal_hook(sp->db, note_wal_size, sp);
 	return FR_OK;
 }
 
@@ -1134,12 +1246,9 @@ spool_release(struct spool *sp, const char *owner)
 	if (st == NULL)
 		return store_fail(sp, rc, "release claims in", NULL);
 	sqlite3_bind_text(st, 1, owner ? owner : "", -1, SQLITE_TRANSIENT);
-	rc = set_durability(sp, BOOKKEEPING);
-	if (rc == SQLITE_OK)
-		rc = step_done(st);
+	rc = write_alone(sp, st, BOOKKEEPING, &sp->changes);
 	if (rc != SQLITE_OK)
 		return store_fail(sp, rc, "release claims in", NULL);
-	sp->changes = sqlite3_changes(sp->db);
 	return FR_OK;
 }
 
@@ -1315,8 +1424,11 @@ spool_requeue(struct spool *sp, int64_t id, int64_t now, int64_t *count)
 	int64_t n = 0;
 	int rc = set_durability(sp, DURABLE);
 
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		write_start(sp);
 		rc = exec_2(sp, ST_REQUEUE, id < 0 ? -1 : id, now, &n);
+		write_end(sp);
+	}
 	if (count != NULL)
 		*count = rc == SQLITE_OK ? n : 0;
 	return rc == SQLITE_OK ? FR_OK : store_fail(sp, rc, "requeue in", NULL);
@@ -1328,8 +1440,11 @@ spool_purge(struct spool *sp, int64_t id, int64_t *count)
 	int64_t n = 0;
 	int rc = set_durability(sp, DURABLE);
 
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		write_start(sp);
 		rc = exec_2(sp, ST_PURGE, id < 0 ? -1 : id, 0, &n);
+		write_end(sp);
+	}
 	if (count != NULL)
 		*count = rc == SQLITE_OK ? n : 0;
 	return rc == SQLITE_OK ? FR_OK : store_fail(sp, rc, "purge", NULL);
@@ -1347,9 +1462,7 @@ spool_state_set(struct spool *sp, const char *key, const char *value)
 		return store_fail(sp, rc, "write state to", NULL);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value ? value : "", -1, SQLITE_STATIC);
-	rc = set_durability(sp, BOOKKEEPING);
-	if (rc == SQLITE_OK)
-		rc = step_done(st);
+	rc = write_alone(sp, st, BOOKKEEPING, NULL);
 	return rc == SQLITE_OK ? FR_OK
 	                       : store_fail(sp, rc, "write state to", NULL);
 }
