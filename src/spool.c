@@ -178,7 +178,9 @@ enum stmt_id {
 	"SELECT e.id, e.message_id, b.body, e.created_ms, e.attempts"          \
 	" FROM events AS e CROSS JOIN bodies AS b ON b.id = e.id"
 #define SETTLED "owner = NULL, claim = NULL, lease_until_ms = 0"
-#define HELD    "id = ?1 AND state = 'inflight' AND claim = ?2"
+/* ?1: the ids as a JSON array (see ids_json) */
+#define IDS_IN "id IN (SELECT value FROM json_each(?1))"
+#define HELD   IDS_IN " AND state = 'inflight' AND claim = ?2"
 
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -198,7 +200,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                              " ORDER BY e.due_ms, e.id LIMIT ?2",
         [ST_MARK_INFLIGHT] = "UPDATE events SET state = 'inflight',"
                              " owner = ?2, claim = ?3, lease_until_ms = ?4"
-                             " WHERE id = ?1",
+                             " WHERE " IDS_IN,
         [ST_ACK] = "DELETE FROM events WHERE " HELD,
         [ST_RETRY] = "UPDATE events SET state = 'pending', due_ms = ?3,"
                      " attempts = attempts + 1, last_reason = ?4, " SETTLED
@@ -1029,6 +1031,50 @@ spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
 /* ---- claiming -------------------------------------------------------------
  */
 
+/*
+ * ids[0..n) as a JSON array, "[12,13,20]", for IDS_IN: one statement
+ * settles a whole batch (json_each, sqlite.org/json1.html) instead of one
+ * statement per event, which cost ~5,000 instructions an event in
+ * statement overhead.  Owned by the caller (free); NULL without memory.
+ */
+static char *
+ids_json(const int64_t *ids, size_t n)
+{
+	size_t size, len = 1, i;
+	char *s;
+
+	if (n > (SIZE_MAX - 3) / 21) /* 20 characters and a comma each */
+		return NULL;
+	size = n * 21 + 3;
+	s = malloc(size);
+	if (s == NULL)
+		return NULL;
+	s[0] = '[';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, size - len, "%s%" PRId64,
+		                        i > 0 ? "," : "", ids[i]);
+	s[len++] = ']';
+	s[len] = '\0';
+	return s;
+}
+
+/* The ids of a claimed batch, as ids_json. */
+static char *
+items_json(const struct spool_batch *b)
+{
+	int64_t *ids = malloc((b->count ? b->count : 1) * sizeof(*ids));
+	char *s = NULL;
+	size_t i;
+
+	if (ids != NULL) {
+		for (i = 0; i < b->count; i++)
+			ids[i] = b->items[i].id;
+		s = ids_json(ids, b->count);
+	}
+	free(ids);
+	return s;
+}
+
 /* Room for one more item in b (capacity doubles). */
 static int
 batch_grow(struct spool_batch *b, size_t *cap, size_t max)
@@ -1113,19 +1159,19 @@ static int
 mark_inflight(struct spool *sp, const struct spool_batch *b, const char *owner,
               int64_t until)
 {
-	size_t i;
 	int rc;
 	sqlite3_stmt *st = stmt(sp, ST_MARK_INFLIGHT, &rc);
+	char *ids = st ? items_json(b) : NULL;
 
-	if (st == NULL)
-		return rc;
+	if (ids == NULL)
+		return st == NULL ? rc : SQLITE_NOMEM;
+	sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, sp->claim, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, until);
-	for (i = 0; rc == SQLITE_OK && i < b->count; i++) {
-		sqlite3_bind_int64(st, 1, b->items[i].id);
-		rc = step_done(st);
-	}
+	rc = step_done(st);
+	sqlite3_clear_bindings(st);
+	free(ids);
 	return rc;
 }
 
@@ -1171,26 +1217,28 @@ spool_batch_free(struct spool_batch *b)
  */
 
 /*
- * Run statement id (?1 the event id, ?2 this handle's claim token, and
- * the extra parameters bound by the caller) for every id, in one
- * transaction.  sp->changes gets how many rows it changed.
+ * Run st (?1 the ids, ?2 this handle's claim token, and the extra
+ * parameters bound by the caller) once for all ids, in one transaction.
+ * sp->changes gets how many rows it changed.
  */
 static int
 settle(struct spool *sp, sqlite3_stmt *st, const int64_t *ids, size_t n,
        const char *what)
 {
-	size_t i;
-	int rc = tx_begin(sp, BOOKKEEPING);
+	char *json = ids_json(ids, n);
+	int rc = json == NULL ? SQLITE_NOMEM : tx_begin(sp, BOOKKEEPING);
 
 	sp->changes = 0;
-	sqlite3_bind_text(st, 2, sp->claim, -1, SQLITE_STATIC);
-	for (i = 0; rc == SQLITE_OK && i < n; i++) {
-		sqlite3_bind_int64(st, 1, ids[i]);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sp->claim, -1, SQLITE_STATIC);
 		rc = step_done(st);
-		if (rc == SQLITE_OK)
-			sp->changes += sqlite3_changes(sp->db);
+		sp->changes = rc == SQLITE_OK ? sqlite3_changes(sp->db) : 0;
+		sqlite3_clear_bindings(st);
 	}
-	rc = tx_end(sp, rc, what, NULL);
+	rc = json == NULL ? store_fail(sp, rc, what, NULL)
+	                  : tx_end(sp, rc, what, NULL);
+	free(json);
 	if (rc != FR_OK)
 		sp->changes = 0;
 	return rc;
