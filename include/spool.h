@@ -114,7 +114,10 @@ struct spool_dead {
  * Open (creating and migrating) the spool at path.  The directory must
  * exist (the operator creates it, owned by the user formrelay runs as);
  * a new spool file is created with mode 0600, since it holds personal
- * data.  A read-only spool, or one written by a newer formrelay (schema
+ * data.  Beside it, besides SQLite's -wal and -shm, path.wake (0600, one
+ * page) lets writers of every process wake each other when the write
+ * lock comes free, and serialises the set-up of a new spool.  A
+ * read-only spool, or one written by a newer formrelay (schema
  * version above SPOOL_SCHEMA_VERSION), is refused.  *out is owned by the
  * caller (spool_close).  Each thread needs its own handle.  FR_OK or
  * FR_ESTORE with err naming the cause.
