@@ -261,7 +261,8 @@ struct spool {
 	int64_t busy_since_us;   /* when the current busy wait began */
 	struct spool_wake *wake; /* NULL: sleep in fixed steps */
 	uint32_t wake_seen;      /* its count when we last looked */
-	int checkpoint_due; /* the WAL passed CHECKPOINT_PAGES (delivery) */
+	int checkpoint_pages;    /* checkpoint once the WAL has this many */
+	int checkpoint_due;      /* the last commit passed checkpoint_pages */
 	int64_t changes;
 	struct fr_error err;
 	sqlite3_stmt *stmt[ST_COUNT];
@@ -404,8 +405,6 @@ set_durability(struct spool *sp, enum durability d)
 	return rc;
 }
 
-static void checkpoint_if_due(struct spool *sp);
-
 /* About to try for the write lock: note the wake-up count first, so that
  * a release while we try is not slept through (see busy_wait). */
 static void
@@ -413,6 +412,47 @@ write_start(struct spool *sp)
 {
 	if (sp->wake != NULL)
 		sp->wake_seen = spool_wake_count(sp->wake);
+}
+
+/*
+ * Checkpoints.  The WAL hook (sqlite3_wal_hook, called inside COMMIT;
+ * frames: the WAL's length) notes when this handle's threshold is passed
+ * (CHECKPOINT_PAGES for delivery, the backstop for others), and
+ * write_end checkpoints once the waiting writers are woken.  A PASSIVE
+ * checkpoint copies what it can without stopping anyone, but under a steady
+ * stream of commits the WAL is never entirely copied at the moment a writer
+ * starts, which is when SQLite starts the WAL over: it only grows (tens of MB
+ * in a minute of load), and every commit extends the file, so each fsync also
+ * journals the new size.  So a RESTART follows: it holds writers off, but only
+ * while it copies the frames committed during the PASSIVE pass, and then the
+ * next writer starts the WAL over.
+ */
+static int
+note_wal_size(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct spool *sp = arg;
+
+	(void)db;
+	(void)name;
+	sp->checkpoint_due = frames >= sp->checkpoint_pages;
+	return SQLITE_OK;
+}
+
+static void
+checkpoint_if_due(struct spool *sp)
+{
+	if (!sp->checkpoint_due)
+		return;
+	sp->checkpoint_due = 0;
+	/* a checkpoint failure is no failure of the write before it */
+	if (sqlite3_wal_checkpoint_v2(sp->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+	                              NULL, NULL) != SQLITE_OK)
+		return;
+	write_start(sp);
+	(void)sqlite3_wal_checkpoint_v2(sp->db, "main",
+	                                SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	if (sp->wake != NULL)
+		spool_wake_released(sp->wake);
 }
 
 /* A write ended (whatever its outcome): wake the writers waiting for
@@ -679,10 +719,8 @@ set_pragmas(struct spool *sp, struct fr_error *err)
 	 * as the WAL does until overwritten: the file is 0600 either way. */
 	snprintf(sql, sizeof(sql),
 	         "PRAGMA synchronous = FULL; PRAGMA journal_size_limit = %d;"
-	         " PRAGMA secure_delete = FAST; PRAGMA cache_size = -%d;"
-	         " PRAGMA wal_autocheckpoint = %d",
-	         SPOOL_WAL_SIZE_LIMIT, CACHE_KIB_DEFAULT,
-	         CHECKPOINT_BACKSTOP_PAGES);
+	         " PRAGMA secure_delete = FAST; PRAGMA cache_size = -%d",
+	         SPOOL_WAL_SIZE_LIMIT, CACHE_KIB_DEFAULT);
 	rc = sqlite3_exec(sp->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? FR_OK : store_fail(sp, rc, "set up", err);
 }
@@ -767,6 +805,9 @@ set_up(struct spool *sp, struct fr_error *err)
 {
 	int locked, rc;
 
+	/* replaces wal_autocheckpoint, itself a WAL hook */
+	sp->checkpoint_pages = CHECKPOINT_BACKSTOP_PAGES;
+	sqlite3_wal_hook(sp->db, note_wal_size, sp);
 	sp->wake = spool_wake_open(sp->path);
 	locked = sp->wake != NULL &&
 	         spool_wake_setup_lock(sp->wake, sp->busy_ms) == 0;
@@ -832,47 +873,6 @@ spool_close(struct spool *sp)
 	free(sp);
 }
 
-/*
- * The delivery handle's checkpoint, after each of its commits
- * (sqlite3_wal_hook, called inside COMMIT; frames: the WAL's length).
- * The hook only notes it: write_end checkpoints once the waiting writers
- * are woken.  A PASSIVE checkpoint copies what it can without stopping
- * anyone, but under a steady stream of commits the WAL is never
- * entirely copied at the moment a writer starts, which is when SQLite
- * starts the WAL over: it only grows (tens of MB in a minute of load),
- * and every commit extends the file, so each fsync also journals the
- * new size.  So a RESTART follows: it holds writers off, but only while
- * it copies the frames committed during the PASSIVE pass, and then the
- * next writer starts the WAL over.
- */
-static int
-note_wal_size(void *arg, sqlite3 *db, const char *name, int frames)
-{
-	struct spool *sp = arg;
-
-	(void)db;
-	(void)name;
-	sp->checkpoint_due = frames >= CHECKPOINT_PAGES;
-	return SQLITE_OK;
-}
-
-static void
-checkpoint_if_due(struct spool *sp)
-{
-	if (!sp->checkpoint_due)
-		return;
-	sp->checkpoint_due = 0;
-	/* a checkpoint failure is no failure of the write before it */
-	if (sqlite3_wal_checkpoint_v2(sp->db, "main", SQLITE_CHECKPOINT_PASSIVE,
-	                              NULL, NULL) != SQLITE_OK)
-		return;
-	write_start(sp);
-	(void)sqlite3_wal_checkpoint_v2(sp->db, "main",
-	                                SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-	if (sp->wake != NULL)
-		spool_wake_released(sp->wake);
-}
-
 int
 spool_for_delivery(struct spool *sp, struct fr_error *err)
 {
@@ -884,8 +884,7 @@ spool_for_delivery(struct spool *sp, struct fr_error *err)
 	rc = sqlite3_exec(sp->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(sp, rc, "set up", err);
-	/* replaces wal_autocheckpoint, itself a WAL hook */
-	sqlite3_wal_hook(sp->db, note_wal_size, sp);
+	sp->checkpoint_pages = CHECKPOINT_PAGES;
 	return FR_OK;
 }
 
