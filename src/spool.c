@@ -37,6 +37,9 @@
  */
 #define CHECKPOINT_PAGES          1000
 #define CHECKPOINT_BACKSTOP_PAGES 10000
+/* How long the RESTART after it may wait for the write lock, and then
+ * for each reader: it holds writers off meanwhile (ms). */
+#define CHECKPOINT_RESTART_WAIT_MS 10
 /*
  * Page caches (KiB).  A connection's cache is emptied whenever another
  * one commits in between (WAL mode), so under load each transaction
@@ -441,6 +444,8 @@ note_wal_size(void *arg, sqlite3 *db, const char *name, int frames)
 static void
 checkpoint_if_due(struct spool *sp)
 {
+	int busy_ms;
+
 	if (!sp->checkpoint_due)
 		return;
 	sp->checkpoint_due = 0;
@@ -448,9 +453,15 @@ checkpoint_if_due(struct spool *sp)
 	if (sqlite3_wal_checkpoint_v2(sp->db, "main", SQLITE_CHECKPOINT_PASSIVE,
 	                              NULL, NULL) != SQLITE_OK)
 		return;
+	/* A reader with an old snapshot (the sqlite3 shell, a long listing)
+	 * would hold RESTART, and every writer behind it, for busy_ms: give
+	 * up soon instead, and start the WAL over another time. */
+	busy_ms = sp->busy_ms;
+	sp->busy_ms = CHECKPOINT_RESTART_WAIT_MS;
 	write_start(sp);
 	(void)sqlite3_wal_checkpoint_v2(sp->db, "main",
 	                                SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	sp->busy_ms = busy_ms;
 	if (sp->wake != NULL)
 		spool_wake_released(sp->wake);
 }
