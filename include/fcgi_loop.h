@@ -13,7 +13,8 @@ struct serve_options {
 	int threads;        /* acceptor threads per process (>= 1) */
 };
 
-/* 1 when started as a CGI program (stdin is not a listening socket). */
+/* 1 when started as a CGI program: stdin is not a listening socket and
+ * systemd passed none (LISTEN_FDS). */
 int serve_is_cgi(void);
 
 /*

@@ -132,9 +132,17 @@ worker_main(void *arg)
  * mod_fcgid pass it.
  */
 static int
-listen_socket(const struct serve_options *opt)
+systemd_socket_given(void)
 {
 	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+
+	return fds != NULL && pid != NULL && atoi(fds) >= 1 &&
+	       (pid_t)atol(pid) == getpid();
+}
+
+static int
+listen_socket(const struct serve_options *opt)
+{
 	int fd;
 
 	if (opt->listen != NULL) {
@@ -145,8 +153,7 @@ listen_socket(const struct serve_options *opt)
 			        errno ? strerror(errno) : "cannot open socket");
 		return fd;
 	}
-	if (fds != NULL && pid != NULL && atoi(fds) >= 1 &&
-	    (pid_t)atol(pid) == getpid())
+	if (systemd_socket_given())
 		return 3;
 	return FCGI_LISTENSOCK_FILENO;
 }
@@ -294,7 +301,7 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 int
 serve_is_cgi(void)
 {
-	return FCGX_IsCGI();
+	return !systemd_socket_given() && FCGX_IsCGI();
 }
 
 /* CGI: the body is stdin, the response stdout (RFC 3875, 4.2 and 6). */

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "admin.h"
+#include "aliases.h"
 #include "config.h"
 #include "fcgi_loop.h"
 #include "log.h"
-#include "upstream.h"
 
 struct options {
 	const char *config;
@@ -116,11 +116,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	if (upstream_global_init() != FR_OK) {
-		fprintf(stderr, "formrelay: libcurl: cannot initialise\n");
-		config_free(&cfg);
-		return 1;
-	}
+	/* Without the index lookups still work, only slower. */
+	(void)alias_config_prepare(&cfg);
 	if (o.check_config)
 		config_print(&cfg, stdout), rc = 0;
 	else if (optind < argc)
@@ -129,7 +126,7 @@ main(int argc, char **argv)
 		rc = serve_cgi(&cfg);
 	else
 		rc = serve_fastcgi(&cfg, &o.serve);
-	upstream_global_cleanup();
+	alias_config_release(&cfg);
 	config_free(&cfg);
 	return rc;
 }

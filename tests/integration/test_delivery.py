@@ -161,6 +161,14 @@ def deliver_pids(env):
     return pids
 
 
+def maps_libcurl(pid):
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libcurl" in f.read()
+    except OSError:
+        return False
+
+
 def check_delivery_process_restart(t, env):
     """A delivery process that dies is started again; nothing is lost."""
     env.standin.reset()
@@ -168,6 +176,10 @@ def check_delivery_process_restart(t, env):
     before = wait_until(lambda: deliver_pids(env), 10, "delivery processes")
     t.eq(len(before), len(fastcgi_pids(env)),
          "one delivery process per FastCGI process")
+    t.eq([p for p in fastcgi_pids(env) if maps_libcurl(p)], [],
+         "the FastCGI processes do not map libcurl")
+    t.ok(all(maps_libcurl(p) for p in before),
+         "the delivery processes do (so the check above can fail)")
     for pid in before:
         os.kill(pid, signal.SIGKILL)
     _, mid = post(env, 0, "respawn")

@@ -602,16 +602,3 @@ http {
                    os.path.join(name, "stderr.log"))
     wait_port(p, port, "nginx", site)
     return p
-
-
-def todo(t, cond, desc, reason, diag=None):
-    """A TAP TODO check: a known bug, reported but not failing the test
-    (automake counts it XFAIL; once fixed it shows as XPASS, a failure,
-    so that the TODO gets removed)."""
-    t.n += 1
-    print("%s %d - %s # TODO %s" % ("ok" if cond else "not ok", t.n, desc,
-                                    reason))
-    if not cond and diag is not None:
-        for line in str(diag).splitlines()[:10]:
-            print("#   " + line)
-    sys.stdout.flush()

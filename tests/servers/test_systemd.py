@@ -78,11 +78,8 @@ fastcgi.server += ("/formrelay" => ((
     servers.wait_port(web, port, "lighttpd", site)
     r = post_json(port, {"entryId": "socket-activate",
                          "email": "sa@example.com"})
-    servers.todo(t, r.status == 202, "a post through a socket passed as "
-                 "LISTEN_FDS only is stored (202)",
-                 "formrelay picks CGI before looking at LISTEN_FDS when "
-                 "stdin is not a socket (src/main.c)",
-                 "status %d: %s" % (r.status, r.body[:200]))
+    t.ok(r.status == 202, "a post through a socket passed as LISTEN_FDS "
+         "only is stored (202)", "status %d: %s" % (r.status, r.body[:200]))
     site.stop(web)
     site.stop(relay)
 
