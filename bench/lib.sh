@@ -41,7 +41,7 @@ bench_build() {
 	note "building in $BUILD (make bench)"
 	make -C "$BUILD" -j"$(nproc)" bench >"$BUILD/bench-make.out" 2>&1 ||
 		die "make bench failed: see $BUILD/bench-make.out"
-	FORMRELAY="$BUILD/src/formrelay"
+	FORMRELAY="${FORMRELAY_OVERRIDE:-$BUILD/src/formrelay}"
 	FLOOR="$BUILD/bench/floor"
 	SINK="$BUILD/bench/sink"
 	CPU_PATH="$BUILD/bench/cpu_path"

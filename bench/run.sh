@@ -27,6 +27,8 @@
 #   --connections N   wrk connections (32)
 #   --threads N       wrk threads (2)
 #   --procs N         FastCGI processes / Node workers (2)
+#   --relay-threads N formrelay --threads N (acceptor threads per process;
+#                     default: formrelay's own default)
 #   --targets LIST    comma-separated subset of floor,formrelay,peer
 #   --dry-run         formrelay with dry_run = yes (stores, sends nothing)
 #   --no-drain        skip the delivery benchmark
@@ -47,6 +49,7 @@ WARMUP=2
 CONNS=32
 WRK_THREADS=2
 PROCS=2
+RELAY_THREADS=
 TARGETS="floor,formrelay,peer"
 DO_DRAIN=1
 DO_CPU=1
@@ -67,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--connections) CONNS=$2; shift ;;
 	--threads) WRK_THREADS=$2; shift ;;
 	--procs) PROCS=$2; shift ;;
+	--relay-threads) RELAY_THREADS=$2; shift ;;
 	--targets) TARGETS=$2; shift ;;
 	--dry-run) BENCH_DRY_RUN=yes ;;
 	--no-drain) DO_DRAIN=0 ;;
@@ -178,7 +182,7 @@ round_fastcgi() {
 	mkdir -p "$dir"
 	if [ "$target" = formrelay ]; then
 		write_formrelay_conf "$dir"
-		bin=$FORMRELAY env="\"FORMRELAY_CONFIG\" => \"$dir/formrelay.conf\""
+		bin="$FORMRELAY${RELAY_THREADS:+ --threads $RELAY_THREADS}" env="\"FORMRELAY_CONFIG\" => \"$dir/formrelay.conf\""
 	else
 		bin=$FLOOR env="\"BENCH_TARGET\" => \"floor\""
 	fi

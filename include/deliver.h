@@ -22,6 +22,12 @@
 #define DELIVER_PAUSE_MS 60000
 /* How often the delivery thread looks for events other processes stored. */
 #define DELIVER_POLL_MS 1000
+/* After a batch that was not full, the delivery thread lets the next one
+ * gather this long: under a steady stream every group commit wakes it,
+ * and a claim, a POST and an ack per handful of events would cost more
+ * than the events.  A submission after a quiet spell still leaves at
+ * once. */
+#define DELIVER_GATHER_MS 25
 
 struct deliverer;
 struct deliver_thread;
@@ -31,6 +37,7 @@ struct deliver_report {
 	size_t retried;   /* put back with a later due time */
 	size_t dead;      /* dead-lettered (refused, or past max_age) */
 	size_t batches;   /* POSTs made */
+	size_t claimed;   /* events claimed */
 	int paused;       /* 1: delivery paused for a 401/403 */
 };
 

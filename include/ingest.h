@@ -34,6 +34,23 @@ int ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
                   const char *webhook_id, struct fr_error *err);
 
+/*
+ * A thread took a request (begin) and is done with it (end), whether or
+ * not it stored anything.  The writer holds a commit back a moment while
+ * requests in hand have not yet queued their events, so that one fsync
+ * covers them all.  Both thread-safe; pair them.
+ */
+void ingest_request_begin(struct ingest *in);
+void ingest_request_end(struct ingest *in);
+
+/*
+ * Call fn(arg) from the writer thread after each transaction that stored
+ * something new (to nudge the delivery process once per group, not once
+ * per request).  fn must not block.  Set it before any ingest_append.
+ */
+void ingest_on_commit(struct ingest *in, void (*fn)(const void *arg),
+                      const void *arg);
+
 /* Read-only views for /healthz and /metrics, serialised with writes. */
 int ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st);
 int ingest_state_get(struct ingest *in, const char *key, char *buf,

@@ -12,14 +12,12 @@
 
 struct ingest;
 struct ratelimit;
-struct deliver_child;
 
 /* What a worker thread brings to each request; it owns none of it. */
 struct app {
 	const struct config *cfg;
 	struct ingest *ingest;          /* the process's spool writer */
 	struct ratelimit *rl;           /* NULL when rate limiting is off */
-	const struct deliver_child *deliver; /* woken after a store; NULL in CGI */
 	struct parse_limits limits;
 };
 

@@ -541,6 +541,7 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 		spool_batch_free(&b);
 		return FR_OK;
 	}
+	rep->claimed += b.count;
 	run_batch(d, now, rep, &b, &j);
 	spool_batch_free(&b);
 	if (j.store_failed)
@@ -599,9 +600,10 @@ thread_stopping(struct deliver_thread *t)
 	return stop;
 }
 
-/* Sleep until wake_at (ms since the epoch), a wake or a stop. */
+/* Sleep until wake_at (ms since the epoch) or a stop, and a wake when
+ * wakeable (else a wake is left for the next sleep). */
 static void
-thread_sleep(struct deliver_thread *t, int64_t wake_at)
+thread_sleep(struct deliver_thread *t, int64_t wake_at, int wakeable)
 {
 	int64_t delay = wake_at - now_ms();
 	struct timespec ts;
@@ -616,12 +618,23 @@ thread_sleep(struct deliver_thread *t, int64_t wake_at)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&t->lock);
-	while (!t->stop && !t->woken)
+	while (!t->stop && !(wakeable && t->woken))
 		if (pthread_cond_timedwait(&t->cond, &t->lock, &ts) ==
 		    ETIMEDOUT)
 			break;
-	t->woken = 0;
+	if (wakeable)
+		t->woken = 0;
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* When the next claim may start: later after a batch that was not
+ * full (DELIVER_GATHER_MS), at once after a full one or none. */
+static int64_t
+gather_deadline(const struct deliver_report *rep)
+{
+	if (rep->claimed == 0 || rep->claimed >= DELIVER_MAX_EVENTS)
+		return 0;
+	return now_ms() + DELIVER_GATHER_MS;
 }
 
 static void *
@@ -629,20 +642,25 @@ thread_main(void *arg)
 {
 	struct deliver_thread *t = arg;
 	struct deliver_report rep;
+	int64_t gather_until = 0;
 	int more, rc;
 
 	while (!thread_stopping(t)) {
 		do {
+			thread_sleep(t, gather_until, 0);
 			memset(&rep, 0, sizeof(rep));
 			rc = deliver_round(t->d, now_ms(), &rep, &more);
+			gather_until = gather_deadline(&rep);
 		} while (rc == FR_OK && more && !thread_stopping(t));
 		if (rc != FR_OK)
 			log_msg(LOG_ERROR,
 			        "delivery round failed: %s; "
 			        "trying again in %d ms",
 			        fr_status_name(rc), DELIVER_POLL_MS);
-		thread_sleep(t, rc == FR_OK ? deliver_next_wake(t->d, now_ms())
-		                            : now_ms() + DELIVER_POLL_MS);
+		thread_sleep(t,
+		             rc == FR_OK ? deliver_next_wake(t->d, now_ms())
+		                         : now_ms() + DELIVER_POLL_MS,
+		             1);
 	}
 	return NULL;
 }

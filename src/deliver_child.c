@@ -115,6 +115,26 @@ wake_pipe(int fds[2])
 	return 0;
 }
 
+/*
+ * Other threads write to c->wake_fd at any time, so its number never
+ * becomes free while we run: a new pipe replaces the old one in place
+ * (dup3 swaps atomically) instead of close-then-assign, which could let
+ * a wake-up land in whatever file reused the number.
+ */
+static void
+wake_fd_install(struct deliver_child *c, int fd)
+{
+	int old = __atomic_load_n(&c->wake_fd, __ATOMIC_ACQUIRE);
+
+	if (old >= 0 && dup3(fd, old, O_CLOEXEC) == old) {
+		close(fd);
+		return;
+	}
+	__atomic_store_n(&c->wake_fd, fd, __ATOMIC_RELEASE);
+	if (old >= 0)
+		close(old);
+}
+
 int
 deliver_child_start(struct deliver_child *c)
 {
@@ -138,9 +158,7 @@ deliver_child_start(struct deliver_child *c)
 		close(fds[1]);
 		return -1;
 	}
-	if (c->wake_fd >= 0)
-		close(c->wake_fd);
-	c->wake_fd = fds[1];
+	wake_fd_install(c, fds[1]);
 	c->started_ms = mono_ms();
 	return 0;
 }
@@ -148,12 +166,14 @@ deliver_child_start(struct deliver_child *c)
 void
 deliver_child_wake(const struct deliver_child *c)
 {
+	int fd =
+	        c != NULL ? __atomic_load_n(&c->wake_fd, __ATOMIC_ACQUIRE) : -1;
 	ssize_t r;
 
-	if (c == NULL || c->wake_fd < 0)
+	if (fd < 0)
 		return;
 	/* A full pipe already holds a wake-up: EAGAIN is fine. */
-	r = write(c->wake_fd, "", 1);
+	r = write(fd, "", 1);
 	(void)r;
 }
 

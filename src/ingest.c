@@ -2,21 +2,31 @@
  * Group commit (see ingest.h).  The queue is a singly linked list of
  * waiters living on the submitters' stacks: nothing is allocated per
  * request, and a submitter's entry lives exactly as long as it waits.
+ * Each waiter sleeps on its own semaphore: a commit wakes exactly the
+ * submitters it stored, not every thread waiting for later groups.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ingest.h"
 #include "util.h"
 
 /* At most this many submissions in one transaction. */
 #define INGEST_MAX_GROUP 256
+/* How long a commit may wait for requests still being parsed (the idea
+ * of PostgreSQL's commit_delay/commit_siblings): on a busy machine the
+ * threads behind the first submitter need the CPU to reach the queue,
+ * and one fsync for all of them costs less than one each. */
+#define INGEST_GATHER_US 2000
 
 struct waiter {
 	struct spool_append append; /* what to store, and its result */
 	struct fr_error *err;
-	int done;
+	sem_t done; /* posted once its group is committed */
 	struct waiter *next;
 };
 
@@ -25,7 +35,11 @@ struct ingest {
 	pthread_mutex_t db;   /* serialises use of sp */
 	pthread_mutex_t lock; /* queue and flags */
 	pthread_cond_t work;  /* the writer waits here */
-	pthread_cond_t done;  /* submitters wait here */
+	int busy;             /* requests in hand (ingest_request_begin) */
+	int queued;           /* of them, waiting in the queue */
+	int gathering;        /* the writer waits for busy == queued */
+	void (*committed)(const void *arg);
+	const void *committed_arg;
 	struct waiter *head;
 	struct waiter **tail;
 	int threaded;
@@ -33,8 +47,9 @@ struct ingest {
 	pthread_t writer;
 };
 
-/* Commit one group; every waiter gets its own result. */
-static void
+/* Commit one group; every waiter gets its own result.  1 when something
+ * new was stored. */
+static int
 commit_group(struct ingest *in, struct waiter *group)
 {
 	struct spool_append *items[INGEST_MAX_GROUP];
@@ -55,6 +70,20 @@ commit_group(struct ingest *in, struct waiter *group)
 		if (w->append.result == FR_ESTORE && w->err != NULL)
 			*w->err = err;
 	}
+	return rc == FR_OK;
+}
+
+/* Wake each waiter of a committed group.  Its entry is gone (its stack
+ * frame returns) once posted, so the link is read first. */
+static void
+release_group(struct waiter *group)
+{
+	struct waiter *w, *next;
+
+	for (w = group; w != NULL; w = next) {
+		next = w->next;
+		sem_post(&w->done);
+	}
 }
 
 /* Detach up to INGEST_MAX_GROUP waiters from the queue head. */
@@ -72,14 +101,47 @@ take_group(struct ingest *in)
 	if (in->head == NULL)
 		in->tail = &in->head;
 	w->next = NULL;
+	in->queued -= (int)n;
 	return group;
+}
+
+/* With the lock held: 1 when other requests in hand may still join. */
+static int
+others_coming(const struct ingest *in)
+{
+	return in->queued < INGEST_MAX_GROUP &&
+	       __atomic_load_n(&in->busy, __ATOMIC_ACQUIRE) > in->queued;
+}
+
+/* With the lock held: wait (at most INGEST_GATHER_US) until every
+ * request in hand has queued its events, or has ended without any. */
+static void
+gather_group(struct ingest *in)
+{
+	struct timespec until;
+
+	if (in->stopping || !others_coming(in))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += INGEST_GATHER_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	__atomic_store_n(&in->gathering, 1, __ATOMIC_RELEASE);
+	while (!in->stopping && others_coming(in))
+		if (pthread_cond_timedwait(&in->work, &in->lock, &until) ==
+		    ETIMEDOUT)
+			break;
+	__atomic_store_n(&in->gathering, 0, __ATOMIC_RELEASE);
 }
 
 static void *
 writer_main(void *arg)
 {
 	struct ingest *in = arg;
-	struct waiter *group, *w;
+	struct waiter *group;
+	int stored;
 
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
@@ -87,13 +149,14 @@ writer_main(void *arg)
 			pthread_cond_wait(&in->work, &in->lock);
 		if (in->head == NULL)
 			break; /* stopping, and nothing left to commit */
+		gather_group(in);
 		group = take_group(in);
 		pthread_mutex_unlock(&in->lock);
-		commit_group(in, group);
+		stored = commit_group(in, group);
+		release_group(group);
+		if (stored && in->committed != NULL)
+			in->committed(in->committed_arg);
 		pthread_mutex_lock(&in->lock);
-		for (w = group; w != NULL; w = w->next)
-			w->done = 1;
-		pthread_cond_broadcast(&in->done);
 	}
 	pthread_mutex_unlock(&in->lock);
 	return NULL;
@@ -104,6 +167,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
              struct fr_error *err)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
+	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (in == NULL)
@@ -115,8 +179,10 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 	}
 	pthread_mutex_init(&in->db, NULL);
 	pthread_mutex_init(&in->lock, NULL);
-	pthread_cond_init(&in->work, NULL);
-	pthread_cond_init(&in->done, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&in->work, &ca);
+	pthread_condattr_destroy(&ca);
 	in->tail = &in->head;
 	in->threaded = threaded;
 	if (threaded && pthread_create(&in->writer, NULL, writer_main, in)) {
@@ -144,14 +210,46 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 		commit_group(in, &w);
 		return w.append.result;
 	}
+	if (sem_init(&w.done, 0, 0) != 0)
+		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
+		               "cannot wait for the spool writer");
 	pthread_mutex_lock(&in->lock);
 	*in->tail = &w;
 	in->tail = &w.next;
-	pthread_cond_signal(&in->work);
-	while (!w.done)
-		pthread_cond_wait(&in->done, &in->lock);
+	in->queued++;
+	if (!in->gathering || !others_coming(in))
+		pthread_cond_signal(&in->work);
 	pthread_mutex_unlock(&in->lock);
+	while (sem_wait(&w.done) != 0)
+		; /* EINTR: the stop signal; the commit still ends the wait */
+	sem_destroy(&w.done);
 	return w.append.result;
+}
+
+void
+ingest_request_begin(struct ingest *in)
+{
+	__atomic_add_fetch(&in->busy, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+ingest_request_end(struct ingest *in)
+{
+	__atomic_sub_fetch(&in->busy, 1, __ATOMIC_ACQ_REL);
+	if (!__atomic_load_n(&in->gathering, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&in->lock);
+	if (in->gathering && !others_coming(in))
+		pthread_cond_signal(&in->work);
+	pthread_mutex_unlock(&in->lock);
+}
+
+void
+ingest_on_commit(struct ingest *in, void (*fn)(const void *arg),
+                 const void *arg)
+{
+	in->committed = fn;
+	in->committed_arg = arg;
 }
 
 int
@@ -189,7 +287,6 @@ ingest_stop(struct ingest *in)
 		pthread_join(in->writer, NULL);
 	}
 	spool_close(in->sp);
-	pthread_cond_destroy(&in->done);
 	pthread_cond_destroy(&in->work);
 	pthread_mutex_destroy(&in->lock);
 	pthread_mutex_destroy(&in->db);

@@ -19,7 +19,6 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "request.h"
-#include "deliver_child.h"
 #include "spool.h"
 #include "unwrap.h"
 #include "util.h"
@@ -311,8 +310,6 @@ submit(struct request *rq)
 		rq->outcome = rc == FR_OK ? "stored" : "duplicate";
 		reply_accepted(&rq->reply, rq->message_id, redirect,
 		               rc == FR_EDUPLICATE);
-		if (rc == FR_OK)
-			deliver_child_wake(rq->app->deliver);
 		rc = FR_OK;
 	}
 done:
