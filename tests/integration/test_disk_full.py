@@ -42,7 +42,10 @@ def main():
             t.skip_all("cannot mount a tmpfs here")
         env = Env(t, conf_extra={"spool": {
             "path": os.path.join(mnt, "spool.db"),
-            "retry_min": "50ms", "retry_max": "300ms"}})
+            "retry_min": "50ms", "retry_max": "300ms",
+            # A retry or ack the full disk refused leaves its claims
+            # in flight until the lease ends: keep the wait short.
+            "lease": "2s"}})
         env.relay.spool = os.path.join(mnt, "spool.db")
         env.standin.script({"default": {"status": 503}})
         r = env.relay.post_json({"entryId": "before", "email": "b@x.example"})
