@@ -27,21 +27,24 @@ int ingest_start(const struct config *cfg, int threaded, struct ingest **out,
                  struct fr_error *err);
 
 /*
- * Store evs[0..n) durably (with webhook_id, if set, recorded in the same
- * transaction) and return only once committed.  Thread-safe.  FR_OK,
- * FR_EDUPLICATE (a webhook id seen before: nothing stored) or FR_ESTORE.
+ * A request has its body and will probably store events soon: the
+ * writer holds a commit back a moment (at most 2 ms) while expected
+ * submissions have not yet queued, so that one fsync covers them all.
+ * Each ingest_expect is settled once: by ingest_append(..., expected 1)
+ * or, when the request stores nothing after all, ingest_expect_cancel.
+ * Thread-safe.
  */
-int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-                  const char *webhook_id, struct fr_error *err);
+void ingest_expect(struct ingest *in);
+void ingest_expect_cancel(struct ingest *in);
 
 /*
- * A thread took a request (begin) and is done with it (end), whether or
- * not it stored anything.  The writer holds a commit back a moment while
- * requests in hand have not yet queued their events, so that one fsync
- * covers them all.  Both thread-safe; pair them.
+ * Store evs[0..n) durably (with webhook_id, if set, recorded in the same
+ * transaction) and return only once committed.  expected: 1 settles the
+ * caller's ingest_expect.  Thread-safe.  FR_OK, FR_EDUPLICATE (a webhook
+ * id seen before: nothing stored) or FR_ESTORE.
  */
-void ingest_request_begin(struct ingest *in);
-void ingest_request_end(struct ingest *in);
+int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
+                  const char *webhook_id, int expected, struct fr_error *err);
 
 /*
  * Call fn(arg) from the writer thread after each transaction that stored

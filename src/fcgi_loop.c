@@ -118,9 +118,7 @@ worker_main(void *arg)
 			continue; /* the loop condition decides */
 		if (rc < 0)
 			break;
-		ingest_request_begin(w->app.ingest);
 		request_handle(&w->app, &io);
-		ingest_request_end(w->app.ingest);
 		FCGX_Finish_r(&rq);
 	}
 	FCGX_Free(&rq, 0);

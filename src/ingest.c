@@ -35,9 +35,9 @@ struct ingest {
 	pthread_mutex_t db;   /* serialises use of sp */
 	pthread_mutex_t lock; /* queue and flags */
 	pthread_cond_t work;  /* the writer waits here */
-	int busy;             /* requests in hand (ingest_request_begin) */
-	int queued;           /* of them, waiting in the queue */
-	int gathering;        /* the writer waits for busy == queued */
+	int expected;         /* requests whose events may follow */
+	int queued;           /* submissions waiting in the queue */
+	int gathering;        /* the writer waits for expected ones */
 	void (*committed)(const void *arg);
 	const void *committed_arg;
 	struct waiter *head;
@@ -105,16 +105,16 @@ take_group(struct ingest *in)
 	return group;
 }
 
-/* With the lock held: 1 when other requests in hand may still join. */
+/* With the lock held: 1 when expected submissions may still join. */
 static int
 others_coming(const struct ingest *in)
 {
 	return in->queued < INGEST_MAX_GROUP &&
-	       __atomic_load_n(&in->busy, __ATOMIC_ACQUIRE) > in->queued;
+	       __atomic_load_n(&in->expected, __ATOMIC_SEQ_CST) > 0;
 }
 
 /* With the lock held: wait (at most INGEST_GATHER_US) until every
- * request in hand has queued its events, or has ended without any. */
+ * expected request has queued its events, or has said it will not. */
 static void
 gather_group(struct ingest *in)
 {
@@ -128,7 +128,7 @@ gather_group(struct ingest *in)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	__atomic_store_n(&in->gathering, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&in->gathering, 1, __ATOMIC_SEQ_CST);
 	while (!in->stopping && others_coming(in))
 		if (pthread_cond_timedwait(&in->work, &in->lock, &until) ==
 		    ETIMEDOUT)
@@ -197,7 +197,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 
 int
 ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-              const char *webhook_id, struct fr_error *err)
+              const char *webhook_id, int expected, struct fr_error *err)
 {
 	struct waiter w;
 
@@ -207,6 +207,8 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 	w.append.webhook_id = webhook_id;
 	w.err = err;
 	if (!in->threaded) {
+		if (expected)
+			__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
 		commit_group(in, &w);
 		return w.append.result;
 	}
@@ -217,6 +219,8 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 	*in->tail = &w;
 	in->tail = &w.next;
 	in->queued++;
+	if (expected)
+		__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
 	if (!in->gathering || !others_coming(in))
 		pthread_cond_signal(&in->work);
 	pthread_mutex_unlock(&in->lock);
@@ -227,16 +231,16 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 }
 
 void
-ingest_request_begin(struct ingest *in)
+ingest_expect(struct ingest *in)
 {
-	__atomic_add_fetch(&in->busy, 1, __ATOMIC_ACQ_REL);
+	__atomic_add_fetch(&in->expected, 1, __ATOMIC_ACQ_REL);
 }
 
 void
-ingest_request_end(struct ingest *in)
+ingest_expect_cancel(struct ingest *in)
 {
-	__atomic_sub_fetch(&in->busy, 1, __ATOMIC_ACQ_REL);
-	if (!__atomic_load_n(&in->gathering, __ATOMIC_ACQUIRE))
+	__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&in->gathering, __ATOMIC_SEQ_CST))
 		return;
 	pthread_mutex_lock(&in->lock);
 	if (in->gathering && !others_coming(in))

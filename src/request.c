@@ -39,6 +39,7 @@ struct request {
 	char *body; /* owned */
 	size_t body_len;
 	int verified_webhook;
+	int expected;    /* ingest_expect not yet settled */
 	char email[256]; /* for the log line, masked there */
 };
 
@@ -251,7 +252,9 @@ store_submission(struct request *rq, const struct submission *sub,
 		sev[i].len = ev[i].len;
 	}
 	rc = ingest_append(rq->app->ingest, sev, n,
-	                   rq->verified_webhook ? wh->id : NULL, &rq->err);
+	                   rq->verified_webhook ? wh->id : NULL, rq->expected,
+	                   &rq->err);
+	rq->expected = 0;
 	if (rc == FR_OK || rc == FR_EDUPLICATE)
 		strlcopy(rq->message_id, ev[0].message_id,
 		         sizeof(rq->message_id));
@@ -271,6 +274,16 @@ note_email(struct request *rq, const struct submission *sub)
 		         sizeof(rq->email));
 }
 
+/* This request will store nothing after all: the spool writer need not
+ * wait for it. */
+static void
+expect_cancel(struct request *rq)
+{
+	if (rq->expected)
+		ingest_expect_cancel(rq->app->ingest);
+	rq->expected = 0;
+}
+
 /* Parse to store; on FR_OK the reply is already sent. */
 static int
 submit(struct request *rq)
@@ -284,8 +297,11 @@ submit(struct request *rq)
 
 	fields_init(&f);
 	memset(&sub, 0, sizeof(sub));
-	if ((rc = check_origin(rq)) != FR_OK || (rc = read_body(rq)) != FR_OK ||
-	    (rc = check_signature(rq, &wh)) != FR_OK ||
+	if ((rc = check_origin(rq)) != FR_OK || (rc = read_body(rq)) != FR_OK)
+		goto done;
+	ingest_expect(rq->app->ingest);
+	rq->expected = 1;
+	if ((rc = check_signature(rq, &wh)) != FR_OK ||
 	    (rc = check_rate(rq, &retry_after_s)) != FR_OK ||
 	    (rc = parse_fields(rq, &f)) != FR_OK ||
 	    (rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
@@ -294,6 +310,7 @@ submit(struct request *rq)
 		/* Bots get what people get (a redirect when allowed, an id),
 		 * so nothing tells them they were caught; nothing is kept. */
 		rq->outcome = "honeypot";
+		expect_cancel(rq);
 		uuid_v4(rq->message_id);
 		if (choose_redirect(rq, &sub, &redirect) != FR_OK) {
 			fr_error_clear(&rq->err);
@@ -313,6 +330,7 @@ submit(struct request *rq)
 		rc = FR_OK;
 	}
 done:
+	expect_cancel(rq);
 	if (rc != FR_OK)
 		reply_error(&rq->reply, &rq->err, retry_after_s);
 	submission_free(&sub);

@@ -1,0 +1,263 @@
+/*
+ * Unit tests of ingest: group commit from many threads into a real
+ * SQLite spool, the delivery nudge per commit, expectations that are
+ * settled, cancelled or never settled, and the CGI (thread-less) mode.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ingest.h"
+#include "spool.h"
+#include "util.h"
+
+#include "tap.h"
+
+#define THREADS    16
+#define PER_THREAD 40
+#define BODY       "{\"type\":\"identify\",\"userId\":\"e1\"}"
+
+static char tmpdir[512];
+
+struct worker {
+	struct ingest *in;
+	int index;
+	int failures;
+	int expect; /* call ingest_expect before each append */
+};
+
+static int commits;
+
+static void
+count_commit(const void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&commits, 1, __ATOMIC_SEQ_CST);
+}
+
+static int
+append_one(struct ingest *in, const char *id, const char *webhook_id,
+           int expect)
+{
+	struct spool_event ev = {id, BODY, strlen(BODY)};
+	struct fr_error err;
+
+	fr_error_clear(&err);
+	if (expect)
+		ingest_expect(in);
+	return ingest_append(in, &ev, 1, webhook_id, expect, &err);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char id[UUID_STR_LEN];
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		snprintf(id, sizeof(id), "00000000-0000-4000-8000-%04d%08d",
+		         w->index, i);
+		if (append_one(w->in, id, NULL, w->expect) != FR_OK)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static int64_t
+pending_in(const char *path)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct fr_error err;
+	int64_t n = -1;
+
+	if (spool_open(path, &sp, &err) != FR_OK)
+		return -1;
+	if (spool_stats(sp, now_ms(), &st) == FR_OK)
+		n = st.pending;
+	spool_close(sp);
+	return n;
+}
+
+static void
+config_at(struct config *cfg, const char *name)
+{
+	char path[600];
+
+	memset(cfg, 0, sizeof(*cfg));
+	config_defaults(cfg);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	free(cfg->spool_path);
+	cfg->spool_path = strdup(path);
+}
+
+/* Many threads at once: every submission stored once, each transaction
+ * nudges delivery once, and none is lost at the stop. */
+static void
+test_threads(int expect)
+{
+	struct worker w[THREADS];
+	pthread_t tid[THREADS];
+	struct config cfg;
+	struct ingest *in;
+	struct fr_error err;
+	int i, started = 0, failures = 0;
+
+	config_at(&cfg, expect ? "threads-expect.db" : "threads.db");
+	commits = 0;
+	if (!ok(ingest_start(&cfg, 1, &in, &err) == FR_OK,
+	        "threaded ingest starts (expect %d)", expect)) {
+		config_free(&cfg);
+		return;
+	}
+	ingest_on_commit(in, count_commit, NULL);
+	for (i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){in, i, 0, expect};
+		if (pthread_create(&tid[i], NULL, worker_main, &w[i]) == 0)
+			started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(tid[i], NULL);
+		failures += w[i].failures;
+	}
+	ingest_stop(in);
+	is_int(started, THREADS, "all threads started");
+	is_int(failures, 0, "every append answered FR_OK");
+	is_int(pending_in(cfg.spool_path), THREADS * PER_THREAD,
+	       "every submission is in the spool, once");
+	ok(commits >= 1 && commits <= THREADS * PER_THREAD,
+	   "one nudge per transaction, at most one per submission (%d)",
+	   commits);
+	config_free(&cfg);
+}
+
+/* A webhook id seen before is a duplicate, in the same process. */
+static void
+test_webhook_duplicate(void)
+{
+	struct config cfg;
+	struct ingest *in;
+	struct fr_error err;
+
+	config_at(&cfg, "webhook.db");
+	commits = 0;
+	if (!ok(ingest_start(&cfg, 1, &in, &err) == FR_OK,
+	        "ingest starts for webhooks")) {
+		config_free(&cfg);
+		return;
+	}
+	ingest_on_commit(in, count_commit, NULL);
+	is_int(append_one(in, "00000000-0000-4000-8000-00000000000a", "msg_1",
+	                  1),
+	       FR_OK, "a webhook's first delivery is stored");
+	is_int(append_one(in, "00000000-0000-4000-8000-00000000000b", "msg_1",
+	                  1),
+	       FR_EDUPLICATE, "its redelivery is a duplicate");
+	is_int(commits, 1, "only the stored one nudges delivery");
+	ingest_stop(in);
+	is_int(pending_in(cfg.spool_path), 1, "one event stored");
+	config_free(&cfg);
+}
+
+/* An expectation nobody settles only delays commits (by at most a
+ * couple of milliseconds); a cancelled one not at all. */
+static void
+test_unsettled_expectation(void)
+{
+	struct config cfg;
+	struct ingest *in;
+	struct fr_error err;
+
+	config_at(&cfg, "expect.db");
+	if (!ok(ingest_start(&cfg, 1, &in, &err) == FR_OK,
+	        "ingest starts for expectations")) {
+		config_free(&cfg);
+		return;
+	}
+	ingest_expect(in);
+	ingest_expect_cancel(in);
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000c1", NULL, 0),
+	       FR_OK, "after a cancelled expectation: stored");
+	ingest_expect(in); /* a request that never comes */
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000c2", NULL, 0),
+	       FR_OK, "with one never settled: still stored");
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000c3", NULL, 1),
+	       FR_OK, "and the next too");
+	ingest_stop(in);
+	is_int(pending_in(cfg.spool_path), 3, "three events stored");
+	config_free(&cfg);
+}
+
+/* CGI: no writer thread; the caller commits. */
+static void
+test_unthreaded(void)
+{
+	struct config cfg;
+	struct ingest *in;
+	struct fr_error err;
+
+	config_at(&cfg, "cgi.db");
+	if (!ok(ingest_start(&cfg, 0, &in, &err) == FR_OK,
+	        "unthreaded ingest starts")) {
+		config_free(&cfg);
+		return;
+	}
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000d1", NULL, 1),
+	       FR_OK, "unthreaded append stores");
+	ingest_stop(in);
+	is_int(pending_in(cfg.spool_path), 1, "the event is in the spool");
+	config_free(&cfg);
+}
+
+/* A spool that cannot be opened: FR_ESTORE naming the cause. */
+static void
+test_no_spool(void)
+{
+	struct config cfg;
+	struct ingest *in = NULL;
+	struct fr_error err;
+
+	config_at(&cfg, "missing-dir/spool.db");
+	fr_error_clear(&err);
+	is_int(ingest_start(&cfg, 1, &in, &err), FR_ESTORE,
+	       "a spool in a missing directory: FR_ESTORE");
+	ok(in == NULL, "and no ingest handed out");
+	ok(err.message[0] != '\0', "the error names the cause: %s",
+	   err.message);
+	config_free(&cfg);
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_ingest.XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	test_threads(0);
+	test_threads(1);
+	test_webhook_duplicate();
+	test_unsettled_expectation();
+	test_unthreaded();
+	test_no_spool();
+	nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return done_testing();
+}
