@@ -48,7 +48,7 @@ struct ingest {
 };
 
 /* Commit one group; every waiter gets its own result.  1 when something
- * new was stored. */
+ * new was stored (not only duplicates). */
 static int
 commit_group(struct ingest *in, struct waiter *group)
 {
@@ -56,7 +56,7 @@ commit_group(struct ingest *in, struct waiter *group)
 	struct fr_error err;
 	struct waiter *w;
 	size_t n = 0;
-	int rc;
+	int rc, stored = 0;
 
 	for (w = group; w != NULL; w = w->next)
 		items[n++] = &w->append;
@@ -69,8 +69,9 @@ commit_group(struct ingest *in, struct waiter *group)
 			w->append.result = rc;
 		if (w->append.result == FR_ESTORE && w->err != NULL)
 			*w->err = err;
+		stored |= w->append.result == FR_OK;
 	}
-	return rc == FR_OK;
+	return stored;
 }
 
 /* Wake each waiter of a committed group.  Its entry is gone (its stack
