@@ -4,7 +4,6 @@
  * settled, cancelled or never settled, and the CGI (thread-less) mode.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "util.h"
 
 #include "tap.h"
+#include "tmpdir.h"
 
 #define THREADS    16
 #define PER_THREAD 40
@@ -98,6 +98,23 @@ config_at(struct config *cfg, const char *name)
 	cfg->spool_path = strdup(path);
 }
 
+/* An ingest on a fresh spool NAME; NULL (reported) when it cannot start,
+ * and then cfg is already freed. */
+static struct ingest *
+ingest_at(struct config *cfg, const char *name, int threaded)
+{
+	struct ingest *in = NULL;
+	struct fr_error err;
+
+	config_at(cfg, name);
+	if (!ok(ingest_start(cfg, threaded, &in, &err) == FR_OK,
+	        "ingest starts on %s (threaded %d)", name, threaded)) {
+		config_free(cfg);
+		return NULL;
+	}
+	return in;
+}
+
 /* Many threads at once: every submission stored once, each transaction
  * nudges delivery once, and none is lost at the stop. */
 static void
@@ -107,16 +124,12 @@ test_threads(int expect)
 	pthread_t tid[THREADS];
 	struct config cfg;
 	struct ingest *in;
-	struct fr_error err;
 	int i, started = 0, failures = 0;
 
-	config_at(&cfg, expect ? "threads-expect.db" : "threads.db");
 	commits = 0;
-	if (!ok(ingest_start(&cfg, 1, &in, &err) == FR_OK,
-	        "threaded ingest starts (expect %d)", expect)) {
-		config_free(&cfg);
+	if ((in = ingest_at(&cfg, expect ? "threads-expect.db" : "threads.db",
+	                    1)) == NULL)
 		return;
-	}
 	ingest_on_commit(in, count_commit, NULL);
 	for (i = 0; i < THREADS; i++) {
 		w[i] = (struct worker){in, i, 0, expect};
@@ -144,15 +157,10 @@ test_webhook_duplicate(void)
 {
 	struct config cfg;
 	struct ingest *in;
-	struct fr_error err;
 
-	config_at(&cfg, "webhook.db");
 	commits = 0;
-	if (!ok(ingest_start(&cfg, 1, &in, &err) == FR_OK,
-	        "ingest starts for webhooks")) {
-		config_free(&cfg);
+	if ((in = ingest_at(&cfg, "webhook.db", 1)) == NULL)
 		return;
-	}
 	ingest_on_commit(in, count_commit, NULL);
 	is_int(append_one(in, "00000000-0000-4000-8000-00000000000a", "msg_1",
 	                  1),
@@ -173,14 +181,10 @@ test_unsettled_expectation(void)
 {
 	struct config cfg;
 	struct ingest *in;
-	struct fr_error err;
 
-	config_at(&cfg, "expect.db");
-	if (!ok(ingest_start(&cfg, 1, &in, &err) == FR_OK,
-	        "ingest starts for expectations")) {
-		config_free(&cfg);
+	commits = 0;
+	if ((in = ingest_at(&cfg, "expect.db", 1)) == NULL)
 		return;
-	}
 	ingest_expect(in);
 	ingest_expect_cancel(in);
 	is_int(append_one(in, "00000000-0000-4000-8000-0000000000c1", NULL, 0),
@@ -201,14 +205,10 @@ test_unthreaded(void)
 {
 	struct config cfg;
 	struct ingest *in;
-	struct fr_error err;
 
-	config_at(&cfg, "cgi.db");
-	if (!ok(ingest_start(&cfg, 0, &in, &err) == FR_OK,
-	        "unthreaded ingest starts")) {
-		config_free(&cfg);
+	commits = 0;
+	if ((in = ingest_at(&cfg, "cgi.db", 0)) == NULL)
 		return;
-	}
 	is_int(append_one(in, "00000000-0000-4000-8000-0000000000d1", NULL, 1),
 	       FR_OK, "unthreaded append stores");
 	ingest_stop(in);
@@ -234,21 +234,10 @@ test_no_spool(void)
 	config_free(&cfg);
 }
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_ingest.XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_ingest") != 0) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
@@ -258,6 +247,6 @@ main(void)
 	test_unsettled_expectation();
 	test_unthreaded();
 	test_no_spool();
-	nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(tmpdir);
 	return done_testing();
 }

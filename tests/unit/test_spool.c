@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 
 #include "spool.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define NOBODY 65534
 
@@ -1238,21 +1238,11 @@ test_threads_claim(void)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_spool.XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0711) != 0) {
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_spool") != 0 ||
+	    chmod(tmpdir, 0711) != 0) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
@@ -1282,6 +1272,6 @@ main(void)
 	test_processes_claim();
 	test_processes_open();
 	test_threads_claim();
-	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(tmpdir);
 	return done_testing();
 }
