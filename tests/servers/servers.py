@@ -157,6 +157,9 @@ class Site:
                 DELIVER_BIN, os.path.join(bindir, "formrelay-deliver"))
             print("# %s cannot reach %s: running copies from %s" %
                   (owner[2], BIN, bindir))
+            # The servers pass our environment on, and make check points
+            # this at the unreachable build directory.
+            os.environ["FORMRELAY_DELIVER_BIN"] = self.deliver_bin
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
