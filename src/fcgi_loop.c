@@ -99,6 +99,21 @@ app_close(struct app *app)
 	memset(app, 0, sizeof(*app));
 }
 
+/*
+ * libfcgi closes a connection the careful way: shutdown, then poll and
+ * read until the server closes its end, so that unread input cannot
+ * make the kernel reset the connection before the server has read the
+ * reply.  When the whole input has been read there is nothing to reset:
+ * a plain close spares three system calls and a wait on the server per
+ * request.  (FCGX_Detach only marks the request for that plain close.)
+ */
+static void
+close_fast_when_read(FCGX_Request *rq)
+{
+	if (rq->in != NULL && FCGX_HasSeenEOF(rq->in) == EOF)
+		FCGX_Detach(rq);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -119,6 +134,7 @@ worker_main(void *arg)
 		if (rc < 0)
 			break;
 		request_handle(&w->app, &io);
+		close_fast_when_read(&rq);
 		FCGX_Finish_r(&rq);
 	}
 	FCGX_Free(&rq, 0);

@@ -76,7 +76,14 @@ origin_allowed(const char *origin, const struct config_list *list)
 	size_t i;
 	int ok = 0;
 
-	if (origin == NULL || origin_parse(origin, &o) != 0)
+	if (origin == NULL)
+		return 0;
+	/* Browsers send the serialised form that the configuration keeps
+	 * (cv_origin_normal): the common case needs no parsing. */
+	for (i = 0; i < list->count; i++)
+		if (strcmp(origin, list->items[i]) == 0)
+			return 1;
+	if (origin_parse(origin, &o) != 0)
 		return 0;
 	for (i = 0; i < list->count && !ok; i++) {
 		if (origin_parse(list->items[i], &p) != 0)
