@@ -66,6 +66,8 @@ def check_webhooks(t, env):
     r = webhook(env, "msg_1", userdata)
     t.eq(r.status, 202, "replayed webhook-id: acknowledged 202")
     t.eq(r.json().get("duplicate"), True, "replay is marked duplicate")
+    t.eq(sorted(r.json()), ["duplicate", "id", "ok"],
+         "a replay's reply: ok, id, duplicate")
     r = webhook(env, "msg_2", userdata, prefix="svix")
     t.eq(r.status, 202, "svix- headers verify too")
     second = r.json().get("id")

@@ -80,6 +80,8 @@ def check_json_post(t, env):
     body = r.json()
     t.eq(body.get("ok"), True, "JSON reply ok:true")
     t.ok(UUID4.match(body.get("id", "")) is not None, "JSON reply carries id")
+    t.eq(r.body, '{"ok":true,"id":"%s"}' % body.get("id"),
+         "JSON reply is exactly {ok, id}")
     ev = delivered(env.standin, 1)[0]
     t.eq(ev["messageId"], body.get("id"),
          "the acknowledged messageId is the delivered one")
