@@ -16,8 +16,8 @@ struct ratelimit;
 /* What a worker thread brings to each request; it owns none of it. */
 struct app {
 	const struct config *cfg;
-	struct ingest *ingest;          /* the process's spool writer */
-	struct ratelimit *rl;           /* NULL when rate limiting is off */
+	struct ingest *ingest; /* the process's spool writer */
+	struct ratelimit *rl;  /* NULL when rate limiting is off */
 	struct parse_limits limits;
 };
 

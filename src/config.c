@@ -349,8 +349,7 @@ item_origin(struct ini *st, const struct key_def *def, const char *item,
 	const char *why = NULL;
 	int rc = cv_check_origin(item, &why);
 
-	return item_normalised(st, def, item, out, rc, why,
-	                       cv_origin_normal);
+	return item_normalised(st, def, item, out, rc, why, cv_origin_normal);
 }
 
 static int
@@ -360,8 +359,7 @@ item_redirect(struct ini *st, const struct key_def *def, const char *item,
 	const char *why = NULL;
 	int rc = cv_check_redirect_prefix(item, &why);
 
-	return item_normalised(st, def, item, out, rc, why,
-	                       cv_redirect_prefix);
+	return item_normalised(st, def, item, out, rc, why, cv_redirect_prefix);
 }
 
 static int

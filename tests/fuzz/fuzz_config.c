@@ -59,8 +59,8 @@ check_config(const struct config *cfg)
 	size_t len;
 	FILE *null;
 
-	if (cfg->region == NULL || (strcmp(cfg->region, "us") != 0 &&
-				    strcmp(cfg->region, "eu") != 0))
+	if (cfg->region == NULL ||
+	    (strcmp(cfg->region, "us") != 0 && strcmp(cfg->region, "eu") != 0))
 		fuzz_fail("region not us or eu");
 	len = cfg->api_base ? strlen(cfg->api_base) : 0;
 	if (len == 0 || cfg->api_base[len - 1] == '/' ||
@@ -70,9 +70,8 @@ check_config(const struct config *cfg)
 	    cfg->spool_path[0] == '\0')
 		fuzz_fail("event or spool path missing");
 	if (cfg->timeout_ms < 1 || cfg->timeout_ms > 600000 ||
-	    cfg->max_body == 0 || cfg->max_age_ms <= 0 ||
-	    cfg->lease_ms <= 0 || cfg->retry_min_ms <= 0 ||
-	    cfg->retry_min_ms > cfg->retry_max_ms)
+	    cfg->max_body == 0 || cfg->max_age_ms <= 0 || cfg->lease_ms <= 0 ||
+	    cfg->retry_min_ms <= 0 || cfg->retry_min_ms > cfg->retry_max_ms)
 		fuzz_fail("number out of range");
 	check_list(&cfg->id_fields);
 	check_list(&cfg->allowed_origins);
