@@ -179,11 +179,13 @@ reply_json_obj(struct reply *r, int status, struct json_object *obj,
 	return rc;
 }
 
-/* Ids are UUIDs, which need no escaping in JSON. */
+/* Ids are UUIDs (36 characters), which need no escaping in JSON. */
 static int
 is_plain_id(const char *s)
 {
-	return s[strspn(s, "0123456789abcdefABCDEF-")] == '\0';
+	size_t n = strspn(s, "0123456789abcdefABCDEF-");
+
+	return s[n] == '\0' && n <= 64;
 }
 
 /* {"ok":true,"id":"…"} formatted in place: the reply of every stored
