@@ -200,10 +200,9 @@ reply_accepted_json(struct reply *r, const char *message_id, int duplicate)
 	                 message_id != NULL ? "\"" : "",
 	                 duplicate ? ",\"duplicate\":true" : "");
 
-	if (n < 0 || (size_t)n >= sizeof(body) ||
-	    reply_head(r, 202, "application/json", NULL) != 0)
+	if (n < 0 || (size_t)n >= sizeof(body))
 		return -1;
-	return r->io->write(r->io->ctx, body, (size_t)n);
+	return reply_body(r, 202, "application/json", body, (size_t)n);
 }
 
 int
