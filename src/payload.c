@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "jsonw.h"
 #include "payload.h"
 #include "utf8.h"
 #include "util.h"
@@ -27,8 +28,6 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
-
-#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* obj[key] = a new string (len bytes of s); FR_OK or FR_ENOMEM. */
 static int
@@ -48,19 +47,6 @@ static int
 put_string(struct json_object *obj, const char *key, const char *s)
 {
 	return s ? put_string_len(obj, key, s, strlen(s)) : FR_OK;
-}
-
-/* obj[key] = a new reference to v (NULL: nothing). */
-static int
-put_ref(struct json_object *obj, const char *key, struct json_object *v)
-{
-	if (v == NULL)
-		return FR_OK;
-	if (json_object_object_add(obj, key, json_object_get(v))) {
-		json_object_put(v);
-		return FR_ENOMEM;
-	}
-	return FR_OK;
 }
 
 static const char *
@@ -164,193 +150,207 @@ campaign_from_search(const char *search, size_t slen,
 	return rc;
 }
 
-static int
-build_page(const struct submission *sub, const struct request_context *ctx,
-           struct json_object *page, const char **url_out)
-{
-	const char *url = page_member(sub, "url"), *path, *search;
-	size_t plen, slen;
-	int rc;
+/* context.page's members, pointing into the submission or the request. */
+struct page_fields {
+	const char *url; /* also what a track call's page_url is */
+	const char *path;
+	size_t path_len;
+	const char *search;
+	size_t search_len;
+	const char *referrer;
+	const char *title;
+};
 
-	if (url == NULL)
-		url = ctx ? ctx->referer : NULL;
-	*url_out = url;
-	if (url == NULL || *url == '\0') {
-		/* Some webhooks know the page's path but not its URL. */
-		rc = put_string(page, "path", page_member(sub, "path"));
-		if (rc == FR_OK)
-			rc = put_string(page, "referrer",
-			                page_member(sub, "referrer"));
-		if (rc == FR_OK)
-			rc = put_string(page, "title",
-			                page_member(sub, "title"));
-		return rc;
+static void
+page_fields(const struct submission *sub, const struct request_context *ctx,
+            struct page_fields *pf)
+{
+	const char *path = page_member(sub, "path");
+
+	memset(pf, 0, sizeof(*pf));
+	pf->url = page_member(sub, "url");
+	if (pf->url == NULL)
+		pf->url = ctx->referer;
+	pf->referrer = page_member(sub, "referrer");
+	pf->title = page_member(sub, "title");
+	/* Some webhooks know the page's path but not its URL. */
+	if (pf->url != NULL && *pf->url != '\0')
+		url_parts(pf->url, &pf->path, &pf->path_len, &pf->search,
+		          &pf->search_len);
+	if (path != NULL) {
+		pf->path = path;
+		pf->path_len = strlen(path);
 	}
-	url_parts(url, &path, &plen, &search, &slen);
-	if ((rc = put_string(page, "url", url)) != FR_OK)
-		return rc;
-	if (page_member(sub, "path") != NULL)
-		rc = put_string(page, "path", page_member(sub, "path"));
-	else if (path != NULL)
-		rc = put_string_len(page, "path", path, plen);
-	if (rc == FR_OK && search != NULL)
-		rc = put_string_len(page, "search", search, slen);
-	if (rc == FR_OK)
-		rc = put_string(page, "referrer", page_member(sub, "referrer"));
-	if (rc == FR_OK)
-		rc = put_string(page, "title", page_member(sub, "title"));
-	return rc;
+}
+
+static void
+write_page(struct jsonw *w, const struct page_fields *pf)
+{
+	int has_url = pf->url != NULL && *pf->url != '\0';
+
+	if (!has_url && pf->path == NULL && pf->referrer == NULL &&
+	    pf->title == NULL)
+		return;
+	jsonw_key(w, "page");
+	jsonw_open(w);
+	if (has_url)
+		jsonw_member_string(w, "url", pf->url);
+	if (pf->path != NULL) {
+		jsonw_key(w, "path");
+		jsonw_string(w, pf->path, pf->path_len);
+	}
+	if (pf->search != NULL) {
+		jsonw_key(w, "search");
+		jsonw_string(w, pf->search, pf->search_len);
+	}
+	jsonw_member_string(w, "referrer", pf->referrer);
+	jsonw_member_string(w, "title", pf->title);
+	jsonw_close(w);
 }
 
 /* context.campaign: the utm_* fields, else the page URL's parameters. */
 static int
-build_campaign(const struct submission *sub, const char *url,
-               struct json_object *context)
+write_campaign(struct jsonw *w, const struct submission *sub,
+               const struct page_fields *pf)
 {
 	struct json_object *campaign = NULL;
-	const char *path, *search;
-	size_t plen, slen;
 	int rc;
 
-	if (sub->campaign != NULL)
-		return put_ref(context, "campaign", sub->campaign);
-	if (url == NULL)
+	if (sub->campaign != NULL) {
+		jsonw_key(w, "campaign");
+		jsonw_value(w, sub->campaign);
 		return FR_OK;
-	url_parts(url, &path, &plen, &search, &slen);
-	if (search == NULL)
+	}
+	if (pf->search == NULL)
 		return FR_OK;
-	rc = campaign_from_search(search, slen, &campaign);
-	if (rc == FR_OK && campaign != NULL)
-		rc = put_ref(context, "campaign", campaign);
+	rc = campaign_from_search(pf->search, pf->search_len, &campaign);
+	if (rc == FR_OK && campaign != NULL) {
+		jsonw_key(w, "campaign");
+		jsonw_value(w, campaign);
+	}
 	json_object_put(campaign);
 	return rc;
 }
 
-static struct json_object *
-build_context(const struct submission *sub, const struct request_context *ctx,
-              const char **url)
+/* The context object both calls share, as JSON text into *text (owned
+ * by the caller). */
+static int
+context_text(const struct submission *sub, const struct request_context *ctx,
+             const struct page_fields *pf, char **text, size_t *len)
 {
-	struct json_object *context = json_object_new_object();
-	struct json_object *page = json_object_new_object();
-	struct json_object *lib = json_object_new_object();
-	int rc = (context && page && lib) ? FR_OK : FR_ENOMEM;
+	struct jsonw w;
+	int rc;
 
-	if (rc == FR_OK)
-		rc = put_string(context, "ip", sub->ip ? sub->ip : ctx->ip);
-	if (rc == FR_OK)
-		rc = put_string(context, "userAgent",
-		                sub->user_agent ? sub->user_agent
-		                                : ctx->user_agent);
-	if (rc == FR_OK && (rc = build_page(sub, ctx, page, url)) == FR_OK &&
-	    json_object_object_length(page) > 0)
-		rc = put_ref(context, "page", page);
-	if (rc == FR_OK)
-		rc = build_campaign(sub, *url, context);
-	if (rc == FR_OK &&
-	    (rc = put_string(lib, "name", "formrelay")) == FR_OK &&
-	    (rc = put_string(lib, "version", PACKAGE_VERSION)) == FR_OK)
-		rc = put_ref(context, "library", lib);
-	json_object_put(page);
-	json_object_put(lib);
-	if (rc != FR_OK) {
-		json_object_put(context);
-		return NULL;
+	jsonw_init(&w);
+	jsonw_open(&w);
+	jsonw_member_string(&w, "ip", sub->ip ? sub->ip : ctx->ip);
+	jsonw_member_string(&w, "userAgent",
+	                    sub->user_agent ? sub->user_agent
+	                                    : ctx->user_agent);
+	write_page(&w, pf);
+	if ((rc = write_campaign(&w, sub, pf)) != FR_OK) {
+		jsonw_discard(&w);
+		return rc;
 	}
-	return context;
+	jsonw_key(&w, "library");
+	jsonw_open(&w);
+	jsonw_member_string(&w, "name", "formrelay");
+	jsonw_member_string(&w, "version", PACKAGE_VERSION);
+	jsonw_close(&w);
+	jsonw_close(&w);
+	*text = jsonw_finish(&w, len);
+	return *text == NULL ? FR_ENOMEM : FR_OK;
 }
 
-/* Serialise call into ev, enforcing Customer.io's 32 KB an event. */
+/* Take the finished call into ev, enforcing Customer.io's 32 KB an
+ * event. */
 static int
-serialise(struct json_object *call, const char *type, struct built_event *ev,
-          struct fr_error *err)
+finish_call(struct jsonw *w, const char *type, struct built_event *ev,
+            struct fr_error *err)
 {
 	size_t len;
-	const char *text =
-	        json_object_to_json_string_length(call, JSON_FLAGS, &len);
+	char *text = jsonw_finish(w, &len);
 
 	if (text == NULL)
 		return fr_fail(err, FR_ENOMEM, "out_of_memory", "",
 		               "out of memory");
-	if (len > PAYLOAD_MAX_EVENT)
+	if (len > PAYLOAD_MAX_EVENT) {
+		free(text);
 		return fr_fail(err, FR_ETOOLARGE, "too_large", "",
 		               "%s event is %zu bytes; Customer.io accepts at "
 		               "most %d",
 		               type, len, PAYLOAD_MAX_EVENT);
-	if ((ev->json = xstrndup(text, len)) == NULL)
-		return fr_fail(err, FR_ENOMEM, "out_of_memory", "",
-		               "out of memory");
+	}
+	ev->json = text;
 	ev->len = len;
 	strlcopy(ev->type, type, sizeof(ev->type));
 	return FR_OK;
 }
 
-/* The members every call has: type, userId, messageId, timestamp. */
-static struct json_object *
-new_call(const char *type, const struct submission *sub, struct built_event *ev,
-         const char *timestamp, struct json_object *context)
+/* The members every call has: type, userId, messageId, timestamp and
+ * context (already JSON text). */
+static int
+open_call(struct jsonw *w, const char *type, const struct submission *sub,
+          struct built_event *ev, const char *timestamp, const char *context,
+          size_t context_len)
 {
-	struct json_object *call = json_object_new_object();
-
-	if (call == NULL || uuid_v4(ev->message_id) < 0 ||
-	    put_string(call, "type", type) ||
-	    put_string(call, "userId", sub->user_id) ||
-	    put_string(call, "messageId", ev->message_id) ||
-	    put_string(call, "timestamp", timestamp) ||
-	    put_ref(call, "context", context)) {
-		json_object_put(call);
-		return NULL;
-	}
-	return call;
+	if (uuid_v4(ev->message_id) < 0)
+		return FR_ENOMEM;
+	jsonw_init(w);
+	jsonw_open(w);
+	jsonw_member_string(w, "type", type);
+	jsonw_member_string(w, "userId", sub->user_id);
+	jsonw_member_string(w, "messageId", ev->message_id);
+	jsonw_member_string(w, "timestamp", timestamp);
+	jsonw_key(w, "context");
+	jsonw_raw(w, context, context_len);
+	return FR_OK;
 }
 
 /* Track properties: the submission's, plus page_url when known. */
-static int
-track_properties(const struct submission *sub, const char *url,
-                 struct json_object *call)
+static void
+write_properties(struct jsonw *w, const struct submission *sub, const char *url)
 {
-	struct json_object *props = NULL;
-	int rc = FR_OK;
-
-	if (sub->properties != NULL &&
-	    json_object_deep_copy(sub->properties, &props, NULL) != 0)
-		return FR_ENOMEM;
-	if (props == NULL && (props = json_object_new_object()) == NULL)
-		return FR_ENOMEM;
+	jsonw_key(w, "properties");
+	jsonw_open(w);
+	if (sub->properties != NULL) {
+		json_object_object_foreach(sub->properties, key, value)
+		{
+			jsonw_key(w, key);
+			jsonw_value(w, value);
+		}
+	}
 	if (url != NULL && *url != '\0' &&
-	    !json_object_object_get_ex(props, "page_url", NULL))
-		rc = put_string(props, "page_url", url);
-	if (rc == FR_OK)
-		rc = put_ref(call, "properties", props);
-	json_object_put(props);
-	return rc;
+	    (sub->properties == NULL ||
+	     !json_object_object_get_ex(sub->properties, "page_url", NULL)))
+		jsonw_member_string(w, "page_url", url);
+	jsonw_close(w);
 }
 
 static int
-build_calls(const struct submission *sub, struct json_object *context,
-            const char *url, const char *timestamp, struct built_event out[2],
-            struct fr_error *err)
+build_calls(const struct submission *sub, const char *context,
+            size_t context_len, const char *url, const char *timestamp,
+            struct built_event out[2], struct fr_error *err)
 {
-	struct json_object *call;
+	struct jsonw w;
 	int rc;
 
-	call = new_call("identify", sub, &out[0], timestamp, context);
-	if (call == NULL || put_ref(call, "traits", sub->traits)) {
-		json_object_put(call);
+	if (open_call(&w, "identify", sub, &out[0], timestamp, context,
+	              context_len) != FR_OK)
 		return FR_ENOMEM;
-	}
-	rc = serialise(call, "identify", &out[0], err);
-	json_object_put(call);
+	jsonw_key(&w, "traits");
+	jsonw_value(&w, sub->traits);
+	jsonw_close(&w);
+	rc = finish_call(&w, "identify", &out[0], err);
 	if (rc != FR_OK || sub->event == NULL)
 		return rc;
-	call = new_call("track", sub, &out[1], timestamp, context);
-	if (call == NULL || put_string(call, "event", sub->event) ||
-	    track_properties(sub, url, call)) {
-		json_object_put(call);
+	if (open_call(&w, "track", sub, &out[1], timestamp, context,
+	              context_len) != FR_OK)
 		return FR_ENOMEM;
-	}
-	rc = serialise(call, "track", &out[1], err);
-	json_object_put(call);
-	return rc;
+	jsonw_member_string(&w, "event", sub->event);
+	write_properties(&w, sub, url);
+	jsonw_close(&w);
+	return finish_call(&w, "track", &out[1], err);
 }
 
 int
@@ -359,9 +359,9 @@ payload_build(const struct submission *sub, const struct request_context *ctx,
               struct fr_error *err)
 {
 	static const struct request_context none = {NULL, NULL, NULL};
-	struct json_object *context;
-	char timestamp[40];
-	const char *url = NULL;
+	struct page_fields pf;
+	char timestamp[40], *context;
+	size_t context_len;
 	int rc;
 
 	memset(out, 0, 2 * sizeof(*out));
@@ -372,11 +372,13 @@ payload_build(const struct submission *sub, const struct request_context *ctx,
 	if (rfc3339_ms(received_ms, timestamp, sizeof(timestamp)) < 0)
 		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
 		               "cannot format the receipt time");
-	if ((context = build_context(sub, ctx ? ctx : &none, &url)) == NULL)
-		return fr_fail(err, FR_ENOMEM, "out_of_memory", "",
-		               "out of memory");
-	rc = build_calls(sub, context, url, timestamp, out, err);
-	json_object_put(context);
+	page_fields(sub, ctx ? ctx : &none, &pf);
+	rc = context_text(sub, ctx ? ctx : &none, &pf, &context, &context_len);
+	if (rc == FR_OK) {
+		rc = build_calls(sub, context, context_len, pf.url, timestamp,
+		                 out, err);
+		free(context);
+	}
 	if (rc == FR_ENOMEM && (err == NULL || err->status != FR_ENOMEM))
 		fr_fail(err, FR_ENOMEM, "out_of_memory", "", "out of memory");
 	if (rc != FR_OK) {

@@ -3,8 +3,10 @@
  * default configuration: parse_json, unwrap_webhook, normalise,
  * payload_build.  Checks what the rest of formrelay relies on: a success
  * has a non-empty userId and a traits object within the limits, the
- * calls are JSON under 32 KB, and normalising the traits again changes
- * nothing; a failure explains itself and leaves nothing behind.
+ * calls are JSON under 32 KB that json-c would have written byte for byte
+ * the same (the payload builder writes them itself, see jsonw.h), and
+ * normalising the traits again changes nothing; a failure explains itself and
+ * leaves nothing behind.
  */
 #include "fuzz_common.h"
 
@@ -27,6 +29,11 @@ check_calls(const struct built_event *ev, size_t n)
 			fuzz_fail("call over 32 KB or with a NUL");
 		if ((o = json_tokener_parse(ev[i].json)) == NULL)
 			fuzz_fail("call is not JSON");
+		if (strcmp(json_object_to_json_string_ext(
+		                   o, JSON_C_TO_STRING_PLAIN |
+		                              JSON_C_TO_STRING_NOSLASHESCAPE),
+		           ev[i].json) != 0)
+			fuzz_fail("call differs from json-c's serialisation");
 		json_object_put(o);
 	}
 }
@@ -57,9 +64,18 @@ check_idempotent(const struct submission *sub)
 	fields_free(&f);
 }
 
+/* Request context for payload_build: none, or one whose Referer carries
+ * utm_* parameters and whose strings need escaping. */
+static const struct request_context contexts[] = {
+        {NULL, NULL, NULL},
+        {"192.0.2.1", "Mozilla/5.0 \"quoted\"\t\x01/",
+         "https://example.com/p/a?utm_source=g%C3%A9&utm_campaign=a+b#f"},
+};
+
 static void
-check_success(const struct submission *sub)
+check_success(const struct submission *sub, size_t size)
 {
+	const struct request_context *ctx = &contexts[size % 2];
 	struct built_event ev[2];
 	struct fr_error err;
 	size_t n;
@@ -73,7 +89,7 @@ check_success(const struct submission *sub)
 	    json_object_object_length(sub->traits) > NORMALISE_MAX_TRAITS)
 		fuzz_fail("success without a userId or traits");
 	check_idempotent(sub);
-	rc = payload_build(sub, NULL, 1772366400123LL, ev, &n, &err);
+	rc = payload_build(sub, ctx, 1772366400123LL, ev, &n, &err);
 	if (rc == FR_OK)
 		check_calls(ev, n);
 	else if (rc != FR_ETOOLARGE || n != 0 || ev[0].json != NULL)
@@ -101,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == FR_OK) {
 		rc = normalise(&f, &cfg, &sub, &err);
 		if (rc == FR_OK)
-			check_success(&sub);
+			check_success(&sub, size);
 		else if (sub.traits != NULL || sub.user_id != NULL ||
 		         err.message[0] == '\0' || err.status != rc)
 			fuzz_fail("normalise failed without a reason or left "
