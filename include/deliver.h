@@ -84,14 +84,20 @@ int64_t deliver_next_wake(struct deliverer *d, int64_t now);
 int64_t deliver_backoff_ms(int attempt, int64_t min_ms, int64_t max_ms);
 
 /*
- * The background delivery thread of a FastCGI process.  start returns
- * FR_OK and *out, owned by the caller until deliver_thread_stop (which
- * finishes the batch in hand, releases claims and frees it).  cfg is
- * borrowed until stop.  Starting clears an auth pause (a restart is how
- * an operator applies a fixed key).
+ * The delivery thread of formrelay-deliver.  start returns FR_OK and
+ * *out, owned by the caller until deliver_thread_stop (which finishes
+ * the batch in hand, releases claims and frees it).  cfg is borrowed
+ * until stop.  Starting clears an auth pause (a restart is how an
+ * operator applies a fixed key).
+ *
+ * wake_fd (or -1) is the read end of a pipe whose bytes say "new events
+ * were stored" (see deliver_child.h); the thread reads it itself, and
+ * only while it waits for work, so that a commit while it gathers or
+ * sends a batch costs no wake-up.  At the pipe's end of file it stops
+ * reading it (the caller sees POLLHUP and stops the thread).
  */
-int deliver_thread_start(const struct config *cfg, struct deliver_thread **out,
-                         struct fr_error *err);
+int deliver_thread_start(const struct config *cfg, int wake_fd,
+                         struct deliver_thread **out, struct fr_error *err);
 /* Wake the thread now (a new event was stored).  Safe from any thread. */
 void deliver_thread_wake(struct deliver_thread *t);
 void deliver_thread_stop(struct deliver_thread *t);

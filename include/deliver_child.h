@@ -2,9 +2,10 @@
  * The delivery process beside a FastCGI process.  Delivery runs in its
  * own executable, formrelay-deliver, so that the request-serving process
  * never links libcurl and its TLS stack: that alone is several megabytes
- * resident per process (issue 7).  The FastCGI process starts it, wakes
- * it through a pipe after each commit, restarts it if it dies, and stops
- * it with SIGTERM; it stops by itself when the pipe closes.
+ * resident per process (issue 7).  The FastCGI process starts it, writes
+ * a byte to a pipe after each commit (the delivery thread reads the pipe
+ * only while it waits for work), restarts it if it dies, and stops it
+ * with SIGTERM; it stops by itself when the pipe closes.
  */
 #ifndef FORMRELAY_DELIVER_CHILD_H
 #define FORMRELAY_DELIVER_CHILD_H

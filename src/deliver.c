@@ -11,11 +11,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -579,25 +582,42 @@ deliver_next_wake(struct deliverer *d, int64_t now)
 	return due < poll ? due : poll;
 }
 
-/* The delivery thread of a FastCGI process. */
+/* The delivery thread of formrelay-deliver. */
 struct deliver_thread {
 	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* CLOCK_MONOTONIC */
-	int stop;
-	int woken;
+	int stop;     /* atomic */
+	int stop_fd;  /* eventfd: readable once stop is set */
+	int wake_efd; /* eventfd: deliver_thread_wake */
+	int wake_fd;  /* the stored-events pipe, or -1 (also after its EOF) */
 	struct deliverer *d;
 };
 
 static int
 thread_stopping(struct deliver_thread *t)
 {
-	int stop;
+	return __atomic_load_n(&t->stop, __ATOMIC_ACQUIRE);
+}
 
-	pthread_mutex_lock(&t->lock);
-	stop = t->stop;
-	pthread_mutex_unlock(&t->lock);
-	return stop;
+/* Read what woke us from the wake descriptors poll found readable; 1 when
+ * it was a wake-up (not only the pipe's end). */
+static int
+take_wakes(struct deliver_thread *t, const struct pollfd *pfd, nfds_t n)
+{
+	char buf[256];
+	nfds_t i;
+	ssize_t r;
+	int woken = 0;
+
+	for (i = 0; i < n; i++) {
+		if (pfd[i].fd < 0 || pfd[i].revents == 0)
+			continue;
+		r = read(pfd[i].fd, buf, sizeof(buf));
+		if (r > 0)
+			woken = 1;
+		else if (r == 0 && pfd[i].fd == t->wake_fd)
+			t->wake_fd = -1; /* every writer is gone */
+	}
+	return woken;
 }
 
 /* Sleep until wake_at (ms since the epoch) or a stop, and a wake when
@@ -605,26 +625,18 @@ thread_stopping(struct deliver_thread *t)
 static void
 thread_sleep(struct deliver_thread *t, int64_t wake_at, int wakeable)
 {
-	int64_t delay = wake_at - now_ms();
-	struct timespec ts;
+	struct pollfd pfd[3] = {{t->stop_fd, POLLIN, 0},
+	                        {t->wake_efd, POLLIN, 0},
+	                        {t->wake_fd, POLLIN, 0}};
+	nfds_t n = wakeable ? 3 : 1;
+	int64_t left;
 
-	if (delay <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(delay / 1000);
-	ts.tv_nsec += (long)(delay % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	while (!thread_stopping(t) && (left = wake_at - now_ms()) > 0) {
+		pfd[2].fd = t->wake_fd;
+		if (poll(pfd, n, left > INT_MAX ? INT_MAX : (int)left) > 0 &&
+		    wakeable && take_wakes(t, pfd + 1, n - 1))
+			return;
 	}
-	pthread_mutex_lock(&t->lock);
-	while (!t->stop && !(wakeable && t->woken))
-		if (pthread_cond_timedwait(&t->cond, &t->lock, &ts) ==
-		    ETIMEDOUT)
-			break;
-	if (wakeable)
-		t->woken = 0;
-	pthread_mutex_unlock(&t->lock);
 }
 
 /* When the next claim may start: later after a batch that was not
@@ -680,24 +692,31 @@ thread_owner(char *buf, size_t size)
 }
 
 static int
-thread_sync_init(struct deliver_thread *t)
+thread_fds_open(struct deliver_thread *t, int wake_fd)
 {
-	pthread_condattr_t attr;
-	int rc;
+	t->wake_fd = wake_fd;
+	t->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	t->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return t->stop_fd >= 0 && t->wake_efd >= 0 ? 0 : -1;
+}
 
-	if (pthread_condattr_init(&attr) != 0)
-		return -1;
-	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(&t->cond, &attr);
-	pthread_condattr_destroy(&attr);
-	if (rc != 0)
-		return -1;
-	if (pthread_mutex_init(&t->lock, NULL) != 0) {
-		pthread_cond_destroy(&t->cond);
-		return -1;
-	}
-	return 0;
+static void
+thread_fds_close(struct deliver_thread *t)
+{
+	if (t->stop_fd >= 0)
+		close(t->stop_fd);
+	if (t->wake_efd >= 0)
+		close(t->wake_efd);
+}
+
+/* Make an eventfd readable (it counts; it cannot fill up in practice). */
+static void
+eventfd_post(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r = write(fd, &one, sizeof(one));
+
+	(void)r;
 }
 
 /* The thread blocks every signal, so SIGTERM reaches the accept loop. */
@@ -715,8 +734,8 @@ thread_spawn(struct deliver_thread *t)
 }
 
 int
-deliver_thread_start(const struct config *cfg, struct deliver_thread **out,
-                     struct fr_error *err)
+deliver_thread_start(const struct config *cfg, int wake_fd,
+                     struct deliver_thread **out, struct fr_error *err)
 {
 	struct deliver_thread *t = calloc(1, sizeof(*t));
 	char owner[256];
@@ -726,23 +745,23 @@ deliver_thread_start(const struct config *cfg, struct deliver_thread **out,
 	if (t == NULL)
 		return fr_fail(err, FR_ENOMEM, NULL, NULL,
 		               "out of memory starting delivery");
+	t->stop_fd = t->wake_efd = -1;
 	thread_owner(owner, sizeof(owner));
 	rc = deliverer_new(cfg, owner, &t->d, err);
 	if (rc == FR_OK && deliver_resume(t->d) != FR_OK)
 		rc = fr_fail(err, FR_ESTORE, NULL, NULL,
 		             "cannot clear the delivery pause in %s",
 		             cfg->spool_path);
-	if (rc == FR_OK && thread_sync_init(t) != 0)
+	if (rc == FR_OK && thread_fds_open(t, wake_fd) != 0)
 		rc = fr_fail(err, FR_EINTERNAL, NULL, NULL,
-		             "cannot initialise the delivery thread's lock");
-	else if (rc == FR_OK && (rc = thread_spawn(t)) != 0) {
-		pthread_cond_destroy(&t->cond);
-		pthread_mutex_destroy(&t->lock);
+		             "cannot create the delivery thread's eventfd: %s",
+		             strerror(errno));
+	else if (rc == FR_OK && (rc = thread_spawn(t)) != 0)
 		rc = fr_fail(err, FR_EINTERNAL, NULL, NULL,
 		             "cannot start the delivery thread: %s",
 		             strerror(rc));
-	}
 	if (rc != FR_OK) {
+		thread_fds_close(t);
 		deliverer_free(t->d);
 		free(t);
 		return rc;
@@ -754,12 +773,8 @@ deliver_thread_start(const struct config *cfg, struct deliver_thread **out,
 void
 deliver_thread_wake(struct deliver_thread *t)
 {
-	if (t == NULL)
-		return;
-	pthread_mutex_lock(&t->lock);
-	t->woken = 1;
-	pthread_cond_signal(&t->cond);
-	pthread_mutex_unlock(&t->lock);
+	if (t != NULL)
+		eventfd_post(t->wake_efd);
 }
 
 void
@@ -767,13 +782,10 @@ deliver_thread_stop(struct deliver_thread *t)
 {
 	if (t == NULL)
 		return;
-	pthread_mutex_lock(&t->lock);
-	t->stop = 1;
-	pthread_cond_signal(&t->cond);
-	pthread_mutex_unlock(&t->lock);
+	__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+	eventfd_post(t->stop_fd);
 	pthread_join(t->thread, NULL);
-	pthread_cond_destroy(&t->cond);
-	pthread_mutex_destroy(&t->lock);
+	thread_fds_close(t);
 	deliverer_free(t->d); /* releases its claims */
 	free(t);
 }

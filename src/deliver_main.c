@@ -137,18 +137,6 @@ run_flush(const struct config *cfg, int json)
 	return rep.dead > 0 ? ADMIN_EXIT_DEAD : ADMIN_EXIT_OK;
 }
 
-/* Drain the wake pipe.  0 while it is open, -1 once every writer is gone. */
-static int
-wake_drain(int fd)
-{
-	char buf[256];
-	ssize_t n = read(fd, buf, sizeof(buf));
-
-	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
-		return 0;
-	return -1;
-}
-
 /*
  * Deliver until SIGTERM/SIGINT/SIGHUP, or until the FastCGI process that
  * started us is gone (the wake pipe closes; PR_SET_PDEATHSIG as well).
@@ -174,15 +162,17 @@ run_daemon(const struct config *cfg, int wake_fd)
 	}
 	if (wake_fd >= 0)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (deliver_thread_start(cfg, &t, &err) != FR_OK) {
+	if (deliver_thread_start(cfg, wake_fd, &t, &err) != FR_OK) {
 		fprintf(stderr, "formrelay-deliver: %s\n", err.message);
 		close(sfd);
 		return 1;
 	}
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
+	/* The thread reads the wake pipe; here only its end matters
+	 * (POLLHUP is reported without being asked for). */
 	pfd[1].fd = wake_fd;
-	pfd[1].events = POLLIN;
+	pfd[1].events = 0;
 	if (wake_fd >= 0)
 		n = 2;
 	for (;;) {
@@ -190,11 +180,8 @@ run_daemon(const struct config *cfg, int wake_fd)
 			break;
 		if (pfd[0].revents)
 			break;
-		if (n == 2 && pfd[1].revents) {
-			if (wake_drain(wake_fd) != 0)
-				break;
-			deliver_thread_wake(t);
-		}
+		if (n == 2 && pfd[1].revents)
+			break;
 	}
 	deliver_thread_stop(t);
 	close(sfd);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,7 +537,7 @@ test_thread(void)
 		goto out;
 	/* A pause left by an old process: a start clears it. */
 	spool_state_set(f.sp, "paused_until", "99999999999999");
-	if (!ok(deliver_thread_start(&f.cfg, &t, &err) == FR_OK,
+	if (!ok(deliver_thread_start(&f.cfg, -1, &t, &err) == FR_OK,
 	        "thread started"))
 		goto out;
 	append_events(&f, 5, now_ms());
@@ -551,6 +552,46 @@ test_thread(void)
 	deliver_thread_stop(t);
 	is_int(stats_of(&f, now_ms()).inflight, 0, "no claim left after stop");
 out:
+	fixture_free(&f);
+}
+
+/* The wake pipe of formrelay-deliver: a byte wakes the thread; the
+ * pipe's end leaves it polling, and stopping still works. */
+static void
+test_thread_pipe(void)
+{
+	struct deliver_thread *t = NULL;
+	struct fr_error err;
+	struct fixture f;
+	int fds[2] = {-1, -1}, i;
+
+	if (fixture_init(&f, NULL, NULL) != 0 || pipe(fds) != 0)
+		goto out;
+	if (!ok(deliver_thread_start(&f.cfg, fds[0], &t, &err) == FR_OK,
+	        "thread started on a wake pipe"))
+		goto out;
+	append_events(&f, 3, now_ms());
+	is_int(write(fds[1], "", 1), 1, "one wake byte");
+	for (i = 0; i < 1000 && count_of("messages") < 3; i++)
+		usleep(10000); /* poll with a 10 s deadline */
+	is_int(count_of("messages"), 3, "the thread delivered");
+	{
+		struct pollfd left = {fds[0], POLLIN, 0};
+		is_int(poll(&left, 1, 0), 0, "and read the wake byte");
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	append_events(&f, 1, now_ms());
+	for (i = 0; i < 1000 && count_of("messages") < 4; i++)
+		usleep(10000);
+	is_int(count_of("messages"), 4, "after the pipe's end it still polls");
+	deliver_thread_stop(t);
+	is_int(stats_of(&f, now_ms()).inflight, 0, "no claim left after stop");
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
 	fixture_free(&f);
 }
 
@@ -610,6 +651,7 @@ main(void)
 	test_dry_run();
 	log_setup(LOG_WARN, 0);
 	test_thread();
+	test_thread_pipe();
 	test_drain_rate(bench ? (size_t)strtoul(bench, NULL, 10) : 2000);
 	standin_stop(&sd);
 	test_rmdir(tmpdir);
