@@ -222,9 +222,12 @@ fastcgi.server = ("/formrelay" => ((
         # FastCGI backends inherit lighttpd's stderr, not its errorlog:
         # keep both, since formrelay's log lines are what tests read.
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        # A process group of its own: stop() ends every backend with it,
+        # even one lighttpd respawned just before it was told to stop.
         with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen([lighttpd, "-D", "-f",
-                                          self.lighttpd_conf()], stderr=err)
+                                          self.lighttpd_conf()], stderr=err,
+                                         start_new_session=True)
         wait_until(lambda: port_open(self.port) or self.proc.poll() is not None,
                    15, "lighttpd")
         if self.proc.poll() is not None:
@@ -234,6 +237,8 @@ fastcgi.server = ("/formrelay" => ((
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(20)
+        if self.proc:
+            stop_group(self.proc.pid)
         self.proc = None
 
     def log(self):
@@ -289,6 +294,32 @@ fastcgi.server = ("/formrelay" => ((
 
 def basic_auth(key):
     return "Basic " + base64.b64encode((key + ":").encode()).decode()
+
+
+def stop_group(pgid, grace=20):
+    """SIGTERM what is left of process group pgid (FastCGI backends that
+    outlived their server) and wait for it to empty; SIGKILL after grace
+    seconds."""
+    def alive():
+        # members that still run: a zombie waits for its reaper, not us
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[2] == str(pgid) and fields[0] != "Z":
+                return True
+        return False
+    if not alive():
+        return
+    os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive():
+        os.killpg(pgid, signal.SIGKILL)
+        wait_until(lambda: not alive(), 10, "process group %d" % pgid)
 
 
 class Env:
