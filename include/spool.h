@@ -182,6 +182,20 @@ int spool_append_group(struct spool *sp, struct spool_append *const *items,
                        size_t n, int64_t now, struct fr_error *err);
 
 /*
+ * spool_append_group in two steps, for a writer that chooses its group
+ * once it holds the write lock: submissions that arrive while another
+ * process commits then join this group instead of waiting for the next.
+ * spool_append_begin opens the transaction (BEGIN IMMEDIATE, waiting for
+ * the lock as any write does) and returns a status that
+ * spool_append_finish, which must follow whatever it is, takes with the
+ * group; finish returns as spool_append_group does.
+ */
+int spool_append_begin(struct spool *sp);
+int spool_append_finish(struct spool *sp, int begun,
+                        struct spool_append *const *items, size_t n,
+                        int64_t now, struct fr_error *err);
+
+/*
  * Claim up to max_events due events, whose bodies total at most
  * max_bytes (always at least one).  Order: first inflight events whose
  * lease ended before now (a crashed or stalled holder), then pending

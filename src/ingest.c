@@ -47,10 +47,11 @@ struct ingest {
 	pthread_t writer;
 };
 
-/* Commit one group; every waiter gets its own result.  1 when something
- * new was stored (not only duplicates). */
+/* Store one group in the transaction begun (spool_append_begin) and
+ * unlock in->db; every waiter gets its own result.  1 when something new
+ * was stored (not only duplicates). */
 static int
-commit_group(struct ingest *in, struct waiter *group)
+commit_group(struct ingest *in, int begun, struct waiter *group)
 {
 	struct spool_append *items[INGEST_MAX_GROUP];
 	struct fr_error err;
@@ -61,8 +62,7 @@ commit_group(struct ingest *in, struct waiter *group)
 	for (w = group; w != NULL; w = w->next)
 		items[n++] = &w->append;
 	fr_error_clear(&err);
-	pthread_mutex_lock(&in->db);
-	rc = spool_append_group(in->sp, items, n, now_ms(), &err);
+	rc = spool_append_finish(in->sp, begun, items, n, now_ms(), &err);
 	pthread_mutex_unlock(&in->db);
 	for (w = group; w != NULL; w = w->next) {
 		if (rc != FR_OK)
@@ -72,6 +72,14 @@ commit_group(struct ingest *in, struct waiter *group)
 		stored |= w->append.result == FR_OK;
 	}
 	return stored;
+}
+
+/* Lock in->db and begin the group's transaction. */
+static int
+begin_group(struct ingest *in)
+{
+	pthread_mutex_lock(&in->db);
+	return spool_append_begin(in->sp);
 }
 
 /* Wake each waiter of a committed group.  Its entry is gone (its stack
@@ -142,7 +150,7 @@ writer_main(void *arg)
 {
 	struct ingest *in = arg;
 	struct waiter *group;
-	int stored;
+	int begun, stored;
 
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
@@ -151,9 +159,14 @@ writer_main(void *arg)
 		if (in->head == NULL)
 			break; /* stopping, and nothing left to commit */
 		gather_group(in);
+		pthread_mutex_unlock(&in->lock);
+		/* The group is taken once the write lock is ours: what
+		 * arrived while another process committed joins it. */
+		begun = begin_group(in);
+		pthread_mutex_lock(&in->lock);
 		group = take_group(in);
 		pthread_mutex_unlock(&in->lock);
-		stored = commit_group(in, group);
+		stored = commit_group(in, begun, group);
 		release_group(group);
 		if (stored && in->committed != NULL)
 			in->committed(in->committed_arg);
@@ -210,7 +223,7 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 	if (!in->threaded) {
 		if (expected)
 			__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
-		commit_group(in, &w);
+		commit_group(in, begin_group(in), &w);
 		return w.append.result;
 	}
 	if (sem_init(&w.done, 0, 0) != 0)

@@ -1004,8 +1004,23 @@ int
 spool_append_group(struct spool *sp, struct spool_append *const *items,
                    size_t n, int64_t now, struct fr_error *err)
 {
+	return spool_append_finish(sp, spool_append_begin(sp), items, n, now,
+	                           err);
+}
+
+int
+spool_append_begin(struct spool *sp)
+{
+	return tx_begin(sp, DURABLE);
+}
+
+int
+spool_append_finish(struct spool *sp, int begun,
+                    struct spool_append *const *items, size_t n, int64_t now,
+                    struct fr_error *err)
+{
 	size_t i;
-	int rc = tx_begin(sp, DURABLE);
+	int rc = begun;
 
 	for (i = 0; rc == SQLITE_OK && i < n; i++)
 		rc = append_one(sp, items[i], now);
