@@ -140,6 +140,21 @@ count_of(const char *what)
 	return n;
 }
 
+/* Poll the stand-in until it has n messages, for at most 10 s; the
+ * count it has then. */
+static size_t
+wait_for_messages(size_t n)
+{
+	size_t got = count_of("messages");
+	int i;
+
+	for (i = 0; i < 1000 && got < n; i++) {
+		usleep(10000);
+		got = count_of("messages");
+	}
+	return got;
+}
+
 /* How many times messageId id was accepted by the stand-in. */
 static int
 times_delivered(const char *id)
@@ -531,7 +546,6 @@ test_thread(void)
 	struct deliver_thread *t = NULL;
 	struct fr_error err;
 	struct fixture f;
-	int i;
 
 	if (fixture_init(&f, NULL, NULL) != 0)
 		goto out;
@@ -542,13 +556,9 @@ test_thread(void)
 		goto out;
 	append_events(&f, 5, now_ms());
 	deliver_thread_wake(t);
-	for (i = 0; i < 1000 && count_of("messages") < 5; i++)
-		usleep(10000); /* poll with a 10 s deadline */
-	is_int(count_of("messages"), 5, "thread delivered 5 events");
+	is_int(wait_for_messages(5), 5, "thread delivered 5 events");
 	append_events(&f, 1, now_ms()); /* no wake: found by polling */
-	for (i = 0; i < 1000 && count_of("messages") < 6; i++)
-		usleep(10000);
-	is_int(count_of("messages"), 6, "thread polls for other writers");
+	is_int(wait_for_messages(6), 6, "thread polls for other writers");
 	deliver_thread_stop(t);
 	is_int(stats_of(&f, now_ms()).inflight, 0, "no claim left after stop");
 out:
@@ -563,7 +573,7 @@ test_thread_pipe(void)
 	struct deliver_thread *t = NULL;
 	struct fr_error err;
 	struct fixture f;
-	int fds[2] = {-1, -1}, i;
+	int fds[2] = {-1, -1};
 
 	if (fixture_init(&f, NULL, NULL) != 0 || pipe(fds) != 0)
 		goto out;
@@ -572,9 +582,7 @@ test_thread_pipe(void)
 		goto out;
 	append_events(&f, 3, now_ms());
 	is_int(write(fds[1], "", 1), 1, "one wake byte");
-	for (i = 0; i < 1000 && count_of("messages") < 3; i++)
-		usleep(10000); /* poll with a 10 s deadline */
-	is_int(count_of("messages"), 3, "the thread delivered");
+	is_int(wait_for_messages(3), 3, "the thread delivered");
 	{
 		struct pollfd left = {fds[0], POLLIN, 0};
 		is_int(poll(&left, 1, 0), 0, "and read the wake byte");
@@ -582,9 +590,7 @@ test_thread_pipe(void)
 	close(fds[1]);
 	fds[1] = -1;
 	append_events(&f, 1, now_ms());
-	for (i = 0; i < 1000 && count_of("messages") < 4; i++)
-		usleep(10000);
-	is_int(count_of("messages"), 4, "after the pipe's end it still polls");
+	is_int(wait_for_messages(4), 4, "after the pipe's end it still polls");
 	deliver_thread_stop(t);
 	is_int(stats_of(&f, now_ms()).inflight, 0, "no claim left after stop");
 out:
