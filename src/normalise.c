@@ -29,6 +29,7 @@ struct norm {
 	struct json_object *campaign;
 	unsigned builders;
 	struct fr_error *err;
+	struct trait_names *names; /* the fields' trait names, or NULL */
 };
 
 static int value_convert(struct norm *n, const char *field,
@@ -119,12 +120,62 @@ set_member_once(struct json_object **obj, const char *key,
 	return FR_OK;
 }
 
+/* ---- trait names ------------------------------------------------------ */
+
+#define TRAIT_NAME_SIZE (NORMALISE_MAX_KEY + 64)
+/* What the cache holds: the first fields' names, up to a few KB.  It lives
+ * on the stack: a heap block of this size costs more than it saves. */
+#define TRAIT_CACHE_FIELDS 64
+#define TRAIT_CACHE_BYTES  2048
+
+/* Each field's trait name, worked out once (normalise_name folds and looks
+ * the name up several times) for both the honeypot check and the traits. */
+struct trait_names {
+	signed char state[TRAIT_CACHE_FIELDS]; /* 0: not yet, 1: cached,
+	                                          -1: no trait name */
+	uint16_t at[TRAIT_CACHE_FIELDS];       /* offset in buf */
+	size_t used;
+	char buf[TRAIT_CACHE_BYTES];
+};
+
+/* normalise_name of field i (named name) into buf of TRAIT_NAME_SIZE. */
+static int
+trait_name_of(struct trait_names *t, size_t i, const char *name,
+              const struct config *cfg, char *buf)
+{
+	size_t len;
+	int rc;
+
+	if (i < TRAIT_CACHE_FIELDS && t->state[i] != 0) {
+		if (t->state[i] < 0)
+			return -1;
+		memcpy(buf, t->buf + t->at[i], strlen(t->buf + t->at[i]) + 1);
+		return 0;
+	}
+	rc = normalise_name(name, cfg, buf, TRAIT_NAME_SIZE);
+	if (i >= TRAIT_CACHE_FIELDS)
+		return rc;
+	if (rc < 0) {
+		t->state[i] = -1;
+		return rc;
+	}
+	len = strlen(buf) + 1;
+	if (len <= TRAIT_CACHE_BYTES - t->used) {
+		memcpy(t->buf + t->used, buf, len);
+		t->at[i] = (uint16_t)t->used;
+		t->used += len;
+		t->state[i] = 1;
+	}
+	return 0;
+}
+
 /* ---- honeypots and reserved fields ---------------------------------- */
 
 static int
-honeypot_filled(const struct fields *in, const struct config *cfg)
+honeypot_filled(const struct fields *in, const struct config *cfg,
+                struct trait_names *names)
 {
-	char trait[NORMALISE_MAX_KEY + 64];
+	char trait[TRAIT_NAME_SIZE];
 	const char *name;
 	size_t i;
 
@@ -133,7 +184,7 @@ honeypot_filled(const struct fields *in, const struct config *cfg)
 		if (is_empty(in->items[i].value))
 			continue;
 		if (alias_is_honeypot(name, cfg) ||
-		    (normalise_name(name, cfg, trait, sizeof(trait)) == 0 &&
+		    (trait_name_of(names, i, name, cfg, trait) == 0 &&
 		     alias_is_honeypot(trait, cfg)))
 			return 1;
 	}
@@ -571,16 +622,16 @@ take_special(struct norm *n, const char *name, const struct field *f, int *rc)
  * otherwise when normalised again ("page,Title" -> page_title).
  */
 static int
-take_field(struct norm *n, const struct field *f)
+take_field(struct norm *n, const struct field *f, size_t index)
 {
-	char trait[NORMALISE_MAX_KEY + 64];
+	char trait[TRAIT_NAME_SIZE];
 	int rc = FR_OK;
 
 	if (f->name[0] == '_')
 		return take_reserved(n, f);
 	if (take_special(n, f->name, f, &rc))
 		return rc;
-	if (normalise_name(f->name, n->cfg, trait, sizeof(trait)) < 0)
+	if (trait_name_of(n->names, index, f->name, n->cfg, trait) < 0)
 		return strlen(f->name) > NORMALISE_MAX_KEY
 		               ? too_large(n, f->name, "a name over 150 bytes")
 		               : FR_OK;
@@ -840,7 +891,7 @@ normalise_fields(struct norm *n, const struct fields *in)
 
 	detect_builders(n, in);
 	for (i = 0; rc == FR_OK && i < in->count; i++)
-		rc = take_field(n, &in->items[i]);
+		rc = take_field(n, &in->items[i], i);
 	if (rc == FR_OK)
 		rc = take_context(n, in);
 	if (rc == FR_OK && n->out->form_name == NULL && in->form_name != NULL &&
@@ -858,15 +909,16 @@ normalise_fields(struct norm *n, const struct fields *in)
 	return make_event(n);
 }
 
-int
-normalise(const struct fields *in, const struct config *cfg,
-          struct submission *out, struct fr_error *err)
+static int
+normalise_named(const struct fields *in, const struct config *cfg,
+                struct trait_names *names, struct submission *out,
+                struct fr_error *err)
 {
-	struct norm n = {cfg, out, NULL, NULL, NULL, NULL, 0, err};
+	struct norm n = {cfg, out, NULL, NULL, NULL, NULL, 0, err, names};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (honeypot_filled(in, cfg)) {
+	if (honeypot_filled(in, cfg, names)) {
 		/* Answer a bot as a person: the same redirect, nothing sent. */
 		const struct field *next = fields_find(in, "_next");
 		out->honeypot = 1;
@@ -893,6 +945,17 @@ normalise(const struct fields *in, const struct config *cfg,
 	out->page = n.page;
 	out->campaign = n.campaign;
 	return FR_OK;
+}
+
+int
+normalise(const struct fields *in, const struct config *cfg,
+          struct submission *out, struct fr_error *err)
+{
+	struct trait_names names;
+
+	memset(names.state, 0, sizeof(names.state));
+	names.used = 0;
+	return normalise_named(in, cfg, &names, out, err);
 }
 
 void

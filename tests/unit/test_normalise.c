@@ -385,6 +385,56 @@ test_honeypots(const struct config *cfg)
 	}
 }
 
+/*
+ * More fields than normalise's trait-name cache holds (64), with names
+ * long enough to fill its 2 KB first: every trait is still the one
+ * normalise_name gives, and a honeypot past the cache still counts.
+ */
+static void
+test_many_fields(const struct config *cfg)
+{
+	enum { N = 89 };
+	static char names[N][64], values[N][8];
+	const char *pairs[2 * (N + 2) + 1];
+	char want[NORMALISE_MAX_KEY + 64];
+	struct json_object *v;
+	struct submission out;
+	struct fr_error err;
+	struct fields f;
+	size_t i, k = 0, wrong = 0;
+
+	pairs[k++] = "email";
+	pairs[k++] = "a@b.example";
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]),
+		         "someLongCamelCaseFieldName%02zuWithPadding", i);
+		snprintf(values[i], sizeof(values[i]), "v%02zu", i);
+		pairs[k++] = names[i];
+		pairs[k++] = values[i];
+	}
+	pairs[k] = NULL;
+	fields_from_pairs(&f, pairs, FIELD_FORM);
+	is_int(normalise(&f, cfg, &out, &err), FR_OK, "89 long names: success");
+	for (i = 0; out.traits != NULL && i < N; i++)
+		if (normalise_name(names[i], cfg, want, sizeof(want)) != 0 ||
+		    !json_object_object_get_ex(out.traits, want, &v) ||
+		    strcmp(json_object_get_string(v), values[i]) != 0)
+			wrong++;
+	ok(out.traits != NULL && wrong == 0,
+	   "89 long names: each trait is normalise_name's (%zu wrong)", wrong);
+	submission_free(&out);
+	fields_free(&f);
+	pairs[k++] = "bot-field";
+	pairs[k++] = "http://spam.example";
+	pairs[k] = NULL;
+	fields_from_pairs(&f, pairs, FIELD_FORM);
+	is_int(normalise(&f, cfg, &out, &err), FR_OK, "honeypot 91st: success");
+	ok(out.honeypot == 1 && out.traits == NULL,
+	   "a honeypot past the first 64 fields forwards nothing");
+	submission_free(&out);
+	fields_free(&f);
+}
+
 static void
 test_json_types(const struct config *cfg)
 {
@@ -591,6 +641,7 @@ main(void)
 		check_form_case(&form_cases[i], &cfg);
 	test_reserved_and_context(&cfg);
 	test_honeypots(&cfg);
+	test_many_fields(&cfg);
 	test_json_types(&cfg);
 	test_missing_id_reject(&cfg);
 	test_limits(&cfg);
