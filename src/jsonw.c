@@ -16,6 +16,14 @@ jsonw_init(struct jsonw *w)
 	w->first = 1;
 }
 
+/* Give up: release the text, and make every later call a no-op. */
+static void
+fail(struct jsonw *w)
+{
+	jsonw_discard(w);
+	w->failed = 1;
+}
+
 /* Room for n more bytes and a NUL; 0, or -1 (and failed) when not. */
 static int
 reserve(struct jsonw *w, size_t n)
@@ -29,15 +37,13 @@ reserve(struct jsonw *w, size_t n)
 		return 0;
 	while (cap - w->len <= n) {
 		if (cap > ((size_t)-1) / 2) {
-			jsonw_discard(w);
-			w->failed = 1;
+			fail(w);
 			return -1;
 		}
 		cap *= 2;
 	}
 	if ((buf = realloc(w->buf, cap)) == NULL) {
-		jsonw_discard(w);
-		w->failed = 1;
+		fail(w);
 		return -1;
 	}
 	w->buf = buf;
@@ -100,7 +106,11 @@ jsonw_string(struct jsonw *w, const char *s, size_t len)
 	unsigned char c;
 
 	/* at worst every byte becomes \u00XX */
-	if (len > ((size_t)-1) / 8 || reserve(w, 6 * len + 2) < 0)
+	if (len > ((size_t)-1) / 8) {
+		fail(w);
+		return;
+	}
+	if (reserve(w, 6 * len + 2) < 0)
 		return;
 	out = w->buf + w->len;
 	*out++ = '"';
@@ -170,8 +180,7 @@ jsonw_value(struct jsonw *w, struct json_object *v)
 	}
 	text = json_object_to_json_string_length(v, JSONW_FLAGS, &n);
 	if (text == NULL) {
-		jsonw_discard(w);
-		w->failed = 1;
+		fail(w);
 		return;
 	}
 	append(w, text, n);

@@ -157,6 +157,23 @@ test_discard(void)
 	free(text);
 }
 
+/* A length no buffer can hold fails the writer (s is never read). */
+static void
+test_too_long(void)
+{
+	struct jsonw w;
+	size_t len = 1;
+	char *text;
+
+	jsonw_init(&w);
+	jsonw_open(&w);
+	jsonw_string(&w, "x", (size_t)-1);
+	ok(w.failed && w.buf == NULL, "an impossible length fails the writer");
+	jsonw_member_string(&w, "a", "b");
+	text = jsonw_finish(&w, &len);
+	ok(text == NULL && len == 0, "and finish gives nothing after it");
+}
+
 int
 main(void)
 {
@@ -165,5 +182,6 @@ main(void)
 	test_members();
 	test_growth();
 	test_discard();
+	test_too_long();
 	return done_testing();
 }
