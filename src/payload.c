@@ -29,24 +29,17 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-/* obj[key] = a new string (len bytes of s); FR_OK or FR_ENOMEM. */
+/* obj[key] = a new string s; FR_OK or FR_ENOMEM. */
 static int
-put_string_len(struct json_object *obj, const char *key, const char *s,
-               size_t len)
+put_string(struct json_object *obj, const char *key, const char *s)
 {
-	struct json_object *v = json_object_new_string_len(s, (int)len);
+	struct json_object *v = json_object_new_string(s);
 
 	if (v == NULL || json_object_object_add(obj, key, v)) {
 		json_object_put(v);
 		return FR_ENOMEM;
 	}
 	return FR_OK;
-}
-
-static int
-put_string(struct json_object *obj, const char *key, const char *s)
-{
-	return s ? put_string_len(obj, key, s, strlen(s)) : FR_OK;
 }
 
 static const char *
