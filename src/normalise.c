@@ -29,7 +29,7 @@ struct norm {
 	struct json_object *campaign;
 	unsigned builders;
 	struct fr_error *err;
-	struct trait_names *names; /* the fields' trait names, or NULL */
+	struct trait_names *names; /* the fields' trait names */
 };
 
 static int value_convert(struct norm *n, const char *field,
@@ -909,16 +909,18 @@ normalise_fields(struct norm *n, const struct fields *in)
 	return make_event(n);
 }
 
-static int
-normalise_named(const struct fields *in, const struct config *cfg,
-                struct trait_names *names, struct submission *out,
-                struct fr_error *err)
+int
+normalise(const struct fields *in, const struct config *cfg,
+          struct submission *out, struct fr_error *err)
 {
-	struct norm n = {cfg, out, NULL, NULL, NULL, NULL, 0, err, names};
+	struct trait_names names;
+	struct norm n = {cfg, out, NULL, NULL, NULL, NULL, 0, err, &names};
 	int rc;
 
+	memset(names.state, 0, sizeof(names.state));
+	names.used = 0;
 	memset(out, 0, sizeof(*out));
-	if (honeypot_filled(in, cfg, names)) {
+	if (honeypot_filled(in, cfg, &names)) {
 		/* Answer a bot as a person: the same redirect, nothing sent. */
 		const struct field *next = fields_find(in, "_next");
 		out->honeypot = 1;
@@ -945,17 +947,6 @@ normalise_named(const struct fields *in, const struct config *cfg,
 	out->page = n.page;
 	out->campaign = n.campaign;
 	return FR_OK;
-}
-
-int
-normalise(const struct fields *in, const struct config *cfg,
-          struct submission *out, struct fr_error *err)
-{
-	struct trait_names names;
-
-	memset(names.state, 0, sizeof(names.state));
-	names.used = 0;
-	return normalise_named(in, cfg, &names, out, err);
 }
 
 void
