@@ -5,8 +5,9 @@
  * The payload builder uses it instead of building a json-c tree for each
  * call only to serialise it once.
  *
- * Errors are sticky: after a failed allocation every call is a no-op and
- * jsonw_finish returns NULL, so a sequence of writes needs one check.
+ * Errors are sticky: after a failure (an allocation, or a string too long
+ * to escape) every call is a no-op and jsonw_finish returns NULL, so a
+ * sequence of writes needs one check.
  */
 #ifndef FORMRELAY_JSONW_H
 #define FORMRELAY_JSONW_H
@@ -49,8 +50,8 @@ void jsonw_member_string(struct jsonw *w, const char *key, const char *s);
 
 /*
  * The text written (NUL-terminated, *len without the NUL), handed to the
- * caller to free(); the writer is empty again.  NULL after a failed
- * allocation (the writer's memory is released then).
+ * caller to free(); the writer is empty again.  NULL after a failure
+ * (the writer's memory is released then).
  */
 char *jsonw_finish(struct jsonw *w, size_t *len);
 
