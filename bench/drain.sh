@@ -8,7 +8,7 @@
 # serialisation of a typical form, from bench/cpu_path -v, each with its
 # own messageId/userId/email; bench/fill_spool.py), then timed:
 # `formrelay flush` posting /v1/batch bodies over keep-alive to
-# bench/sink (C; parses every body with json-c and counts the events).
+# bench/sink (C; scans every body's JSON structure and counts the events).
 # Prints events/s, the requests and connections used, and the batch
 # sizes the sink saw.  Target (issue 7): >= 10,000 events/s.
 set -u

@@ -174,6 +174,7 @@ memory_of() {
 
 # The fast stand-in for Customer.io (bench/sink.c), shared by a run.
 start_sink() {
+	"$SINK" --self-test || die "bench/sink counts events wrongly"
 	rm -f "$WORK/sink.port"
 	"$SINK" --port-file "$WORK/sink.port" &
 	SINK_PID=$!

@@ -228,7 +228,7 @@ main() {
 	machine
 	echo "software: $("$LIGHTTPD" -v 2>&1 | head -n 1 | cut -d' ' -f1), $("$WRK" -v 2>&1 | head -n 1 | cut -d' ' -f1-2), node $("$NODE" --version 2>/dev/null || echo none), SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo unknown)"
 	echo "load: wrk -t$WRK_THREADS -c$CONNS, ${DURATION}s per round after ${WARMUP}s warm-up, $ROUNDS rounds; $PROCS processes each"
-	echo "formrelay: dry_run = ${BENCH_DRY_RUN:-no}, delivering to bench/sink (C, parses and counts)"
+	echo "formrelay: dry_run = ${BENCH_DRY_RUN:-no}, delivering to bench/sink (C, scans and counts)"
 	start_sink
 	: >"$WORK/results.tsv"
 	r=1
