@@ -1,6 +1,6 @@
 /*
  * The spool: durable storage of events between receipt and delivery, in
- * SQLite (WAL, synchronous=FULL).  The only SQLite user.  Any number of
+ * SQLite (WAL; every append fsync'd).  The only SQLite user.  Any number of
  * processes may share one spool file; claims carry a lease so that no
  * event is in flight twice at once and a crashed owner's claims return.
  *
@@ -20,8 +20,10 @@
  * them.  spool_changes tells how many rows a settle call really changed.
  *
  * Durability.  spool_append, spool_append_group, spool_requeue and
- * spool_purge return only once their commit is fsync'd (WAL,
- * synchronous=FULL): a 2xx means stored.  Delivery's bookkeeping
+ * spool_purge return only once their commit is fsync'd (the WAL): a 2xx
+ * means stored.  Appends fsync after the write lock is released, so one
+ * process's fsync does not hold up another's writes; requeue and purge
+ * use synchronous=FULL.  Delivery's bookkeeping
  * (spool_claim, spool_ack, spool_retry_later, spool_dead_letter,
  * spool_release, spool_expire, spool_state_set) commits atomically but
  * without its own fsync (synchronous=NORMAL); the next durable commit or

@@ -1,8 +1,8 @@
 /*
- * The spool (see include/spool.h): SQLite in WAL mode with
- * synchronous=FULL, so that a COMMIT which returned SQLITE_OK has been
- * fsync'd to the write-ahead log ("Write-Ahead Logging", sqlite.org/wal.html;
- * "PRAGMA synchronous": FULL syncs the WAL on every commit).  Every write
+ * The spool (see include/spool.h): SQLite in WAL mode, and an append
+ * returns only once the write-ahead log holding its COMMIT is fsync'd
+ * ("Write-Ahead Logging", sqlite.org/wal.html; see enum durability for
+ * how, and why not simply synchronous=FULL).  Every write
  * is one BEGIN IMMEDIATE transaction: it takes the write lock up front, so
  * two processes never both read "due" and then both claim (no
  * SQLITE_BUSY_SNAPSHOT upgrade failures), and the busy timeout bounds
@@ -242,8 +242,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /*
  * How durable a write must be (see "Durability" in spool.h).  An append
- * is what a 2xx promises: its COMMIT returns only once the WAL is
- * fsync'd (synchronous=FULL), and so do the operator's requeue and purge.
+ * is what a 2xx promises, so it returns only once the WAL holding its
+ * COMMIT is fsync'd.  synchronous=FULL would fsync inside COMMIT, with
+ * the write lock held: every other process's writer would wait for this
+ * fsync too, and under load the spool committed no faster than one fsync
+ * after another.  So an append commits with synchronous=NORMAL and then
+ * fsyncs the WAL itself once the lock is released (SYNC_AFTER, wal_sync):
+ * the same bytes reach the disk before the caller is told, while the
+ * next writer is already writing.  A checkpoint between the COMMIT and
+ * that fsync changes nothing: under NORMAL, SQLite fsyncs the WAL before
+ * each checkpoint and the spool file after it ("PRAGMA synchronous").
+ * The operator's requeue and purge commit with synchronous=FULL.
  * Delivery's bookkeeping (claims, acks, retries, dead letters, releases,
  * expiry, shared state) commits with synchronous=NORMAL: as atomic and
  * as ordered in the WAL, but fsync'd only by the next FULL commit or
@@ -253,11 +262,11 @@ static const char *const stmt_sql[ST_COUNT] = {
  * which Customer.io de-duplicates), exactly as after a crash between
  * send and ack.  Four fsyncs a batch were most of the delivery's time.
  */
-enum durability { DURABLE = 0, BOOKKEEPING };
+enum durability { DURABLE = 0, SYNC_AFTER, BOOKKEEPING };
 
 struct spool {
 	sqlite3 *db;
-	enum durability durability; /* of this connection's next commit */
+	int sync_full; /* PRAGMA synchronous of this connection is FULL */
 	char *path;
 	char claim[UUID_STR_LEN]; /* this handle's claim token */
 	int busy_ms;
@@ -395,17 +404,47 @@ run(struct spool *sp, enum stmt_id id)
 static int
 set_durability(struct spool *sp, enum durability d)
 {
-	int rc;
+	int full = d == DURABLE, rc;
 
-	if (sp->durability == d)
+	if (sp->sync_full == full)
 		return SQLITE_OK;
 	rc = sqlite3_exec(sp->db,
-	                  d == DURABLE ? "PRAGMA synchronous = FULL"
-	                               : "PRAGMA synchronous = NORMAL",
+	                  full ? "PRAGMA synchronous = FULL"
+	                       : "PRAGMA synchronous = NORMAL",
 	                  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		sp->durability = d;
+		sp->sync_full = full;
 	return rc;
+}
+
+/*
+ * fsync the WAL, as synchronous=FULL does at the end of COMMIT, through
+ * SQLite's own file (SQLITE_FCNTL_JOURNAL_POINTER): the same call, and
+ * the directory is synced too the first time after SQLite created the
+ * file.  An fsync covers the whole file, so every commit written before
+ * it, this connection's or another's, is on disk once it returns.
+ */
+static int
+wal_sync(struct spool *sp, struct fr_error *err)
+{
+	sqlite3_file *wal = NULL;
+	int rc = sqlite3_file_control(sp->db, "main",
+	                              SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+
+	if (rc == SQLITE_OK && (wal == NULL || wal->pMethods == NULL))
+		rc = SQLITE_MISUSE;
+	errno = 0;
+	if (rc == SQLITE_OK &&
+	    (rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL)) == SQLITE_OK)
+		return FR_OK;
+	fr_fail(&sp->err, FR_ESTORE, NULL, NULL,
+	        "spool I/O error: cannot sync the write-ahead log of %s: %s "
+	        "(%s)",
+	        sp->path, sqlite3_errstr(rc),
+	        errno != 0 ? strerror(errno) : "no system error");
+	if (err != NULL)
+		*err = sp->err;
+	return FR_ESTORE;
 }
 
 /* About to try for the write lock: note the wake-up count first, so that
@@ -823,6 +862,7 @@ set_up(struct spool *sp, struct fr_error *err)
 	locked = sp->wake != NULL &&
 	         spool_wake_setup_lock(sp->wake, sp->busy_ms) == 0;
 	rc = set_pragmas(sp, err);
+	sp->sync_full = 1; /* set_pragmas' synchronous = FULL */
 	if (rc == FR_OK)
 		rc = spool_migrate(sp, err);
 	if (locked)
@@ -1011,7 +1051,7 @@ spool_append_group(struct spool *sp, struct spool_append *const *items,
 int
 spool_append_begin(struct spool *sp)
 {
-	return tx_begin(sp, DURABLE);
+	return tx_begin(sp, SYNC_AFTER);
 }
 
 int
@@ -1024,7 +1064,9 @@ spool_append_finish(struct spool *sp, int begun,
 
 	for (i = 0; rc == SQLITE_OK && i < n; i++)
 		rc = append_one(sp, items[i], now);
-	if (tx_end(sp, rc, "store events in", err) == FR_OK)
+	/* tx_end has let the next writer in before the fsync */
+	if (tx_end(sp, rc, "store events in", err) == FR_OK &&
+	    wal_sync(sp, err) == FR_OK)
 		return FR_OK;
 	for (i = 0; i < n; i++)
 		items[i]->result = FR_ESTORE;

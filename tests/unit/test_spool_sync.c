@@ -1,0 +1,182 @@
+/*
+ * When an append's fsync happens.  This program defines fdatasync and
+ * fsync itself, so that SQLite's calls land here: each one records which
+ * file it syncs and whether another connection could take the spool's
+ * write lock at that moment, then syncs for real (or fails, when a test
+ * asks).  An append must fsync the write-ahead log before it returns,
+ * with the write lock already released; a failed fsync must fail the
+ * append with a message naming it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "spool.h"
+#include "tap.h"
+#include "tmpdir.h"
+
+static char tmpdir[256];
+
+static struct {
+	int wal_syncs;        /* of a file whose name ends in -wal */
+	int wal_syncs_locked; /* ... while the write lock was held */
+	int fail_with;        /* errno for the next WAL sync, or 0 */
+	sqlite3 *probe;       /* a second connection to the spool */
+} seen;
+
+static int
+ends_with_wal(int fd)
+{
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 4)
+		return 0;
+	path[n] = '\0';
+	return strcmp(path + n - 4, "-wal") == 0;
+}
+
+/* 1 when another connection cannot take the write lock right now. */
+static int
+write_lock_held(void)
+{
+	int rc;
+
+	if (seen.probe == NULL)
+		return 0;
+	rc = sqlite3_exec(seen.probe, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_exec(seen.probe, "ROLLBACK", NULL, NULL, NULL);
+	return rc != SQLITE_OK;
+}
+
+static int
+note_sync(int fd, long nr)
+{
+	if (ends_with_wal(fd)) {
+		seen.wal_syncs++;
+		seen.wal_syncs_locked += write_lock_held();
+		if (seen.fail_with != 0) {
+			errno = seen.fail_with;
+			seen.fail_with = 0;
+			return -1;
+		}
+	}
+	return (int)syscall(nr, fd);
+}
+
+int
+fdatasync(int fd)
+{
+	return note_sync(fd, SYS_fdatasync);
+}
+
+int
+fsync(int fd)
+{
+	return note_sync(fd, SYS_fsync);
+}
+
+static int
+append(struct spool *sp, const char *body, struct fr_error *err)
+{
+	char id[UUID_STR_LEN];
+	struct spool_event ev = {id, body, strlen(body)};
+
+	uuid_v4(id);
+	return spool_append(sp, &ev, 1, NULL, 1000, err);
+}
+
+static int64_t
+events(void)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(seen.probe, "SELECT count(*) FROM events", -1,
+	                       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+test_sync_after_unlock(struct spool *sp)
+{
+	struct fr_error err;
+	int rc;
+
+	seen.wal_syncs = seen.wal_syncs_locked = 0;
+	fr_error_clear(&err);
+	rc = append(sp, "{\"type\":\"identify\"}", &err);
+	ok(rc == FR_OK, "an append succeeds (%s)", err.message);
+	ok(seen.wal_syncs == 1,
+	   "its WAL is fsync'd once before it returns "
+	   "(%d)",
+	   seen.wal_syncs);
+	ok(seen.wal_syncs_locked == 0,
+	   "with the write lock already released (%d under the lock)",
+	   seen.wal_syncs_locked);
+	ok(events() == 1, "the event is there");
+}
+
+static void
+test_sync_fails(struct spool *sp)
+{
+	struct fr_error err;
+	int rc;
+
+	fr_error_clear(&err);
+	seen.fail_with = EIO;
+	rc = append(sp, "{\"type\":\"identify\",\"n\":2}", &err);
+	ok(rc == FR_ESTORE, "an append whose fsync fails fails (%d)", rc);
+	ok(strstr(err.message, "cannot sync the write-ahead log") != NULL &&
+	           strstr(err.message, strerror(EIO)) != NULL,
+	   "naming the fsync and its cause: %s", err.message);
+	ok(strstr(spool_last_error(sp)->message, "write-ahead log") != NULL,
+	   "spool_last_error says the same");
+	fr_error_clear(&err);
+	rc = append(sp, "{\"type\":\"identify\",\"n\":3}", &err);
+	ok(rc == FR_OK, "the next append succeeds (%s)", err.message);
+	ok(events() == 3,
+	   "nothing stored before was lost (%lld events: the one whose fsync "
+	   "failed was committed, and is delivered like any other)",
+	   (long long)events());
+}
+
+int
+main(void)
+{
+	char path[512];
+	struct spool *sp = NULL;
+	struct fr_error err;
+
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_spool_sync") != 0) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/spool.db", tmpdir);
+	fr_error_clear(&err);
+	if (spool_open(path, &sp, &err) != FR_OK ||
+	    sqlite3_open_v2(path, &seen.probe, SQLITE_OPEN_READWRITE, NULL) !=
+	            SQLITE_OK) {
+		printf("Bail out! cannot open %s: %s\n", path, err.message);
+		return 1;
+	}
+	test_sync_after_unlock(sp);
+	test_sync_fails(sp);
+	spool_close(sp);
+	sqlite3_close(seen.probe);
+	tmpdir_remove(tmpdir);
+	return done_testing();
+}
