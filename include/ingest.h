@@ -29,7 +29,8 @@ int ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 /*
  * A request has its body and will probably store events soon: the
  * writer holds a commit back a moment (at most 2 ms) while expected
- * submissions have not yet queued, so that one fsync covers them all.
+ * submissions have not yet queued, or while fewer are queued than its
+ * last group held, so that one fsync covers them all.
  * Each ingest_expect is settled once: by ingest_append(..., expected 1)
  * or, when the request stores nothing after all, ingest_expect_cancel.
  * Thread-safe.
@@ -45,6 +46,18 @@ void ingest_expect_cancel(struct ingest *in);
  */
 int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
                   const char *webhook_id, int expected, struct fr_error *err);
+
+/*
+ * How long the writer may hold a group back for more submissions (see
+ * ingest_expect; it also waits for as many as its last group held, so
+ * that under load one fsync covers a whole round of requests): 2 ms.
+ * Tests make it long, to check which submissions share a commit without
+ * depending on timing.
+ */
+void ingest_set_gather_us(struct ingest *in, int64_t us);
+
+/* Submissions waiting for their commit now (for tests). */
+int ingest_queued(struct ingest *in);
 
 /*
  * Call fn(arg) from the writer thread after each transaction that stored

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -199,6 +200,114 @@ test_unsettled_expectation(void)
 	config_free(&cfg);
 }
 
+struct appender {
+	struct ingest *in;
+	char id[UUID_STR_LEN];
+	int expect;
+	int rc;
+};
+
+/* Append, settling an expectation appenders_start took (when expect). */
+static void *
+appender_main(void *arg)
+{
+	struct appender *a = arg;
+	struct spool_event ev = {a->id, BODY, strlen(BODY)};
+	struct fr_error err;
+
+	fr_error_clear(&err);
+	a->rc = ingest_append(a->in, &ev, 1, NULL, a->expect, &err);
+	return NULL;
+}
+
+static void
+appenders_start(struct appender *a, pthread_t *tid, int n, struct ingest *in,
+                int first, int expect)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		a[i].in = in;
+		a[i].expect = expect;
+		snprintf(a[i].id, sizeof(a[i].id),
+		         "00000000-0000-4000-8000-0000000001%02d", first + i);
+		if (expect)
+			ingest_expect(in);
+	}
+	for (i = 0; i < n; i++)
+		pthread_create(&tid[i], NULL, appender_main, &a[i]);
+}
+
+/* 1 when every appender stored. */
+static int
+appenders_join(struct appender *a, pthread_t *tid, int n)
+{
+	int i, stored = 0;
+
+	for (i = 0; i < n; i++) {
+		pthread_join(tid[i], NULL);
+		stored += a[i].rc == FR_OK;
+	}
+	return stored == n;
+}
+
+/* Poll (10 s at most) until n submissions wait in the queue. */
+static int
+queued_reaches(struct ingest *in, int n)
+{
+	struct timespec step = {0, 1000000};
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (ingest_queued(in) == n)
+			return 1;
+		nanosleep(&step, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Which submissions share a commit.  With an unbounded gather time (a
+ * wrong wait would hang, and the alarm ends the test), counting commits
+ * says which waited for which: a lone request is committed at once; four
+ * expected ones go in one group; after that group, the writer holds
+ * three submissions back until a fourth comes.
+ */
+static void
+test_group_rules(void)
+{
+	struct appender a[4];
+	pthread_t tid[4];
+	struct config cfg;
+	struct ingest *in;
+
+	if ((in = ingest_at(&cfg, "groups.db", 1)) == NULL)
+		return;
+	ingest_on_commit(in, count_commit, NULL);
+	ingest_set_gather_us(in, 3600 * 1000000LL);
+	alarm(120);
+	commits = 0;
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000e1", NULL, 0),
+	       FR_OK, "a lone submission is stored");
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000e2", NULL, 0),
+	       FR_OK, "and the next lone one, without waiting for company");
+	is_int(commits, 2, "each in its own commit");
+	appenders_start(a, tid, 4, in, 0, 1);
+	ok(appenders_join(a, tid, 4), "four expected submissions stored");
+	is_int(commits, 3, "in one commit");
+	appenders_start(a, tid, 3, in, 10, 0);
+	ok(queued_reaches(in, 3), "three more wait in the queue");
+	is_int(commits, 3, "held back: fewer than the last group");
+	is_int(append_one(in, "00000000-0000-4000-8000-0000000000e3", NULL, 0),
+	       FR_OK, "a fourth is stored");
+	ok(appenders_join(a, tid, 3), "and the three");
+	is_int(commits, 4, "all four in one commit");
+	alarm(0);
+	ingest_stop(in);
+	is_int(pending_in(cfg.spool_path), 10, "ten events stored");
+	config_free(&cfg);
+}
+
 /* CGI: no writer thread; the caller commits. */
 static void
 test_unthreaded(void)
@@ -245,6 +354,7 @@ main(void)
 	test_threads(1);
 	test_webhook_duplicate();
 	test_unsettled_expectation();
+	test_group_rules();
 	test_unthreaded();
 	test_no_spool();
 	tmpdir_remove(tmpdir);
