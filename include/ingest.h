@@ -1,10 +1,12 @@
 /*
  * Ingest: group commit of submissions into the spool.  Acceptor threads
- * hand their events to one writer thread per process and wait; the
+ * hand their events to one writer thread per process, and wait
+ * (ingest_append) or leave the rest to it (ingest_append_async); the
  * writer commits everything queued in one transaction (one fsync), then
- * wakes them with their results.  A plain fsync'd commit per request
- * manages a few thousand a second; a group per fsync keeps every 2xx
- * durable at the speed of the FastCGI front.
+ * wakes the waiters and runs the others' completions with their results.
+ * A plain fsync'd commit per request manages a few thousand a second; a
+ * group per fsync keeps every 2xx durable at the speed of the FastCGI
+ * front.
  */
 #ifndef FORMRELAY_INGEST_H
 #define FORMRELAY_INGEST_H
@@ -58,6 +60,27 @@ void ingest_set_gather_us(struct ingest *in, int64_t us);
 
 /* Submissions waiting for their commit now (for tests). */
 int ingest_queued(struct ingest *in);
+
+/*
+ * What ingest_append_async calls once the transaction holding the events
+ * has ended: result as ingest_append returns it (with FR_ESTORE, the err
+ * given to ingest_append_async has the cause).  It runs in the writer
+ * thread, after every waiter of the group is stored and before the next
+ * group begins: it should write a reply, not wait for anything.
+ */
+typedef void (*ingest_done_fn)(void *arg, int result);
+
+/*
+ * ingest_append without waiting: queue the events for the writer thread
+ * and return; done(arg, result) follows from the writer.  evs, the
+ * events' strings, webhook_id and err must stay valid until then.
+ * FR_OK when queued (done will be called exactly once; at ingest_stop at
+ * the latest), FR_ENOMEM with err set, or FR_EINTERNAL without a writer
+ * thread (CGI: use ingest_append).  done is never called unless FR_OK.
+ */
+int ingest_append_async(struct ingest *in, const struct spool_event *evs,
+                        size_t n, const char *webhook_id, int expected,
+                        struct fr_error *err, ingest_done_fn done, void *arg);
 
 /*
  * Call fn(arg) from the writer thread after each transaction that stored

@@ -21,6 +21,9 @@ struct http_io {
 	/* A CGI variable, or NULL when unset. */
 	const char *(*getenv)(void *ctx, const char *name);
 	void *ctx;
+	/* When set, a reply may be sent later from another thread (see
+	 * request_handle), which then calls finish(ctx) last. */
+	void (*finish)(void *ctx);
 };
 
 enum reply_format { REPLY_HTML = 0, REPLY_JSON };

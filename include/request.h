@@ -21,8 +21,17 @@ struct app {
 	struct parse_limits limits;
 };
 
-/* Handle one request.  Returns 0, or -1 when the reply could not be
- * written (the client went away); the error is logged either way. */
+/* request_handle: the spool writer answers this request later. */
+#define REQUEST_DEFERRED 1
+
+/*
+ * Handle one request.  Returns 0, or -1 when the reply could not be
+ * written (the client went away); the error is logged either way.  With
+ * io->finish set, a submission may instead be handed to the spool
+ * writer: REQUEST_DEFERRED, and from then on the request is the
+ * writer's, which replies, logs and calls io->finish(io->ctx) (perhaps
+ * before request_handle has returned).  The caller must not touch it.
+ */
 int request_handle(struct app *app, const struct http_io *io);
 
 #endif

@@ -114,30 +114,72 @@ close_fast_when_read(FCGX_Request *rq)
 		FCGX_Detach(rq);
 }
 
+/* One FastCGI request in hand; once deferred, the spool writer's. */
+struct fcgi_conn {
+	FCGX_Request rq; /* first: the io callbacks' ctx is either */
+	struct http_io io;
+};
+
+/* The end of a deferred request, from the spool writer's thread. */
+static void
+conn_finish(void *ctx)
+{
+	struct fcgi_conn *c = ctx;
+
+	close_fast_when_read(&c->rq);
+	FCGX_Finish_r(&c->rq);
+	free(c);
+}
+
+/* A request to accept into; owned by the caller until deferred. */
+static struct fcgi_conn *
+conn_new(int listen_fd)
+{
+	struct fcgi_conn *c = malloc(sizeof(*c));
+
+	if (c == NULL ||
+	    FCGX_InitRequest(&c->rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)) {
+		free(c);
+		return NULL;
+	}
+	c->io = (struct http_io){fcgx_read, fcgx_write, fcgx_getenv, c,
+	                         conn_finish};
+	return c;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct http_io io = {fcgx_read, fcgx_write, fcgx_getenv, NULL};
-	FCGX_Request rq;
+	struct fcgi_conn *c = NULL;
 	int rc;
 
-	if (FCGX_InitRequest(&rq, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR))
-		return NULL;
-	io.ctx = &rq;
 	while (!stopping) {
+		if (c == NULL && (c = conn_new(w->listen_fd)) == NULL) {
+			log_msg(LOG_ERROR, "out of memory for a request: "
+			                   "this thread stops accepting");
+			break;
+		}
 		/* No accept mutex: Linux wakes one accept(2) per connection,
 		 * and a lock would also serialise reading the parameters. */
-		rc = stopping ? -1 : FCGX_Accept_r(&rq);
+		rc = stopping ? -1 : FCGX_Accept_r(&c->rq);
 		if (rc == -EINTR)
 			continue; /* the loop condition decides */
 		if (rc < 0)
 			break;
-		request_handle(&w->app, &io);
-		close_fast_when_read(&rq);
-		FCGX_Finish_r(&rq);
+		/* A stored submission is answered by the spool writer once
+		 * committed: this thread accepts the next request meanwhile. */
+		if (request_handle(&w->app, &c->io) == REQUEST_DEFERRED) {
+			c = NULL;
+			continue;
+		}
+		close_fast_when_read(&c->rq);
+		FCGX_Finish_r(&c->rq);
 	}
-	FCGX_Free(&rq, 0);
+	if (c != NULL) {
+		FCGX_Free(&c->rq, 0);
+		free(c);
+	}
 	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;
 }

@@ -1,9 +1,10 @@
 /*
  * Group commit (see ingest.h).  The queue is a singly linked list of
- * waiters living on the submitters' stacks: nothing is allocated per
- * request, and a submitter's entry lives exactly as long as it waits.
- * Each waiter sleeps on its own semaphore: a commit wakes exactly the
- * submitters it stored, not every thread waiting for later groups.
+ * waiters.  A blocking submitter's entry lives on its stack exactly as
+ * long as it waits, sleeping on its own semaphore: a commit wakes exactly
+ * the submitters it stored, not every thread waiting for later groups.
+ * An asynchronous one (ingest_append_async) is allocated here and freed
+ * by the writer once its completion has run.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +27,9 @@
 struct waiter {
 	struct spool_append append; /* what to store, and its result */
 	struct fr_error *err;
-	sem_t done; /* posted once its group is committed */
+	sem_t done; /* blocking: posted once its group is committed */
+	ingest_done_fn on_done; /* asynchronous: called instead */
+	void *on_done_arg;
 	struct waiter *next;
 };
 
@@ -84,8 +87,9 @@ begin_group(struct ingest *in)
 	return spool_append_begin(in->sp);
 }
 
-/* Wake each waiter of a committed group.  Its entry is gone (its stack
- * frame returns) once posted, so the link is read first. */
+/* Wake each waiter of a committed group, or run its completion.  A
+ * blocking waiter's entry is gone (its stack frame returns) once posted,
+ * so the link is read first. */
 static void
 release_group(struct waiter *group)
 {
@@ -93,7 +97,12 @@ release_group(struct waiter *group)
 
 	for (w = group; w != NULL; w = next) {
 		next = w->next;
-		sem_post(&w->done);
+		if (w->on_done == NULL) {
+			sem_post(&w->done);
+			continue;
+		}
+		w->on_done(w->on_done_arg, w->append.result);
+		free(w);
 	}
 }
 
@@ -224,39 +233,78 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 	return FR_OK;
 }
 
-int
-ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-              const char *webhook_id, int expected, struct fr_error *err)
+static void
+waiter_fill(struct waiter *w, const struct spool_event *evs, size_t n,
+            const char *webhook_id, struct fr_error *err)
 {
-	struct waiter w;
+	memset(w, 0, sizeof(*w));
+	w->append.evs = evs;
+	w->append.n = n;
+	w->append.webhook_id = webhook_id;
+	w->err = err;
+}
 
-	memset(&w, 0, sizeof(w));
-	w.append.evs = evs;
-	w.append.n = n;
-	w.append.webhook_id = webhook_id;
-	w.err = err;
-	if (!in->threaded) {
-		if (expected)
-			__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
-		commit_group(in, begin_group(in), &w);
-		return w.append.result;
-	}
-	if (sem_init(&w.done, 0, 0) != 0)
-		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
-		               "cannot wait for the spool writer");
+/* Queue w for the writer and settle the caller's expectation. */
+static void
+enqueue(struct ingest *in, struct waiter *w, int expected)
+{
 	pthread_mutex_lock(&in->lock);
-	*in->tail = &w;
-	in->tail = &w.next;
+	*in->tail = w;
+	in->tail = &w->next;
 	in->queued++;
 	if (expected)
 		__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
 	if (!in->gathering || !group_short(in))
 		pthread_cond_signal(&in->work);
 	pthread_mutex_unlock(&in->lock);
+}
+
+/* Without a writer thread: commit w in the caller. */
+static int
+commit_alone(struct ingest *in, struct waiter *w, int expected)
+{
+	if (expected)
+		__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
+	commit_group(in, begin_group(in), w);
+	return w->append.result;
+}
+
+int
+ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
+              const char *webhook_id, int expected, struct fr_error *err)
+{
+	struct waiter w;
+
+	waiter_fill(&w, evs, n, webhook_id, err);
+	if (!in->threaded)
+		return commit_alone(in, &w, expected);
+	if (sem_init(&w.done, 0, 0) != 0)
+		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
+		               "cannot wait for the spool writer");
+	enqueue(in, &w, expected);
 	while (sem_wait(&w.done) != 0)
 		; /* EINTR: the stop signal; the commit still ends the wait */
 	sem_destroy(&w.done);
 	return w.append.result;
+}
+
+int
+ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
+                    const char *webhook_id, int expected, struct fr_error *err,
+                    ingest_done_fn done, void *arg)
+{
+	struct waiter *w;
+
+	if (!in->threaded)
+		return FR_EINTERNAL;
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return fr_fail(err, FR_ENOMEM, "out_of_memory", NULL,
+		               "out of memory queueing for the spool writer");
+	waiter_fill(w, evs, n, webhook_id, err);
+	w->on_done = done;
+	w->on_done_arg = arg;
+	enqueue(in, w, expected);
+	return FR_OK;
 }
 
 void

@@ -54,7 +54,7 @@ options_parse(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->serve.threads = 12;
+	o->serve.threads = 4;
 	/* '+': stop at the first command so its own flags stay its own */
 	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {

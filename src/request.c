@@ -40,7 +40,22 @@ struct request {
 	size_t body_len;
 	int verified_webhook;
 	int expected;    /* ingest_expect not yet settled */
+	int deferred;    /* handed to the spool writer, which finishes it */
 	char email[256]; /* for the log line, masked there */
+};
+
+/*
+ * A submission whose reply waits for the spool writer (FastCGI): the
+ * request's state moves here, and the writer thread answers once the
+ * commit has ended (stored_reply), so that no acceptor thread sleeps on
+ * a commit.  The request's CGI variables stay valid until io->finish.
+ */
+struct deferred {
+	struct request rq; /* its body stays with request_handle */
+	struct built_event ev[2];
+	struct spool_event sev[2];
+	size_t n;
+	char *redirect; /* owned, or NULL */
 };
 
 static const char *
@@ -231,37 +246,131 @@ request_context_fill(struct request *rq, struct request_context *ctx)
 	ctx->referer = req_env(rq, "HTTP_REFERER");
 }
 
-/* Serialise and commit; the 2xx may only follow a durable commit. */
+/* The calls of a submission, and the spool's view of them. */
 static int
-store_submission(struct request *rq, const struct submission *sub,
-                 const struct webhook_headers *wh)
+build_events(struct request *rq, const struct submission *sub,
+             struct built_event *ev, struct spool_event *sev, size_t *n)
 {
-	struct built_event ev[2];
-	struct spool_event sev[2];
 	struct request_context ctx;
-	size_t n = 0, i;
+	size_t i;
 	int rc;
 
 	request_context_fill(rq, &ctx);
-	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
-	if (rc != FR_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
+	rc = payload_build(sub, &ctx, now_ms(), ev, n, &rq->err);
+	for (i = 0; rc == FR_OK && i < *n; i++) {
 		sev[i].message_id = ev[i].message_id;
 		sev[i].body = ev[i].json;
 		sev[i].len = ev[i].len;
+	}
+	return rc;
+}
+
+/* After the commit (result as ingest_append's): account and answer;
+ * frees the events.  FR_OK when the answer is a 2xx. */
+static int
+stored_reply(struct request *rq, int result, const char *redirect,
+             struct built_event *ev, size_t n)
+{
+	int stored = result == FR_OK || result == FR_EDUPLICATE;
+
+	if (stored)
+		strlcopy(rq->message_id, ev[0].message_id,
+		         sizeof(rq->message_id));
+	if (result == FR_OK)
+		metrics_stored(n);
+	built_events_free(ev, n);
+	if (!stored) {
+		reply_error(&rq->reply, &rq->err, 0);
+		return result;
+	}
+	rq->outcome = result == FR_OK ? "stored" : "duplicate";
+	reply_accepted(&rq->reply, rq->message_id, redirect,
+	               result == FR_EDUPLICATE);
+	return FR_OK;
+}
+
+static void request_end(struct request *rq, int rc);
+
+/* The writer thread's end of a deferred submission. */
+static void
+deferred_done(void *arg, int result)
+{
+	struct deferred *d = arg;
+	struct request *rq = &d->rq;
+	int rc = stored_reply(rq, result, d->redirect, d->ev, d->n);
+
+	request_end(rq, rc == FR_OK || rq->reply.status != 0 ? 0 : -1);
+	rq->io->finish(rq->io->ctx);
+	free(d->redirect);
+	free(d);
+}
+
+/*
+ * Hand the events to the spool writer, which answers (deferred_done):
+ * FR_OK and rq->deferred set, or the status to answer now; FR_EINTERNAL
+ * untouched when the reply cannot wait (CGI, no writer thread).  ev and
+ * sev move into the hand-over on FR_OK only.
+ */
+static int
+defer_store(struct request *rq, const struct webhook_headers *wh,
+            const char *redirect, struct built_event *ev,
+            struct spool_event *sev, size_t n)
+{
+	struct deferred *d;
+	int rc;
+
+	if (rq->io->finish == NULL)
+		return FR_EINTERNAL;
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (redirect != NULL && (d->redirect = xstrdup(redirect)) == NULL)) {
+		free(d);
+		return fail(rq, FR_ENOMEM, NULL, "out of memory");
+	}
+	d->rq = *rq;
+	d->rq.body = NULL;
+	d->rq.expected = 0;
+	memcpy(d->ev, ev, n * sizeof(ev[0]));
+	memcpy(d->sev, sev, n * sizeof(sev[0]));
+	d->n = n;
+	rc = ingest_append_async(rq->app->ingest, d->sev, n,
+	                         rq->verified_webhook ? wh->id : NULL,
+	                         rq->expected, &d->rq.err, deferred_done, d);
+	if (rc != FR_OK) {
+		if (rc != FR_EINTERNAL)
+			rq->err = d->rq.err;
+		free(d->redirect);
+		free(d);
+		return rc;
+	}
+	rq->expected = 0;
+	rq->deferred = 1;
+	return FR_OK;
+}
+
+/* Serialise and commit; the 2xx may only follow a durable commit.  On
+ * FR_OK the reply is sent, or deferred (rq->deferred). */
+static int
+store_submission(struct request *rq, const struct submission *sub,
+                 const struct webhook_headers *wh, const char *redirect)
+{
+	struct built_event ev[2];
+	struct spool_event sev[2];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = build_events(rq, sub, ev, sev, &n)) != FR_OK)
+		return rc;
+	rc = defer_store(rq, wh, redirect, ev, sev, n);
+	if (rc == FR_OK || rc != FR_EINTERNAL) {
+		if (rc != FR_OK)
+			built_events_free(ev, n);
+		return rc;
 	}
 	rc = ingest_append(rq->app->ingest, sev, n,
 	                   rq->verified_webhook ? wh->id : NULL, rq->expected,
 	                   &rq->err);
 	rq->expected = 0;
-	if (rc == FR_OK || rc == FR_EDUPLICATE)
-		strlcopy(rq->message_id, ev[0].message_id,
-		         sizeof(rq->message_id));
-	if (rc == FR_OK)
-		metrics_stored(n);
-	built_events_free(ev, n);
-	return rc;
+	return stored_reply(rq, rc, redirect, ev, n);
 }
 
 static void
@@ -322,16 +431,10 @@ submit(struct request *rq)
 	note_email(rq, &sub);
 	if ((rc = choose_redirect(rq, &sub, &redirect)) != FR_OK)
 		goto done;
-	rc = store_submission(rq, &sub, &wh);
-	if (rc == FR_OK || rc == FR_EDUPLICATE) {
-		rq->outcome = rc == FR_OK ? "stored" : "duplicate";
-		reply_accepted(&rq->reply, rq->message_id, redirect,
-		               rc == FR_EDUPLICATE);
-		rc = FR_OK;
-	}
+	rc = store_submission(rq, &sub, &wh, redirect);
 done:
 	expect_cancel(rq);
-	if (rc != FR_OK)
+	if (rc != FR_OK && rq->reply.status == 0)
 		reply_error(&rq->reply, &rq->err, retry_after_s);
 	submission_free(&sub);
 	fields_free(&f);
@@ -470,7 +573,7 @@ route(struct request *rq)
 }
 
 static void
-request_log(struct request *rq)
+request_log(const struct request *rq)
 {
 	struct logline l;
 
@@ -519,12 +622,21 @@ request_handle(struct app *app, const struct http_io *io)
 	               &app->cfg->trusted_proxies, rq.client,
 	               sizeof(rq.client));
 	rc = route(&rq);
-	if (rq.reply.status == 0 && rc != 0) /* nothing went out */
-		rq.outcome = "write_failed";
-	if (rq.err.status == FR_OK && strcmp(rq.outcome, "rejected") == 0)
-		rq.outcome = "served";
-	metrics_request(rq.reply.status);
-	request_log(&rq);
 	free(rq.body);
+	if (rq.deferred)
+		return REQUEST_DEFERRED;
+	request_end(&rq, rc);
 	return rc;
+}
+
+/* The request is answered (rc as route's): count and log it. */
+static void
+request_end(struct request *rq, int rc)
+{
+	if (rq->reply.status == 0 && rc != 0) /* nothing went out */
+		rq->outcome = "write_failed";
+	if (rq->err.status == FR_OK && strcmp(rq->outcome, "rejected") == 0)
+		rq->outcome = "served";
+	metrics_request(rq->reply.status);
+	request_log(rq);
 }

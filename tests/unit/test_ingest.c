@@ -308,6 +308,117 @@ test_group_rules(void)
 	config_free(&cfg);
 }
 
+/* What an asynchronous append's completion saw. */
+struct completion {
+	int calls;
+	int result;
+	int in_writer;  /* not called from the submitting thread */
+	int64_t stored; /* pending events in the spool at that moment */
+	pthread_t submitter;
+	const char *spool;
+};
+
+static void
+note_completion(void *arg, int result)
+{
+	struct completion *c = arg;
+
+	c->result = result;
+	c->in_writer = !pthread_equal(pthread_self(), c->submitter);
+	c->stored = pending_in(c->spool);
+	__atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Poll (10 s at most) until c's completion has run. */
+static int
+completes(struct completion *c)
+{
+	struct timespec step = {0, 1000000};
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&c->calls, __ATOMIC_SEQ_CST) > 0)
+			return 1;
+		nanosleep(&step, NULL);
+	}
+	return 0;
+}
+
+static int
+append_async(struct ingest *in, const char *id, const char *webhook_id,
+             struct spool_event *ev, struct fr_error *err, struct completion *c,
+             const char *spool)
+{
+	*ev = (struct spool_event){id, BODY, strlen(BODY)};
+	fr_error_clear(err);
+	memset(c, 0, sizeof(*c));
+	c->submitter = pthread_self();
+	c->spool = spool;
+	return ingest_append_async(in, ev, 1, webhook_id, 0, err,
+	                           note_completion, c);
+}
+
+/*
+ * ingest_append_async: the completion runs once, in the writer thread,
+ * after the commit (the event is already in the spool when it runs);
+ * a duplicate webhook completes with FR_EDUPLICATE; what is still
+ * queued at ingest_stop (held by an expectation nobody settles, with
+ * an hour to wait) is committed and completed then; without a writer
+ * thread it refuses (FR_EINTERNAL) and never calls back.
+ */
+static void
+test_async(void)
+{
+	struct completion c[3];
+	struct spool_event ev[3];
+	struct fr_error err[3];
+	struct config cfg;
+	struct ingest *in;
+
+	if ((in = ingest_at(&cfg, "async.db", 1)) == NULL)
+		return;
+	is_int(append_async(in, "00000000-0000-4000-8000-0000000000f1", "w_1",
+	                    &ev[0], &err[0], &c[0], cfg.spool_path),
+	       FR_OK, "an asynchronous append is queued");
+	ok(completes(&c[0]), "and completed without waiting for anyone");
+	ingest_set_gather_us(in, 3600 * 1000000LL);
+	ingest_expect(in); /* never settled: the next ones wait */
+	is_int(append_async(in, "00000000-0000-4000-8000-0000000000f2", "w_1",
+	                    &ev[1], &err[1], &c[1], cfg.spool_path),
+	       FR_OK, "a second, with the same webhook id");
+	is_int(append_async(in, "00000000-0000-4000-8000-0000000000f3", NULL,
+	                    &ev[2], &err[2], &c[2], cfg.spool_path),
+	       FR_OK, "a third");
+	ok(queued_reaches(in, 2), "both wait in the queue");
+	ok(__atomic_load_n(&c[1].calls, __ATOMIC_SEQ_CST) == 0 &&
+	           __atomic_load_n(&c[2].calls, __ATOMIC_SEQ_CST) == 0,
+	   "not completed yet");
+	ingest_stop(in); /* commits what is queued, joins the writer */
+	ok(c[0].calls == 1 && c[1].calls == 1 && c[2].calls == 1,
+	   "each completion ran once (%d %d %d)", c[0].calls, c[1].calls,
+	   c[2].calls);
+	ok(c[0].result == FR_OK && c[2].result == FR_OK,
+	   "stored ones complete with FR_OK");
+	is_int(c[1].result, FR_EDUPLICATE, "the duplicate with FR_EDUPLICATE");
+	ok(c[0].in_writer && c[1].in_writer && c[2].in_writer,
+	   "all from the writer thread");
+	ok(c[0].stored == 1 && c[2].stored == 2,
+	   "after their commit (%lld, %lld events in the spool)",
+	   (long long)c[0].stored, (long long)c[2].stored);
+	is_int(pending_in(cfg.spool_path), 2, "two events stored");
+	config_free(&cfg);
+
+	if ((in = ingest_at(&cfg, "async-cgi.db", 0)) == NULL)
+		return;
+	is_int(append_async(in, "00000000-0000-4000-8000-0000000000f4", NULL,
+	                    &ev[0], &err[0], &c[0], cfg.spool_path),
+	       FR_EINTERNAL, "without a writer thread: refused");
+	ingest_stop(in);
+	is_int(c[0].calls, 0, "and no completion");
+	is_int(pending_in(cfg.spool_path), 0, "nothing stored");
+	config_free(&cfg);
+}
+
 /* CGI: no writer thread; the caller commits. */
 static void
 test_unthreaded(void)
@@ -355,6 +466,7 @@ main(void)
 	test_webhook_duplicate();
 	test_unsettled_expectation();
 	test_group_rules();
+	test_async();
 	test_unthreaded();
 	test_no_spool();
 	tmpdir_remove(tmpdir);
