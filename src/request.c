@@ -246,23 +246,18 @@ request_context_fill(struct request *rq, struct request_context *ctx)
 	ctx->referer = req_env(rq, "HTTP_REFERER");
 }
 
-/* The calls of a submission, and the spool's view of them. */
-static int
-build_events(struct request *rq, const struct submission *sub,
-             struct built_event *ev, struct spool_event *sev, size_t *n)
+/* The spool's view of built events: it points into ev (the message ids
+ * are ev's own arrays), so sev lives no longer than ev where it is. */
+static void
+spool_view(const struct built_event *ev, struct spool_event *sev, size_t n)
 {
-	struct request_context ctx;
 	size_t i;
-	int rc;
 
-	request_context_fill(rq, &ctx);
-	rc = payload_build(sub, &ctx, now_ms(), ev, n, &rq->err);
-	for (i = 0; rc == FR_OK && i < *n; i++) {
+	for (i = 0; i < n; i++) {
 		sev[i].message_id = ev[i].message_id;
 		sev[i].body = ev[i].json;
 		sev[i].len = ev[i].len;
 	}
-	return rc;
 }
 
 /* After the commit (result as ingest_append's): account and answer;
@@ -308,13 +303,12 @@ deferred_done(void *arg, int result)
 /*
  * Hand the events to the spool writer, which answers (deferred_done):
  * FR_OK and rq->deferred set, or the status to answer now; FR_EINTERNAL
- * untouched when the reply cannot wait (CGI, no writer thread).  ev and
- * sev move into the hand-over on FR_OK only.
+ * untouched when the reply cannot wait (CGI, no writer thread).  The
+ * events move into the hand-over on FR_OK only.
  */
 static int
 defer_store(struct request *rq, const struct webhook_headers *wh,
-            const char *redirect, struct built_event *ev,
-            struct spool_event *sev, size_t n)
+            const char *redirect, const struct built_event *ev, size_t n)
 {
 	struct deferred *d;
 	int rc;
@@ -330,7 +324,7 @@ defer_store(struct request *rq, const struct webhook_headers *wh,
 	d->rq.body = NULL;
 	d->rq.expected = 0;
 	memcpy(d->ev, ev, n * sizeof(ev[0]));
-	memcpy(d->sev, sev, n * sizeof(sev[0]));
+	spool_view(d->ev, d->sev, n); /* not the caller's: it points there */
 	d->n = n;
 	rc = ingest_append_async(rq->app->ingest, d->sev, n,
 	                         rq->verified_webhook ? wh->id : NULL,
@@ -355,17 +349,21 @@ store_submission(struct request *rq, const struct submission *sub,
 {
 	struct built_event ev[2];
 	struct spool_event sev[2];
+	struct request_context ctx;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = build_events(rq, sub, ev, sev, &n)) != FR_OK)
+	request_context_fill(rq, &ctx);
+	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
+	if (rc != FR_OK)
 		return rc;
-	rc = defer_store(rq, wh, redirect, ev, sev, n);
-	if (rc == FR_OK || rc != FR_EINTERNAL) {
+	rc = defer_store(rq, wh, redirect, ev, n);
+	if (rc != FR_EINTERNAL) { /* deferred, or it failed */
 		if (rc != FR_OK)
 			built_events_free(ev, n);
 		return rc;
 	}
+	spool_view(ev, sev, n);
 	rc = ingest_append(rq->app->ingest, sev, n,
 	                   rq->verified_webhook ? wh->id : NULL, rq->expected,
 	                   &rq->err);

@@ -8,7 +8,9 @@ and the strict-mode header; replies are what SPEC "Replies" promises.
 import json
 import os
 import re
+import sqlite3
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import API_KEY, Env, Tap, basic_auth, wait_until  # noqa: E402
@@ -102,6 +104,47 @@ def check_redirects(t, env):
     t.ok(r.header("location") is None, "no Location for a refused _next")
 
 
+def check_concurrent_ids(t, env):
+    """Submissions from many connections at once, answered by the spool
+    writer: each row keeps its own messageId, the one in its body and in
+    its 202.  (The writer stores the ids after the submitting thread has
+    moved on to other requests.)  Delivery is held off with 503s so that
+    every row is still there to read."""
+    env.standin.script({"default": {"status": 503}})
+    replies, lock = [], threading.Lock()
+
+    def poster(k):
+        for i in range(8):
+            r = env.relay.post_json({"entryId": "conc-%d-%d" % (k, i),
+                                     "email": "c%d.%d@example.com" % (k, i)})
+            with lock:
+                replies.append(r)
+
+    threads = [threading.Thread(target=poster, args=(k,)) for k in range(16)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.eq(sorted({r.status for r in replies}), [202],
+         "128 concurrent submissions: all 202")
+    acked = {r.json().get("id") for r in replies if r.status == 202}
+    db = sqlite3.connect("file:%s?mode=ro" % env.relay.spool, uri=True)
+    try:
+        rows = db.execute(
+            "SELECT e.message_id, json_extract(b.body, '$.messageId')"
+            " FROM events e JOIN bodies b ON b.id = e.id"
+            " WHERE json_extract(b.body, '$.userId') LIKE 'conc-%'").fetchall()
+    finally:
+        db.close()
+    t.eq(len(rows), 128, "128 rows in the spool")
+    wrong = [r for r in rows if r[0] != r[1]]
+    t.ok(not wrong, "each row's message_id is its body's messageId",
+         "%d differ, e.g. %r" % (len(wrong), wrong[:2]))
+    t.eq(len({r[0] for r in rows} ^ acked), 0,
+         "and the ids the 202s carried")
+    env.standin.script({"default": {"status": 200}})
+
+
 def main():
     t = Tap()
     if not os.path.exists("/usr/sbin/lighttpd") and not os.environ.get("LIGHTTPD"):
@@ -112,6 +155,7 @@ def main():
         check_form_post(t, env)
         check_json_post(t, env)
         check_redirects(t, env)
+        check_concurrent_ids(t, env)
         log = env.relay.log()
         t.ok(API_KEY not in log, "the API key is not in the server log")
         t.ok("jane.doe@example.com" not in log, "emails are masked in logs")
