@@ -77,6 +77,9 @@ typedef void (*ingest_done_fn)(void *arg, int result);
  * FR_OK when queued (done will be called exactly once; at ingest_stop at
  * the latest), FR_ENOMEM with err set, or FR_EINTERNAL without a writer
  * thread (CGI: use ingest_append).  done is never called unless FR_OK.
+ * With 256 already in hand (queued or not yet answered) it first waits
+ * for room: a stalled disk then stops the acceptors instead of letting
+ * requests pile up.  Not once ingest_stop has begun.
  */
 int ingest_append_async(struct ingest *in, const struct spool_event *evs,
                         size_t n, const char *webhook_id, int expected,

@@ -18,6 +18,12 @@
 
 /* At most this many submissions in one transaction. */
 #define INGEST_MAX_GROUP 256
+/* At most this many asynchronous submissions in hand (queued, or in a
+ * group not yet answered): past it, ingest_append_async waits, so that a
+ * stalled disk holds a bounded number of requests (each keeps ~20 KB of
+ * libfcgi's buffers) and the rest wait in the listening socket's queue,
+ * as they did when each acceptor thread waited for its own commit. */
+#define INGEST_MAX_OUTSTANDING INGEST_MAX_GROUP
 /* How long a commit may wait for requests still being parsed (the idea
  * of PostgreSQL's commit_delay/commit_siblings): on a busy machine the
  * threads behind the first submitter need the CPU to reach the queue,
@@ -38,6 +44,8 @@ struct ingest {
 	pthread_mutex_t db;   /* serialises use of sp */
 	pthread_mutex_t lock; /* queue and flags */
 	pthread_cond_t work;  /* the writer waits here */
+	pthread_cond_t room;  /* for outstanding to drop */
+	int outstanding;      /* asynchronous ones not yet answered */
 	int expected;         /* requests whose events may follow */
 	int queued;           /* submissions waiting in the queue */
 	int last_group;       /* submissions in the last group taken */
@@ -91,9 +99,10 @@ begin_group(struct ingest *in)
  * blocking waiter's entry is gone (its stack frame returns) once posted,
  * so the link is read first. */
 static void
-release_group(struct waiter *group)
+release_group(struct ingest *in, struct waiter *group)
 {
 	struct waiter *w, *next;
+	int answered = 0;
 
 	for (w = group; w != NULL; w = next) {
 		next = w->next;
@@ -103,7 +112,14 @@ release_group(struct waiter *group)
 		}
 		w->on_done(w->on_done_arg, w->append.result);
 		free(w);
+		answered++;
 	}
+	if (answered == 0)
+		return;
+	pthread_mutex_lock(&in->lock);
+	in->outstanding -= answered;
+	pthread_cond_broadcast(&in->room);
+	pthread_mutex_unlock(&in->lock);
 }
 
 /* Detach up to INGEST_MAX_GROUP waiters from the queue head. */
@@ -192,7 +208,7 @@ writer_main(void *arg)
 		/* delivery is nudged before anyone is answered */
 		if (stored && in->committed != NULL)
 			in->committed(in->committed_arg);
-		release_group(group);
+		release_group(in, group);
 		pthread_mutex_lock(&in->lock);
 	}
 	pthread_mutex_unlock(&in->lock);
@@ -220,6 +236,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&in->work, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&in->room, NULL);
 	in->tail = &in->head;
 	in->gather_us = INGEST_GATHER_US;
 	in->threaded = threaded;
@@ -244,11 +261,11 @@ waiter_fill(struct waiter *w, const struct spool_event *evs, size_t n,
 	w->err = err;
 }
 
-/* Queue w for the writer and settle the caller's expectation. */
+/* With the lock held: queue w for the writer and settle the caller's
+ * expectation. */
 static void
-enqueue(struct ingest *in, struct waiter *w, int expected)
+enqueue_locked(struct ingest *in, struct waiter *w, int expected)
 {
-	pthread_mutex_lock(&in->lock);
 	*in->tail = w;
 	in->tail = &w->next;
 	in->queued++;
@@ -256,7 +273,6 @@ enqueue(struct ingest *in, struct waiter *w, int expected)
 		__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
 	if (!in->gathering || !group_short(in))
 		pthread_cond_signal(&in->work);
-	pthread_mutex_unlock(&in->lock);
 }
 
 /* Without a writer thread: commit w in the caller. */
@@ -281,7 +297,9 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 	if (sem_init(&w.done, 0, 0) != 0)
 		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
 		               "cannot wait for the spool writer");
-	enqueue(in, &w, expected);
+	pthread_mutex_lock(&in->lock);
+	enqueue_locked(in, &w, expected);
+	pthread_mutex_unlock(&in->lock);
 	while (sem_wait(&w.done) != 0)
 		; /* EINTR: the stop signal; the commit still ends the wait */
 	sem_destroy(&w.done);
@@ -303,7 +321,12 @@ ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
 	waiter_fill(w, evs, n, webhook_id, err);
 	w->on_done = done;
 	w->on_done_arg = arg;
-	enqueue(in, w, expected);
+	pthread_mutex_lock(&in->lock);
+	while (in->outstanding >= INGEST_MAX_OUTSTANDING)
+		pthread_cond_wait(&in->room, &in->lock);
+	in->outstanding++;
+	enqueue_locked(in, w, expected);
+	pthread_mutex_unlock(&in->lock);
 	return FR_OK;
 }
 
@@ -387,6 +410,7 @@ ingest_stop(struct ingest *in)
 		pthread_join(in->writer, NULL);
 	}
 	spool_close(in->sp);
+	pthread_cond_destroy(&in->room);
 	pthread_cond_destroy(&in->work);
 	pthread_mutex_destroy(&in->lock);
 	pthread_mutex_destroy(&in->db);

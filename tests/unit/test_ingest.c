@@ -419,6 +419,58 @@ test_async(void)
 	config_free(&cfg);
 }
 
+static int answered;
+
+static void
+count_answer(void *arg, int result)
+{
+	(void)arg;
+	(void)result;
+	__atomic_add_fetch(&answered, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * At most 256 asynchronous submissions in hand.  An expectation nobody
+ * settles holds the writer until 256 are queued (a full group); the
+ * 257th append must wait until they are answered, so that appended -
+ * answered never passes 256.  The 44 after them are answered at the
+ * stop.
+ */
+static void
+test_async_bound(void)
+{
+	static char ids[300][UUID_STR_LEN];
+	static struct spool_event ev[300];
+	struct fr_error err;
+	struct config cfg;
+	struct ingest *in;
+	int i, most = 0, failed = 0, ahead;
+
+	if ((in = ingest_at(&cfg, "bound.db", 1)) == NULL)
+		return;
+	answered = 0;
+	ingest_set_gather_us(in, 3600 * 1000000LL);
+	ingest_expect(in);
+	for (i = 0; i < 300; i++) {
+		snprintf(ids[i], sizeof(ids[i]),
+		         "00000000-0000-4000-8000-%012d", 1000 + i);
+		ev[i] = (struct spool_event){ids[i], BODY, strlen(BODY)};
+		fr_error_clear(&err);
+		if (ingest_append_async(in, &ev[i], 1, NULL, 0, &err,
+		                        count_answer, NULL) != FR_OK)
+			failed++;
+		ahead = i + 1 - __atomic_load_n(&answered, __ATOMIC_SEQ_CST);
+		if (ahead > most)
+			most = ahead;
+	}
+	is_int(failed, 0, "300 asynchronous appends queued");
+	ok(most <= 256, "never more than 256 in hand (at most %d)", most);
+	ingest_stop(in);
+	is_int(answered, 300, "all answered by the stop");
+	is_int(pending_in(cfg.spool_path), 300, "300 events stored");
+	config_free(&cfg);
+}
+
 /* CGI: no writer thread; the caller commits. */
 static void
 test_unthreaded(void)
@@ -467,6 +519,7 @@ main(void)
 	test_unsettled_expectation();
 	test_group_rules();
 	test_async();
+	test_async_bound();
 	test_unthreaded();
 	test_no_spool();
 	tmpdir_remove(tmpdir);
