@@ -120,15 +120,20 @@ struct fcgi_conn {
 	struct http_io io;
 };
 
+/* The end of a request: the reply goes out, the connection closes. */
+static void
+conn_end(struct fcgi_conn *c)
+{
+	close_fast_when_read(&c->rq);
+	FCGX_Finish_r(&c->rq);
+}
+
 /* The end of a deferred request, from the spool writer's thread. */
 static void
 conn_finish(void *ctx)
 {
-	struct fcgi_conn *c = ctx;
-
-	close_fast_when_read(&c->rq);
-	FCGX_Finish_r(&c->rq);
-	free(c);
+	conn_end(ctx);
+	free(ctx);
 }
 
 /* A request to accept into; owned by the caller until deferred. */
@@ -173,8 +178,7 @@ worker_main(void *arg)
 			c = NULL;
 			continue;
 		}
-		close_fast_when_read(&c->rq);
-		FCGX_Finish_r(&c->rq);
+		conn_end(c);
 	}
 	if (c != NULL) {
 		FCGX_Free(&c->rq, 0);
