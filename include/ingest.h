@@ -44,7 +44,8 @@ void ingest_expect_cancel(struct ingest *in);
  * Store evs[0..n) durably (with webhook_id, if set, recorded in the same
  * transaction) and return only once committed.  expected: 1 settles the
  * caller's ingest_expect.  Thread-safe.  FR_OK, FR_EDUPLICATE (a webhook
- * id seen before: nothing stored) or FR_ESTORE.
+ * id seen before: nothing stored), FR_ESTORE, or with a writer thread
+ * FR_ENOMEM (it queues through ingest_append_async and waits).
  */
 int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
                   const char *webhook_id, int expected, struct fr_error *err);

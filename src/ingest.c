@@ -1,10 +1,10 @@
 /*
  * Group commit (see ingest.h).  The queue is a singly linked list of
- * waiters.  A blocking submitter's entry lives on its stack exactly as
- * long as it waits, sleeping on its own semaphore: a commit wakes exactly
- * the submitters it stored, not every thread waiting for later groups.
- * An asynchronous one (ingest_append_async) is allocated here and freed
- * by the writer once its completion has run.
+ * waiters, each allocated by ingest_append_async and freed by the writer
+ * once its completion has run.  A blocking submitter (ingest_append)
+ * sleeps on its own semaphore, posted by its completion: a commit wakes
+ * exactly the submitters it stored, not every thread waiting for later
+ * groups.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,7 +18,7 @@
 
 /* At most this many submissions in one transaction. */
 #define INGEST_MAX_GROUP 256
-/* At most this many asynchronous submissions in hand (queued, or in a
+/* At most this many submissions in hand (queued, or in a
  * group not yet answered): past it, ingest_append_async waits, so that a
  * stalled disk holds a bounded number of requests (each keeps ~20 KB of
  * libfcgi's buffers) and the rest wait in the listening socket's queue,
@@ -33,8 +33,7 @@
 struct waiter {
 	struct spool_append append; /* what to store, and its result */
 	struct fr_error *err;
-	sem_t done; /* blocking: posted once its group is committed */
-	ingest_done_fn on_done; /* asynchronous: called instead */
+	ingest_done_fn on_done; /* called once its group is committed */
 	void *on_done_arg;
 	struct waiter *next;
 };
@@ -45,7 +44,7 @@ struct ingest {
 	pthread_mutex_t lock; /* queue and flags */
 	pthread_cond_t work;  /* the writer waits here */
 	pthread_cond_t room;  /* for outstanding to drop */
-	int outstanding;      /* asynchronous ones not yet answered */
+	int outstanding;      /* submissions queued or not yet answered */
 	int expected;         /* requests whose events may follow */
 	int queued;           /* submissions waiting in the queue */
 	int last_group;       /* submissions in the last group taken */
@@ -95,9 +94,8 @@ begin_group(struct ingest *in)
 	return spool_append_begin(in->sp);
 }
 
-/* Wake each waiter of a committed group, or run its completion.  A
- * blocking waiter's entry is gone (its stack frame returns) once posted,
- * so the link is read first. */
+/* Run the completion of each waiter of a committed group, and make room
+ * for as many more. */
 static void
 release_group(struct ingest *in, struct waiter *group)
 {
@@ -106,16 +104,10 @@ release_group(struct ingest *in, struct waiter *group)
 
 	for (w = group; w != NULL; w = next) {
 		next = w->next;
-		if (w->on_done == NULL) {
-			sem_post(&w->done);
-			continue;
-		}
 		w->on_done(w->on_done_arg, w->append.result);
 		free(w);
 		answered++;
 	}
-	if (answered == 0)
-		return;
 	pthread_mutex_lock(&in->lock);
 	in->outstanding -= answered;
 	pthread_cond_broadcast(&in->room);
@@ -261,49 +253,55 @@ waiter_fill(struct waiter *w, const struct spool_event *evs, size_t n,
 	w->err = err;
 }
 
-/* With the lock held: queue w for the writer and settle the caller's
- * expectation. */
+/* The caller's ingest_expect, when it has one, is settled. */
 static void
-enqueue_locked(struct ingest *in, struct waiter *w, int expected)
+settle_expectation(struct ingest *in, int expected)
 {
-	*in->tail = w;
-	in->tail = &w->next;
-	in->queued++;
 	if (expected)
 		__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
-	if (!in->gathering || !group_short(in))
-		pthread_cond_signal(&in->work);
 }
 
-/* Without a writer thread: commit w in the caller. */
-static int
-commit_alone(struct ingest *in, struct waiter *w, int expected)
+/* A blocking submitter's wait (ingest_append). */
+struct append_wait {
+	sem_t done;
+	int result;
+};
+
+static void
+append_done(void *arg, int result)
 {
-	if (expected)
-		__atomic_sub_fetch(&in->expected, 1, __ATOMIC_SEQ_CST);
-	commit_group(in, begin_group(in), w);
-	return w->append.result;
+	struct append_wait *aw = arg;
+
+	aw->result = result;
+	sem_post(&aw->done); /* aw is gone once posted */
 }
 
 int
 ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
               const char *webhook_id, int expected, struct fr_error *err)
 {
+	struct append_wait aw;
 	struct waiter w;
+	int rc;
 
-	waiter_fill(&w, evs, n, webhook_id, err);
-	if (!in->threaded)
-		return commit_alone(in, &w, expected);
-	if (sem_init(&w.done, 0, 0) != 0)
+	if (!in->threaded) {
+		waiter_fill(&w, evs, n, webhook_id, err);
+		settle_expectation(in, expected);
+		commit_group(in, begin_group(in), &w);
+		return w.append.result;
+	}
+	if (sem_init(&aw.done, 0, 0) != 0)
 		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
 		               "cannot wait for the spool writer");
-	pthread_mutex_lock(&in->lock);
-	enqueue_locked(in, &w, expected);
-	pthread_mutex_unlock(&in->lock);
-	while (sem_wait(&w.done) != 0)
-		; /* EINTR: the stop signal; the commit still ends the wait */
-	sem_destroy(&w.done);
-	return w.append.result;
+	rc = ingest_append_async(in, evs, n, webhook_id, expected, err,
+	                         append_done, &aw);
+	if (rc == FR_OK) {
+		while (sem_wait(&aw.done) != 0)
+			; /* EINTR: the stop signal; the commit ends the wait */
+		rc = aw.result;
+	}
+	sem_destroy(&aw.done);
+	return rc;
 }
 
 int
@@ -325,7 +323,12 @@ ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
 	while (in->outstanding >= INGEST_MAX_OUTSTANDING)
 		pthread_cond_wait(&in->room, &in->lock);
 	in->outstanding++;
-	enqueue_locked(in, w, expected);
+	*in->tail = w;
+	in->tail = &w->next;
+	in->queued++;
+	settle_expectation(in, expected);
+	if (!in->gathering || !group_short(in))
+		pthread_cond_signal(&in->work);
 	pthread_mutex_unlock(&in->lock);
 	return FR_OK;
 }
