@@ -136,6 +136,21 @@ conn_finish(void *ctx)
 	free(ctx);
 }
 
+/*
+ * The server asked to keep the connection for its next request (nginx's
+ * fastcgi_keep_conn, FCGI_KEEP_CONN).  libfcgi then leaves the socket
+ * open after FCGX_Finish_r for FCGX_Accept_r to read the next request
+ * from: only the thread that serves the connection can do that, so such
+ * a request is not handed to the spool writer (this thread waits for its
+ * commit, as CGI does).  libfcgi has no call for the flag it parsed from
+ * FCGI_BEGIN_REQUEST, so this reads the field fcgiapp.h marks internal.
+ */
+static int
+conn_keeps_open(const FCGX_Request *rq)
+{
+	return rq->keepConnection;
+}
+
 /* A request to accept into; owned by the caller until deferred. */
 static struct fcgi_conn *
 conn_new(int listen_fd)
@@ -172,6 +187,7 @@ worker_main(void *arg)
 			continue; /* the loop condition decides */
 		if (rc < 0)
 			break;
+		c->io.finish = conn_keeps_open(&c->rq) ? NULL : conn_finish;
 		/* A stored submission is answered by the spool writer once
 		 * committed: this thread accepts the next request meanwhile. */
 		if (request_handle(&w->app, &c->io) == REQUEST_DEFERRED) {

@@ -568,9 +568,10 @@ def fastcgi_params_file(nginx):
     return None
 
 
-def nginx_start(site, name, port, account, snippet):
+def nginx_start(site, name, port, account, snippet, http_extra=""):
     """nginx -p PREFIX -c conf -g 'daemon off;' on 127.0.0.1:port with the
-    contrib snippet inside its server { } block, as a site's file has it."""
+    contrib snippet inside its server { } block, as a site's file has it;
+    http_extra goes in the http { } block (an upstream, say)."""
     nginx = nginx_program()
     prefix = site.mkdir(name)
     params = fastcgi_params_file(nginx)
@@ -591,6 +592,7 @@ http {
 	proxy_temp_path %(p)s/proxy;
 	uwsgi_temp_path %(p)s/uwsgi;
 	scgi_temp_path %(p)s/scgi;
+%(extra)s
 	server {
 		listen 127.0.0.1:%(port)d;
 		server_name localhost;
@@ -598,7 +600,7 @@ http {
 		include formrelay.conf;
 	}
 }
-""" % {"user": user, "p": prefix, "port": port,
+""" % {"user": user, "p": prefix, "port": port, "extra": http_extra,
        "www": os.path.join(SRCDIR, "www")})
     p = site.start([nginx, "-e", os.path.join(prefix, "error.log"),
                     "-p", prefix + "/", "-c", conf, "-g", "daemon off;"],

@@ -101,6 +101,56 @@ def check_listener(t, site, account):
     t.eq(site.stop(relay), 0, "formrelay --listen stops on SIGTERM, exit 0")
 
 
+def established_to(port):
+    """Open TCP connections whose local end is 127.0.0.1:port (formrelay's
+    side of the connections nginx holds), from /proc/net/tcp."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    local = "0100007F:%04X" % port
+    return sum(1 for r in rows if r[1] == local and r[3] == "01")
+
+
+def check_keep_conn(t, site, account):
+    """nginx keeping its FastCGI connections (an upstream with keepalive,
+    fastcgi_keep_conn on): each submission on a kept connection is
+    answered, and the connection stays open for the next.  A stored
+    submission's reply is written by the spool writer thread; a kept
+    connection has to go on being read by the thread that serves it."""
+    fcgi_port, port = free_port(), free_port()
+    listen = "127.0.0.1:%d" % fcgi_port
+    unit = servers.read_unit("systemd/formrelay-listen.service", {
+        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
+        "127.0.0.1:9000": listen})
+    relay = servers.run_unit(site, unit, "formrelay-keep-conn.log")
+    servers.wait_port(relay, fcgi_port, "formrelay --listen", site)
+    upstream = ("\tupstream formrelay_kept {\n\t\tserver %s;\n"
+                "\t\tkeepalive 2;\n\t}\n" % listen)
+    # A short read timeout: a post nobody reads fails in 5 s, not 60.
+    snippet = servers.template("nginx/formrelay.conf", {
+        "fastcgi_pass unix:" + SHIPPED_SOCKET + ";":
+            "fastcgi_pass formrelay_kept; fastcgi_keep_conn on;"
+            " fastcgi_read_timeout 5s;"})
+    nginx = servers.nginx_start(site, "nginx-keep-conn", port, account,
+                                snippet, upstream)
+    site.standin.reset()
+    statuses = []
+    for i in range(4):
+        r = post_json(port, {"entryId": "kept-%d" % i,
+                             "email": "kept%d@example.com" % i})
+        statuses.append(r.status)
+    t.ok(statuses == [202] * 4,
+         "nginx with fastcgi_keep_conn: four posts in a row each 202",
+         "statuses: %r\n%s" % (statuses, site.logs()))
+    r = servers.http_request(port, "GET", "/formrelay/healthz")
+    t.eq(r.status, 200, "nginx with fastcgi_keep_conn: then healthz 200")
+    t.ok(established_to(fcgi_port) >= 1,
+         "nginx kept its connection to formrelay open between requests")
+    for i in range(4):
+        expect_delivered_one(t, site, "kept-%d" % i)
+    t.eq(site.stop(nginx), 0, "nginx stops on SIGTERM")
+    t.eq(site.stop(relay), 0, "formrelay --listen stops on SIGTERM, exit 0")
+
+
 def main():
     t = Tap()
     if not servers.nginx_program():
@@ -111,6 +161,7 @@ def main():
     def body():
         check_socket_activation(t, site, account)
         check_listener(t, site, account)
+        check_keep_conn(t, site, account)
 
     servers.run(t, site, body)
 
