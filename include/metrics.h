@@ -34,6 +34,13 @@ void metrics_delivery(size_t delivered, size_t retried, size_t dead);
 void metrics_upstream(int64_t elapsed_ms);
 
 /*
+ * One group commit of submissions: how long it waited for the spool's
+ * write lock and how long the fsync of the write-ahead log took, in
+ * microseconds.
+ */
+void metrics_commit(size_t submissions, int64_t lock_wait_us, int64_t sync_us);
+
+/*
  * Render everything (with st for the spool gauges; NULL omits them) into
  * buf.  Returns the length, or -1 when size is too small.
  */

@@ -197,6 +197,10 @@ int spool_append_finish(struct spool *sp, int begun,
                         struct spool_append *const *items, size_t n,
                         int64_t now, struct fr_error *err);
 
+/* How long the last fsync of the write-ahead log took (spool_append's
+ * and spool_append_finish's), in microseconds; 0 before any. */
+int64_t spool_last_sync_us(const struct spool *sp);
+
 /*
  * Claim up to max_events due events, whose bodies total at most
  * max_bytes (always at least one).  Order: first inflight events whose

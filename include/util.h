@@ -13,6 +13,9 @@ int64_t now_ms(void);
 /* Milliseconds from CLOCK_MONOTONIC, for durations. */
 int64_t mono_ms(void);
 
+/* Microseconds from CLOCK_MONOTONIC, for short durations. */
+int64_t mono_us(void);
+
 /* A random UUID version 4 in lower-case hex into out.  0 or -1. */
 int uuid_v4(char out[UUID_STR_LEN]);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ingest.h"
+#include "metrics.h"
 #include "util.h"
 
 /* At most this many submissions in one transaction. */
@@ -57,6 +58,7 @@ struct ingest {
 	int threaded;
 	int stopping;
 	pthread_t writer;
+	int64_t lock_wait_us; /* the current group's; under db */
 };
 
 /* Store one group in the transaction begun (spool_append_begin) and
@@ -75,6 +77,8 @@ commit_group(struct ingest *in, int begun, struct waiter *group)
 		items[n++] = &w->append;
 	fr_error_clear(&err);
 	rc = spool_append_finish(in->sp, begun, items, n, now_ms(), &err);
+	if (rc == FR_OK)
+		metrics_commit(n, in->lock_wait_us, spool_last_sync_us(in->sp));
 	pthread_mutex_unlock(&in->db);
 	for (w = group; w != NULL; w = w->next) {
 		if (rc != FR_OK)
@@ -86,12 +90,19 @@ commit_group(struct ingest *in, int begun, struct waiter *group)
 	return stored;
 }
 
-/* Lock in->db and begin the group's transaction. */
+/* Lock in->db and begin the group's transaction (how long that waited
+ * for the write lock goes to /metrics with the commit). */
 static int
 begin_group(struct ingest *in)
 {
+	int64_t start;
+	int begun;
+
 	pthread_mutex_lock(&in->db);
-	return spool_append_begin(in->sp);
+	start = mono_us();
+	begun = spool_append_begin(in->sp);
+	in->lock_wait_us = mono_us() - start;
+	return begun;
 }
 
 /* Run the completion of each waiter of a committed group, and make room

@@ -23,6 +23,13 @@ static const int64_t latency_le[] = {5,   10,   25,   50,   100,  250,
                                      500, 1000, 2500, 5000, 10000};
 #define NBUCKET (sizeof(latency_le) / sizeof(latency_le[0]))
 
+/* Spool commit buckets (lock wait, fsync), in microseconds: a disk's
+ * fsync takes from tens of microseconds (a cache) to tens of
+ * milliseconds (a busy or network disk). */
+static const int64_t commit_le[] = {100,  250,   500,   1000,   2000,
+                                    5000, 10000, 25000, 100000, 1000000};
+#define NCOMMIT (sizeof(commit_le) / sizeof(commit_le[0]))
+
 /*
  * The counters live in a small file beside the spool, mapped shared, so
  * that every process of a deployment (FastCGI processes and their
@@ -38,6 +45,9 @@ struct counters {
 	uint64_t stored, delivered, retried, dead, batches;
 	uint64_t latency_bucket[NBUCKET];
 	uint64_t latency_sum_ms;
+	uint64_t commits, commit_submissions;
+	uint64_t lock_wait_bucket[NCOMMIT], lock_wait_sum_us;
+	uint64_t sync_bucket[NCOMMIT], sync_sum_us;
 };
 
 static struct counters local;
@@ -129,6 +139,28 @@ metrics_upstream(int64_t elapsed_ms)
 			ADD(C->latency_bucket[i], 1);
 }
 
+static void
+commit_observe(uint64_t *bucket, uint64_t *sum, int64_t us)
+{
+	size_t i;
+
+	if (us < 0)
+		us = 0;
+	ADD(*sum, (uint64_t)us);
+	for (i = 0; i < NCOMMIT; i++)
+		if (us <= commit_le[i])
+			ADD(bucket[i], 1);
+}
+
+void
+metrics_commit(size_t submissions, int64_t lock_wait_us, int64_t sync_us)
+{
+	ADD(C->commits, 1);
+	ADD(C->commit_submissions, submissions);
+	commit_observe(C->lock_wait_bucket, &C->lock_wait_sum_us, lock_wait_us);
+	commit_observe(C->sync_bucket, &C->sync_sum_us, sync_us);
+}
+
 /* Append formatted text; remembers overflow in *len = size. */
 static void __attribute__((format(printf, 4, 5)))
 emit(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -205,6 +237,47 @@ render_latency(char *buf, size_t size, size_t *len)
 	     (unsigned long long)GET(C->batches));
 }
 
+/* One histogram of commit_le buckets (microseconds) in seconds. */
+static void
+render_commit_histogram(char *buf, size_t size, size_t *len, const char *name,
+                        const char *help, const uint64_t *bucket,
+                        const uint64_t *sum)
+{
+	size_t i;
+
+	emit(buf, size, len, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
+	     name);
+	for (i = 0; i < NCOMMIT; i++)
+		emit(buf, size, len, "%s_bucket{le=\"%g\"} %llu\n", name,
+		     (double)commit_le[i] / 1e6,
+		     (unsigned long long)GET(bucket[i]));
+	emit(buf, size, len,
+	     "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+	     (unsigned long long)GET(C->commits), name, (double)GET(*sum) / 1e6,
+	     name, (unsigned long long)GET(C->commits));
+}
+
+static void
+render_commits(char *buf, size_t size, size_t *len)
+{
+	emit(buf, size, len,
+	     "# HELP formrelay_spool_commit_submissions_total Submissions "
+	     "stored by group commits (one fsync each: see "
+	     "formrelay_spool_sync_seconds_count).\n"
+	     "# TYPE formrelay_spool_commit_submissions_total counter\n"
+	     "formrelay_spool_commit_submissions_total %llu\n",
+	     (unsigned long long)GET(C->commit_submissions));
+	render_commit_histogram(buf, size, len,
+	                        "formrelay_spool_lock_wait_seconds",
+	                        "Wait for the spool's write lock before a "
+	                        "group commit.",
+	                        C->lock_wait_bucket, &C->lock_wait_sum_us);
+	render_commit_histogram(buf, size, len, "formrelay_spool_sync_seconds",
+	                        "fsync of the write-ahead log after a group "
+	                        "commit.",
+	                        C->sync_bucket, &C->sync_sum_us);
+}
+
 long
 metrics_render(char *buf, size_t size, const struct spool_stats *st,
                int64_t now)
@@ -213,6 +286,7 @@ metrics_render(char *buf, size_t size, const struct spool_stats *st,
 
 	render_counters(buf, size, &len);
 	render_latency(buf, size, &len);
+	render_commits(buf, size, &len);
 	if (st != NULL)
 		emit(buf, size, &len,
 		     "# HELP formrelay_spool_events Events in the spool, by "

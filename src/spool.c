@@ -22,6 +22,7 @@
 
 #include "spool.h"
 #include "spool_wake.h"
+#include "util.h"
 
 /* 'FRLY': marks the file as a formrelay spool (PRAGMA application_id). */
 #define SPOOL_APPLICATION_ID 0x46524c59
@@ -267,6 +268,7 @@ enum durability { DURABLE = 0, SYNC_AFTER, BOOKKEEPING };
 struct spool {
 	sqlite3 *db;
 	int sync_full; /* PRAGMA synchronous of this connection is FULL */
+	int64_t last_sync_us; /* the last wal_sync, for /metrics */
 	char *path;
 	char claim[UUID_STR_LEN]; /* this handle's claim token */
 	int busy_ms;
@@ -430,13 +432,17 @@ wal_sync(struct spool *sp, struct fr_error *err)
 	sqlite3_file *wal = NULL;
 	int rc = sqlite3_file_control(sp->db, "main",
 	                              SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	int64_t start = mono_us();
 
 	if (rc == SQLITE_OK && (wal == NULL || wal->pMethods == NULL))
 		rc = SQLITE_MISUSE;
 	errno = 0;
-	if (rc == SQLITE_OK &&
-	    (rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL)) == SQLITE_OK)
+	if (rc == SQLITE_OK)
+		rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc == SQLITE_OK) {
+		sp->last_sync_us = mono_us() - start;
 		return FR_OK;
+	}
 	fr_fail(&sp->err, FR_ESTORE, NULL, NULL,
 	        "spool I/O error: cannot sync the write-ahead log of %s: %s "
 	        "(%s)",
@@ -570,15 +576,6 @@ tx_end(struct spool *sp, int rc, const char *what, struct fr_error *err)
 }
 
 /* ---- waiting for the write lock ---------------------------------------- */
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Sleep until a writer ends its transaction, at most left_us, unless
  * one did since we last looked. */
@@ -1071,6 +1068,12 @@ spool_append_finish(struct spool *sp, int begun,
 	for (i = 0; i < n; i++)
 		items[i]->result = FR_ESTORE;
 	return FR_ESTORE;
+}
+
+int64_t
+spool_last_sync_us(const struct spool *sp)
+{
+	return sp->last_sync_us;
 }
 
 int

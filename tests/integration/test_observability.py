@@ -79,6 +79,55 @@ def check_metrics(t, env):
     t.ok(after["formrelay_upstream_seconds_count"] >
          before["formrelay_upstream_seconds_count"],
          "upstream latency histogram counted the batch")
+    check_commit_metrics(t, before, after)
+
+
+def histogram(m, name):
+    """[(le, cumulative count)], in the order of the text, +Inf last."""
+    prefix = name + '_bucket{le="'
+    return [(float(k[len(prefix):-2]), v) for k, v in m.items()
+            if k.startswith(prefix)]
+
+
+def check_commit_metrics(t, before, after):
+    """The group-commit histograms: one sample per commit, buckets
+    cumulative, and the three posts stored by one to three commits (the
+    stand-in test posts one at a time, so usually three)."""
+    commits = (after["formrelay_spool_sync_seconds_count"] -
+               before["formrelay_spool_sync_seconds_count"])
+    t.ok(1 <= commits <= 3, "sync histogram: one sample a commit (%d for "
+         "3 posts)" % commits)
+    t.eq(after["formrelay_spool_commit_submissions_total"] -
+         before["formrelay_spool_commit_submissions_total"], 3,
+         "commit_submissions_total +3")
+    for name in ("formrelay_spool_sync_seconds",
+                 "formrelay_spool_lock_wait_seconds"):
+        h = histogram(after, name)
+        counts = [v for _, v in h]
+        t.ok(len(h) >= 2 and h[-1][0] == float("inf") and
+             counts == sorted(counts), name + ": buckets cumulative, +Inf "
+             "last", h)
+        t.eq(h[-1][1], after[name + "_count"], name + ": +Inf == _count")
+        t.eq(after[name + "_count"],
+             after["formrelay_spool_sync_seconds_count"],
+             name + ": as many samples as commits")
+    # Each sample falls in the bucket its time says: the sum lies between
+    # the lower and the upper bounds of the buckets the new samples are in.
+    lo = hi = 0.0
+    prev_le, prev_after, prev_before = 0.0, 0, 0
+    for (le, n_after), (_, n_before) in zip(
+            histogram(after, "formrelay_spool_sync_seconds"),
+            histogram(before, "formrelay_spool_sync_seconds")):
+        n = (n_after - prev_after) - (n_before - prev_before)
+        if n:
+            lo += n * prev_le
+            hi += n * le
+        prev_le, prev_after, prev_before = le, n_after, n_before
+    spent = (after["formrelay_spool_sync_seconds_sum"] -
+             before["formrelay_spool_sync_seconds_sum"])
+    t.ok(lo <= spent + 1e-6 and spent <= hi + 1e-6,
+         "sync seconds agree with the buckets of the new samples",
+         "sum +%g, buckets say %g..%g" % (spent, lo, hi))
 
 
 def check_logs(t, env):
