@@ -119,13 +119,25 @@ load() {
 	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" \
 		-s "$BENCH_DIR/post_forms.lua" "$url" >/dev/null 2>&1
 	sink_reset
+	relay_metrics "$out" "$url" before
 	t0=$(cpu_ticks_of "$@")
 	perf_start "$out" "$@"
 	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 30s \
 		--latency -s "$BENCH_DIR/post_forms.lua" "$url" >"$out" 2>&1
 	perf_stop
 	t1=$(cpu_ticks_of "$@")
+	relay_metrics "$out" "$url" after
 	echo "cpu_ticks=$((t1 - t0)) ticks_per_s=$(getconf CLK_TCK)" >>"$out"
+}
+
+# relay_metrics OUT URL WHEN: for a formrelay round, its /metrics into
+# OUT.metrics.WHEN (bench/commit_cycle.py reads the two of a round).
+relay_metrics() {
+	case $1 in */wrk.formrelay.*) ;; *) return 0 ;; esac
+	"$PYTHON" -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+		"$2/metrics" >"$1.metrics.$3" ||
+		note "cannot read $2/metrics: no commit cycle figures"
 }
 
 # --perf: sample formrelay's backends (all threads, call graphs) during
@@ -243,6 +255,9 @@ main() {
 		r=$((r + 1))
 	done
 	"$PYTHON" "$BENCH_DIR/summary.py" "$WORK/results.tsv"
+	case ",$TARGETS," in
+	*,formrelay,*) "$PYTHON" "$BENCH_DIR/commit_cycle.py" "$WORK"/wrk.formrelay.* ;;
+	esac
 	[ "$DO_PERF" = 0 ] || perf_report
 	if [ "$DO_DRAIN" = 1 ]; then
 		echo
