@@ -26,8 +26,8 @@ static const int64_t latency_le[] = {5,   10,   25,   50,   100,  250,
 /* Spool commit buckets (lock wait, fsync), in microseconds: a disk's
  * fsync takes from tens of microseconds (a cache) to tens of
  * milliseconds (a busy or network disk). */
-static const int64_t commit_le[] = {100,  250,   500,   1000,   2000,
-                                    5000, 10000, 25000, 100000, 1000000};
+static const int64_t commit_le[] = {100,  250,  500,  750,   1000,   1500,
+                                    2000, 3000, 5000, 10000, 100000, 1000000};
 #define NCOMMIT (sizeof(commit_le) / sizeof(commit_le[0]))
 
 /*
