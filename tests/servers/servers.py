@@ -389,6 +389,20 @@ def post_form(port, fields, path="/formrelay", headers=None):
                         urllib.parse.urlencode(fields), h)
 
 
+def run_listen_unit(site, log_name):
+    """contrib/systemd/formrelay-listen.service on a free loopback port
+    instead of 127.0.0.1:9000, started and listening.  Returns the
+    process and its address ("127.0.0.1:PORT")."""
+    fcgi_port = free_port()
+    listen = "127.0.0.1:%d" % fcgi_port
+    unit = read_unit("systemd/formrelay-listen.service", {
+        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
+        "127.0.0.1:9000": listen})
+    relay = run_unit(site, unit, log_name)
+    wait_port(relay, fcgi_port, "formrelay --listen", site)
+    return relay, listen
+
+
 def post_json(port, obj, path="/formrelay"):
     return http_request(port, "POST", path, json.dumps(obj),
                         {"Content-Type": "application/json",

@@ -30,13 +30,7 @@ def run_apache(t, site, account, snippet, label):
 
 
 def check_listener(t, site, account):
-    fcgi_port = free_port()
-    listen = "127.0.0.1:%d" % fcgi_port
-    unit = servers.read_unit("systemd/formrelay-listen.service", {
-        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
-        "127.0.0.1:9000": listen})
-    relay = servers.run_unit(site, unit, "formrelay-listen.log")
-    servers.wait_port(relay, fcgi_port, "formrelay --listen", site)
+    relay, listen = servers.run_listen_unit(site, "formrelay-listen.log")
     snippet = servers.template("apache/formrelay-proxy-fcgi.conf", {
         TCP_LINE: TCP_LINE.replace("127.0.0.1:9000", listen)})
     run_apache(t, site, account, snippet, "apache-proxy-fcgi")

@@ -82,13 +82,8 @@ def expect_delivered_one(t, site, user_id):
 
 
 def check_listener(t, site, account):
-    fcgi_port, port = free_port(), free_port()
-    listen = "127.0.0.1:%d" % fcgi_port
-    unit = servers.read_unit("systemd/formrelay-listen.service", {
-        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
-        "127.0.0.1:9000": listen})
-    relay = servers.run_unit(site, unit, "formrelay-listen.log")
-    servers.wait_port(relay, fcgi_port, "formrelay --listen", site)
+    relay, listen = servers.run_listen_unit(site, "formrelay-listen.log")
+    port = free_port()
     # The alternative the nginx file names in its comment.
     snippet = servers.template("nginx/formrelay.conf", {
         "fastcgi_pass unix:" + SHIPPED_SOCKET + ";":
@@ -116,13 +111,8 @@ def check_keep_conn(t, site, account):
     answered, and the connection stays open for the next.  A stored
     submission's reply is written by the spool writer thread; a kept
     connection has to go on being read by the thread that serves it."""
-    fcgi_port, port = free_port(), free_port()
-    listen = "127.0.0.1:%d" % fcgi_port
-    unit = servers.read_unit("systemd/formrelay-listen.service", {
-        INSTALLED_BIN: site.bin, INSTALLED_CONF: site.conf,
-        "127.0.0.1:9000": listen})
-    relay = servers.run_unit(site, unit, "formrelay-keep-conn.log")
-    servers.wait_port(relay, fcgi_port, "formrelay --listen", site)
+    relay, listen = servers.run_listen_unit(site, "formrelay-keep-conn.log")
+    fcgi_port, port = int(listen.rsplit(":", 1)[1]), free_port()
     upstream = ("\tupstream formrelay_kept {\n\t\tserver %s;\n"
                 "\t\tkeepalive 2;\n\t}\n" % listen)
     # A short read timeout: a post nobody reads fails in 5 s, not 60.
