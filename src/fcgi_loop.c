@@ -175,8 +175,8 @@ conn_new(int listen_fd)
 		free(c);
 		return NULL;
 	}
-	c->io = (struct http_io){fcgx_read, fcgx_write, fcgx_getenv, c,
-	                         conn_finish};
+	/* finish: set for each request accepted (conn_keeps_open) */
+	c->io = (struct http_io){fcgx_read, fcgx_write, fcgx_getenv, c, NULL};
 	return c;
 }
 
