@@ -24,7 +24,10 @@ struct norm {
 	const struct config *cfg;
 	struct submission *out;
 	struct json_object *traits;
-	struct json_object *origin; /* trait -> the field name that set it */
+	/* The name of the field that set each trait, in the order the
+	 * traits were added (add_trait alone adds them while the fields
+	 * are read): asked only when a trait comes again. */
+	const char *origin[NORMALISE_MAX_TRAITS];
 	struct json_object *page;
 	struct json_object *campaign;
 	unsigned builders;
@@ -544,6 +547,22 @@ base_len(const char *name)
 	return len;
 }
 
+/* The field that set trait (in n->traits), or NULL. */
+static const char *
+origin_of(const struct norm *n, const char *trait)
+{
+	size_t k = 0;
+
+	json_object_object_foreach(n->traits, key, val)
+	{
+		(void)val;
+		if (strcmp(key, trait) == 0)
+			return k < NORMALISE_MAX_TRAITS ? n->origin[k] : NULL;
+		k++;
+	}
+	return NULL;
+}
+
 static int
 same_field(const char *a, const char *b)
 {
@@ -564,7 +583,8 @@ static int
 add_trait(struct norm *n, const char *trait, const char *field,
           struct json_object *v, unsigned flags)
 {
-	struct json_object *conv, *old, *from;
+	struct json_object *conv, *old;
+	size_t count;
 	int rc;
 
 	if (strlen(trait) > NORMALISE_MAX_KEY)
@@ -574,8 +594,7 @@ add_trait(struct norm *n, const char *trait, const char *field,
 	if (conv == NULL)
 		return FR_OK;
 	if (json_object_object_get_ex(n->traits, trait, &old)) {
-		json_object_object_get_ex(n->origin, trait, &from);
-		if (same_field(json_object_get_string(from), field))
+		if (same_field(origin_of(n, trait), field))
 			rc = append_repeat(n->traits, trait, old, conv);
 		json_object_put(conv);
 		return rc;
@@ -584,14 +603,13 @@ add_trait(struct norm *n, const char *trait, const char *field,
 		json_object_put(conv);
 		return FR_ENOMEM;
 	}
-	if (json_object_object_length(n->traits) > NORMALISE_MAX_TRAITS)
+	count = (size_t)json_object_object_length(n->traits);
+	if (count > NORMALISE_MAX_TRAITS)
 		return fr_fail(n->err, FR_ETOOLARGE, "too_many_fields", field,
 		               "more than %d fields to forward",
 		               NORMALISE_MAX_TRAITS);
-	return json_object_object_add(n->origin, trait,
-	                              json_object_new_string(field))
-	               ? FR_ENOMEM
-	               : FR_OK;
+	n->origin[count - 1] = field;
+	return FR_OK;
 }
 
 /*
@@ -914,7 +932,7 @@ normalise(const struct fields *in, const struct config *cfg,
           struct submission *out, struct fr_error *err)
 {
 	struct trait_names names;
-	struct norm n = {cfg, out, NULL, NULL, NULL, NULL, 0, err, &names};
+	struct norm n = {.cfg = cfg, .out = out, .err = err, .names = &names};
 	int rc;
 
 	memset(names.state, 0, sizeof(names.state));
@@ -931,9 +949,7 @@ normalise(const struct fields *in, const struct config *cfg,
 		return FR_OK;
 	}
 	n.traits = json_object_new_object();
-	n.origin = json_object_new_object();
-	rc = (n.traits && n.origin) ? normalise_fields(&n, in) : FR_ENOMEM;
-	json_object_put(n.origin);
+	rc = n.traits != NULL ? normalise_fields(&n, in) : FR_ENOMEM;
 	if (rc == FR_ENOMEM)
 		fr_fail(err, FR_ENOMEM, "out_of_memory", "", "out of memory");
 	if (rc != FR_OK) {

@@ -185,6 +185,13 @@ static const struct form_case form_cases[] = {
          "\"last_name\":\"Wei\"}",
          "li@example.cn",
          NULL},
+        {"a repeat appends, another field for the same trait is ignored",
+         {"company", "Acme", "email", "a@b.example", "colour", "red", "Email 2",
+          "c@d.example", "colour", "blue", "colour[]", "green", NULL},
+         "{\"company\":\"Acme\",\"email\":\"a@b.example\","
+         "\"colour\":[\"red\",\"blue\",\"green\"]}",
+         "a@b.example",
+         NULL},
         {"deny list and reserved",
          {"email",
           "a@b.example",
