@@ -1,4 +1,5 @@
 /* The JSON text writer (see jsonw.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,17 +25,15 @@ fail(struct jsonw *w)
 	w->failed = 1;
 }
 
-/* Room for n more bytes and a NUL; 0, or -1 (and failed) when not. */
+/* reserve, when the buffer must grow (or has failed). */
 static int
-reserve(struct jsonw *w, size_t n)
+grow(struct jsonw *w, size_t n)
 {
 	size_t cap = w->cap ? w->cap : JSONW_FIRST_CAP;
 	char *buf;
 
 	if (w->failed)
 		return -1;
-	if (n < w->cap - w->len)
-		return 0;
 	while (cap - w->len <= n) {
 		if (cap > ((size_t)-1) / 2) {
 			fail(w);
@@ -49,6 +48,14 @@ reserve(struct jsonw *w, size_t n)
 	w->buf = buf;
 	w->cap = cap;
 	return 0;
+}
+
+/* Room for n more bytes and a NUL; 0, or -1 (and failed) when not.  A
+ * failed writer has no room (cap 0).  Inline: every write asks. */
+static inline int
+reserve(struct jsonw *w, size_t n)
+{
+	return n < w->cap - w->len ? 0 : grow(w, n);
 }
 
 static void
@@ -97,13 +104,51 @@ static const char escapes[256] = {
         [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\',
 };
 
+/* Nonzero when a byte of the 8 in x is below 0x20, '"' or '\\' (the
+ * classic tests for a zero or small byte in a word: exact about whether
+ * there is one, not about where). */
+static uint64_t
+word_needs_escape(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+	        ((b - ones) & ~b)) &
+	       highs;
+}
+
+/* One byte, escaped when it must be; returns the new end of out. */
+static char *
+put_byte(char *out, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (escapes[c] == 0) {
+		*out++ = (char)c;
+		return out;
+	}
+	*out++ = '\\';
+	*out++ = escapes[c];
+	if (escapes[c] == 'u') {
+		*out++ = '0';
+		*out++ = '0';
+		*out++ = hex[c >> 4];
+		*out++ = hex[c & 0xf];
+	}
+	return out;
+}
+
+/* Eight bytes at a time while none needs an escape (most of a form's
+ * text), else the eight one by one. */
 void
 jsonw_string(struct jsonw *w, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, end;
+	uint64_t x;
 	char *out;
-	unsigned char c;
 
 	/* at worst every byte becomes \u00XX */
 	if (len > ((size_t)-1) / 8) {
@@ -114,20 +159,18 @@ jsonw_string(struct jsonw *w, const char *s, size_t len)
 		return;
 	out = w->buf + w->len;
 	*out++ = '"';
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (escapes[c] == 0) {
-			*out++ = (char)c;
-			continue;
+	while (i < len) {
+		if (len - i >= 8) {
+			memcpy(&x, p + i, 8);
+			if (!word_needs_escape(x)) {
+				memcpy(out, &x, 8);
+				out += 8;
+				i += 8;
+				continue;
+			}
 		}
-		*out++ = '\\';
-		*out++ = escapes[c];
-		if (escapes[c] == 'u') {
-			*out++ = '0';
-			*out++ = '0';
-			*out++ = hex[c >> 4];
-			*out++ = hex[c & 0xf];
-		}
+		for (end = len - i >= 8 ? i + 8 : len; i < end; i++)
+			out = put_byte(out, p[i]);
 	}
 	*out++ = '"';
 	*out = '\0';

@@ -3,6 +3,7 @@
  * nesting with the right commas, json-c values spliced in, and a buffer
  * that grows past its first size.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,67 @@ test_every_byte(void)
 		}
 	}
 	is_int(differ, 0, "every byte escaped as json-c escapes it");
+}
+
+/* 1 when jsonw and json-c write s[0..len) alike; prints the first
+ * difference. */
+static int
+same_as_jsonc(const char *s, size_t len, const char *what)
+{
+	char *want = jsonc_string(s, len), *got = jsonw_string_text(s, len);
+	int same = got != NULL && strcmp(got, want) == 0;
+
+	if (!same)
+		printf("#   %s: got %s, want %s\n", what, got ? got : "(null)",
+		       want);
+	free(want);
+	free(got);
+	return same;
+}
+
+/* Each byte at each offset of a longer string: the plain stretches are
+ * scanned eight bytes at a time, so a byte to escape must be found in
+ * every lane of a word, and after it. */
+static void
+test_every_byte_in_words(void)
+{
+	char s[24], what[64];
+	int c, differ = 0;
+	size_t at;
+
+	for (c = 0; c < 256; c++) {
+		for (at = 0; at < sizeof(s); at++) {
+			memset(s, c >= 0x80 ? 'b' : 0xc3, sizeof(s));
+			s[at] = (char)c;
+			snprintf(what, sizeof(what), "byte 0x%02x at %zu", c,
+			         at);
+			differ += !same_as_jsonc(s, sizeof(s), what);
+		}
+	}
+	is_int(differ, 0, "every byte at every offset of a word, as json-c");
+}
+
+/* Random strings of bytes that need escaping, bytes next to them in
+ * value, and UTF-8 lead bytes, against json-c. */
+static void
+test_random_strings(void)
+{
+	static const unsigned char pick[] = {
+	        0x00, 0x01, 0x1f, 0x20, 0x21, '"', '#', '[', '\\', ']',
+	        0x7f, 0x80, 0xa0, 0xdc, 0xff, 'a', 'z', '/', ' ',  'Q'};
+	char s[80], what[32];
+	int i, differ = 0;
+	size_t len, k;
+
+	srand(7);
+	for (i = 0; i < 5000; i++) {
+		len = (size_t)rand() % sizeof(s);
+		for (k = 0; k < len; k++)
+			s[k] = (char)pick[(size_t)rand() % sizeof(pick)];
+		snprintf(what, sizeof(what), "string %d", i);
+		differ += !same_as_jsonc(s, len, what);
+	}
+	is_int(differ, 0, "5,000 random strings, as json-c");
 }
 
 static void
@@ -178,6 +240,8 @@ int
 main(void)
 {
 	test_every_byte();
+	test_every_byte_in_words();
+	test_random_strings();
 	test_text();
 	test_members();
 	test_growth();
