@@ -1107,6 +1107,26 @@ spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
  * statement per event, which cost ~5,000 instructions an event in
  * statement overhead.  Owned by the caller (free); NULL without memory.
  */
+/* v in decimal at out (room for 20 bytes); returns the length.
+ * snprintf was a tenth of delivery's instructions here. */
+static size_t
+put_decimal(char *out, int64_t v)
+{
+	char digits[20];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = digits[--n];
+	return len;
+}
+
 static char *
 ids_json(const int64_t *ids, size_t n)
 {
@@ -1120,9 +1140,11 @@ ids_json(const int64_t *ids, size_t n)
 	if (s == NULL)
 		return NULL;
 	s[0] = '[';
-	for (i = 0; i < n; i++)
-		len += (size_t)snprintf(s + len, size - len, "%s%" PRId64,
-		                        i > 0 ? "," : "", ids[i]);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			s[len++] = ',';
+		len += put_decimal(s + len, ids[i]);
+	}
 	s[len++] = ']';
 	s[len] = '\0';
 	return s;

@@ -100,6 +100,35 @@ claim(struct spool *sp, const char *owner, int64_t now, size_t max_events,
 	return b;
 }
 
+/* A settle names its events by id in one JSON list: ids of several
+ * digits, and ids of no event at the extremes of int64, among them. */
+static void
+test_ack_many_ids(void)
+{
+	const char *path = tmp_path("ids.db");
+	struct spool *sp = open_ok(path);
+	int64_t ids[16];
+	struct spool_batch b;
+	size_t i, n = 0;
+
+	for (i = 0; i < 12; i++)
+		add(sp, "{}", 1000, NULL);
+	b = claim(sp, "me", 1000, 100, 100000);
+	is_int(b.count, 12, "twelve events claimed");
+	ids[n++] = INT64_MIN;
+	for (i = 0; i < b.count; i++)
+		ids[n++] = b.items[i].id;
+	ids[n++] = INT64_MAX;
+	ids[n++] = -1;
+	ids[n++] = 0;
+	is_int(spool_ack(sp, ids, n), FR_OK,
+	       "one ack for all, and four others");
+	is_int(spool_changes(sp), 12, "it deletes exactly the twelve");
+	is_int(rows(path), 0, "none left");
+	spool_batch_free(&b);
+	spool_close(sp);
+}
+
 static void
 test_round_trip(void)
 {
@@ -1247,6 +1276,7 @@ main(void)
 		return 1;
 	}
 	test_round_trip();
+	test_ack_many_ids();
 	test_missing_dir();
 	test_not_a_spool();
 	test_order_and_limits();
