@@ -186,9 +186,10 @@ honeypot_filled(const struct fields *in, const struct config *cfg,
 		name = in->items[i].name;
 		if (is_empty(in->items[i].value))
 			continue;
+		/* a trait spelt as its field ("email") was asked already */
 		if (alias_is_honeypot(name, cfg) ||
 		    (trait_name_of(names, i, name, cfg, trait) == 0 &&
-		     alias_is_honeypot(trait, cfg)))
+		     strcmp(trait, name) != 0 && alias_is_honeypot(trait, cfg)))
 			return 1;
 	}
 	return 0;
