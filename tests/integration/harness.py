@@ -84,10 +84,11 @@ def port_open(port):
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, reason=""):
         self.status = status
         self.headers = headers  # lower-case names
         self.body = body
+        self.reason = reason  # the status line's phrase
 
     def json(self):
         return json.loads(self.body)
@@ -105,7 +106,8 @@ def http_request(port, method, path, body=None, headers=None, timeout=30):
         r = conn.getresponse()
         data = r.read()
         hdrs = {k.lower(): v for k, v in r.getheaders()}
-        return Response(r.status, hdrs, data.decode("utf-8", "replace"))
+        return Response(r.status, hdrs, data.decode("utf-8", "replace"),
+                        r.reason)
     finally:
         conn.close()
 

@@ -34,8 +34,10 @@ def check_form_post(t, env):
     t.eq(r.status, 202, "HTML form post without _next: 202 thank-you page")
     t.ok("text/html" in (r.header("content-type") or ""), "reply is HTML")
     t.ok("Thank you" in r.body, "thank-you page says thank you")
+    t.eq(r.reason, "Accepted", "status line: 202 Accepted")
     t.eq(r.header("x-content-type-options"), "nosniff", "nosniff header")
     t.eq(r.header("cache-control"), "no-store", "no-store header")
+    t.eq(r.header("referrer-policy"), "no-referrer", "no-referrer header")
     t.ok("default-src 'none'" in (r.header("content-security-policy") or ""),
          "HTML reply has a strict CSP")
     msgs = delivered(env.standin, 1)
@@ -84,6 +86,8 @@ def check_json_post(t, env):
     t.ok(UUID4.match(body.get("id", "")) is not None, "JSON reply carries id")
     t.eq(r.body, '{"ok":true,"id":"%s"}' % body.get("id"),
          "JSON reply is exactly {ok, id}")
+    t.eq(r.header("content-type"), "application/json", "JSON reply type")
+    t.eq(r.header("referrer-policy"), "no-referrer", "and its headers")
     ev = delivered(env.standin, 1)[0]
     t.eq(ev["messageId"], body.get("id"),
          "the acknowledged messageId is the delivered one")
