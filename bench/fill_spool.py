@@ -8,7 +8,7 @@ status`, so that the schema and pragmas are formrelay's own).  TEMPLATE
 holds one identify call as formrelay serialises it (bench/cpu_path -v
 prints one); every row is that call with its own messageId, userId,
 email and name, inserted as src/spool.c's append does (schema version
-2: the events row with message_id, created_ms and due_ms, state pending;
+3: the events row with message_id, created_ms and due_ms, state pending;
 the body in bodies under the same id), in one transaction.
 """
 
@@ -50,9 +50,9 @@ def main():
     now = int(time.time() * 1000)
     db = sqlite3.connect(path)
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version != 2:
+    if version != 3:
         sys.exit("fill_spool.py: %s has schema version %d; this script "
-                 "writes version 2" % (path, version))
+                 "writes version 3" % (path, version))
     with db:
         for i in range(n):
             mid, body = event(template, i, now)

@@ -48,7 +48,7 @@
 #include "util.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SPOOL_SCHEMA_VERSION 2
+#define SPOOL_SCHEMA_VERSION 3
 /* How long a write waits for another process's transaction. */
 #define SPOOL_BUSY_TIMEOUT_MS 5000
 /* How long webhook ids are remembered for de-duplication. */

@@ -545,16 +545,20 @@ static const char v1_schema[] =
         "INSERT INTO events (message_id, body, created_ms, due_ms)"
         " VALUES ('m-1', '{\"n\":1}', 1000, 1000),"
         " ('m-2', '{\"n\":2}', 1001, 1001),"
-        " ('m-3', '{\"n\":3}', 1002, 1002);"
+        " ('m-3', '{\"n\":3}', 1002, 1002),"
+        " ('m-4', '{\"n\":4}', 1003, 1003);"
         "UPDATE events SET state = 'dead', last_status = 400,"
         " last_reason = 'bad', died_ms = 2000, attempts = 1 WHERE id = 2;"
-        "DELETE FROM events WHERE id = 3;";
+        "UPDATE events SET state = 'inflight', owner = 'gone',"
+        " claim = 'c-1', lease_until_ms = 1500 WHERE id = 3;"
+        "DELETE FROM events WHERE id = 4;";
 
 static void
 test_migrate_v1(void)
 {
 	const char *path = tmp_path("v1.db");
 	struct spool_dead *dead = NULL;
+	struct spool_stats st;
 	struct spool_batch b;
 	struct spool *sp;
 	sqlite3 *db = NULL;
@@ -562,7 +566,7 @@ test_migrate_v1(void)
 
 	sqlite3_open(path, &db);
 	is_int(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK,
-	       "a version 1 spool: one pending, one dead, one acked");
+	       "a version 1 spool: pending, dead, acked, claimed");
 	sqlite3_close(db);
 	sp = open_ok(path);
 	ok(sp != NULL, "opening it migrates");
@@ -570,13 +574,22 @@ test_migrate_v1(void)
 	       "to the current version");
 	is_int(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE "
 	                     "type = 'index' AND tbl_name = 'events'"),
-	       2, "message_id has no index left");
+	       4, "message_id has no index left, each state its own");
+	is_int(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE "
+	                     "type = 'index' AND tbl_name = 'events' AND "
+	                     "sql LIKE '%WHERE state = %'"),
+	       4, "all of them partial");
+	spool_stats(sp, 5000, &st);
+	ok(st.pending == 1 && st.inflight == 1 && st.dead == 1 &&
+	           st.oldest_pending_ms == 1000,
+	   "one pending (the oldest), one claimed, one dead");
 	b = claim(sp, "o", 5000, 10, 100000);
-	is_int(b.count, 1, "the pending event is still due");
-	if (b.count == 1) {
-		is_str(b.items[0].message_id, "m-1", "its messageId");
-		is_str(b.items[0].body, "{\"n\":1}", "its body");
-		is_int(b.items[0].created_ms, 1000, "its created_ms");
+	is_int(b.count, 2, "the claim whose lease ran out and the pending");
+	if (b.count == 2) {
+		is_str(b.items[0].message_id, "m-3", "the claimed one first");
+		is_str(b.items[1].message_id, "m-1", "its messageId");
+		is_str(b.items[1].body, "{\"n\":1}", "its body");
+		is_int(b.items[1].created_ms, 1000, "its created_ms");
 	}
 	spool_batch_free(&b);
 	spool_list_dead(sp, 10, &dead, &n);
@@ -588,9 +601,9 @@ test_migrate_v1(void)
 	}
 	free(dead);
 	add(sp, "{}", 6000, NULL);
-	is_int(sql_int(path, "SELECT max(id) FROM events"), 4,
-	       "ids go on after the highest ever given (3 was acked)");
-	is_int(sql_int(path, "SELECT count(*) FROM bodies"), 3,
+	is_int(sql_int(path, "SELECT max(id) FROM events"), 5,
+	       "ids go on after the highest ever given (4 was acked)");
+	is_int(sql_int(path, "SELECT count(*) FROM bodies"), 4,
 	       "one body per event");
 	spool_close(sp);
 }
