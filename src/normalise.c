@@ -222,15 +222,26 @@ detect_builders(struct norm *n, const struct fields *in)
 	size_t i;
 	const char *name;
 
+	/* by the first letter: four compares a field cost more than the
+	 * rest of this pass */
 	for (i = 0; i < in->count; i++) {
 		name = in->items[i].name;
-		if (strncmp(name, "form_fields[", 12) == 0)
-			n->builders |= BUILDER_ELEMENTOR;
-		else if (strncmp(name, "wpforms[", 8) == 0)
-			n->builders |= BUILDER_WPFORMS;
-		else if (strncmp(name, "gform_", 6) == 0 ||
-		         strncmp(name, "is_submit_", 10) == 0)
-			n->builders |= BUILDER_GRAVITY;
+		switch (name[0]) {
+		case 'f':
+			if (strncmp(name, "form_fields[", 12) == 0)
+				n->builders |= BUILDER_ELEMENTOR;
+			break;
+		case 'w':
+			if (strncmp(name, "wpforms[", 8) == 0)
+				n->builders |= BUILDER_WPFORMS;
+			break;
+		case 'g':
+		case 'i':
+			if (strncmp(name, "gform_", 6) == 0 ||
+			    strncmp(name, "is_submit_", 10) == 0)
+				n->builders |= BUILDER_GRAVITY;
+			break;
+		}
 	}
 }
 
