@@ -127,29 +127,27 @@ metrics_delivery(size_t ok, size_t retry, size_t died)
 	ADD(C->dead, died);
 }
 
+/* One sample v (a negative one counts as 0) into a histogram with the
+ * n upper bounds le; its count is the caller's. */
+static void
+observe(const int64_t *le, size_t n, uint64_t *bucket, uint64_t *sum, int64_t v)
+{
+	size_t i;
+
+	if (v < 0)
+		v = 0;
+	ADD(*sum, (uint64_t)v);
+	for (i = 0; i < n; i++)
+		if (v <= le[i])
+			ADD(bucket[i], 1);
+}
+
 void
 metrics_upstream(int64_t elapsed_ms)
 {
-	size_t i;
-
 	ADD(C->batches, 1);
-	ADD(C->latency_sum_ms, (uint64_t)(elapsed_ms > 0 ? elapsed_ms : 0));
-	for (i = 0; i < NBUCKET; i++)
-		if (elapsed_ms <= latency_le[i])
-			ADD(C->latency_bucket[i], 1);
-}
-
-static void
-commit_observe(uint64_t *bucket, uint64_t *sum, int64_t us)
-{
-	size_t i;
-
-	if (us < 0)
-		us = 0;
-	ADD(*sum, (uint64_t)us);
-	for (i = 0; i < NCOMMIT; i++)
-		if (us <= commit_le[i])
-			ADD(bucket[i], 1);
+	observe(latency_le, NBUCKET, C->latency_bucket, &C->latency_sum_ms,
+	        elapsed_ms);
 }
 
 void
@@ -157,8 +155,9 @@ metrics_commit(size_t submissions, int64_t lock_wait_us, int64_t sync_us)
 {
 	ADD(C->commits, 1);
 	ADD(C->commit_submissions, submissions);
-	commit_observe(C->lock_wait_bucket, &C->lock_wait_sum_us, lock_wait_us);
-	commit_observe(C->sync_bucket, &C->sync_sum_us, sync_us);
+	observe(commit_le, NCOMMIT, C->lock_wait_bucket, &C->lock_wait_sum_us,
+	        lock_wait_us);
+	observe(commit_le, NCOMMIT, C->sync_bucket, &C->sync_sum_us, sync_us);
 }
 
 /* Append formatted text; remembers overflow in *len = size. */
@@ -214,47 +213,72 @@ render_counters(char *buf, size_t size, size_t *len)
 	     (unsigned long long)GET(C->dead));
 }
 
+/* A histogram whose bounds and sum are counted in 1/per_second of a
+ * second and shown in seconds, the sum with digits decimals. */
+struct histogram {
+	const char *name, *help;
+	const int64_t *le;
+	size_t n;
+	double per_second;
+	int digits;
+	const uint64_t *bucket, *sum, *count;
+};
+
 static void
-render_latency(char *buf, size_t size, size_t *len)
+render_histogram(char *buf, size_t size, size_t *len, const struct histogram *h)
 {
 	size_t i;
 
+	emit(buf, size, len, "# HELP %s %s\n# TYPE %s histogram\n", h->name,
+	     h->help, h->name);
+	for (i = 0; i < h->n; i++)
+		emit(buf, size, len, "%s_bucket{le=\"%g\"} %llu\n", h->name,
+		     (double)h->le[i] / h->per_second,
+		     (unsigned long long)GET(h->bucket[i]));
 	emit(buf, size, len,
-	     "# HELP formrelay_upstream_seconds Customer.io batch POST "
-	     "latency.\n"
-	     "# TYPE formrelay_upstream_seconds histogram\n");
-	for (i = 0; i < NBUCKET; i++)
-		emit(buf, size, len,
-		     "formrelay_upstream_seconds_bucket{le=\"%g\"} %llu\n",
-		     (double)latency_le[i] / 1000.0,
-		     (unsigned long long)GET(C->latency_bucket[i]));
-	emit(buf, size, len,
-	     "formrelay_upstream_seconds_bucket{le=\"+Inf\"} %llu\n"
-	     "formrelay_upstream_seconds_sum %.3f\n"
-	     "formrelay_upstream_seconds_count %llu\n",
-	     (unsigned long long)GET(C->batches),
-	     (double)GET(C->latency_sum_ms) / 1000.0,
-	     (unsigned long long)GET(C->batches));
+	     "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.*f\n%s_count %llu\n",
+	     h->name, (unsigned long long)GET(*h->count), h->name, h->digits,
+	     (double)GET(*h->sum) / h->per_second, h->name,
+	     (unsigned long long)GET(*h->count));
 }
 
-/* One histogram of commit_le buckets (microseconds) in seconds. */
+static void
+render_latency(char *buf, size_t size, size_t *len)
+{
+	const struct histogram h = {
+	        .name = "formrelay_upstream_seconds",
+	        .help = "Customer.io batch POST latency.",
+	        .le = latency_le,
+	        .n = NBUCKET,
+	        .per_second = 1e3,
+	        .digits = 3,
+	        .bucket = C->latency_bucket,
+	        .sum = &C->latency_sum_ms,
+	        .count = &C->batches,
+	};
+
+	render_histogram(buf, size, len, &h);
+}
+
+/* Lock wait and fsync of each group commit, in microseconds. */
 static void
 render_commit_histogram(char *buf, size_t size, size_t *len, const char *name,
                         const char *help, const uint64_t *bucket,
                         const uint64_t *sum)
 {
-	size_t i;
+	const struct histogram h = {
+	        .name = name,
+	        .help = help,
+	        .le = commit_le,
+	        .n = NCOMMIT,
+	        .per_second = 1e6,
+	        .digits = 6,
+	        .bucket = bucket,
+	        .sum = sum,
+	        .count = &C->commits,
+	};
 
-	emit(buf, size, len, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
-	     name);
-	for (i = 0; i < NCOMMIT; i++)
-		emit(buf, size, len, "%s_bucket{le=\"%g\"} %llu\n", name,
-		     (double)commit_le[i] / 1e6,
-		     (unsigned long long)GET(bucket[i]));
-	emit(buf, size, len,
-	     "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
-	     (unsigned long long)GET(C->commits), name, (double)GET(*sum) / 1e6,
-	     name, (unsigned long long)GET(C->commits));
+	render_histogram(buf, size, len, &h);
 }
 
 static void
