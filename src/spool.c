@@ -1125,12 +1125,6 @@ spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
 /* ---- claiming -------------------------------------------------------------
  */
 
-/*
- * ids[0..n) as a JSON array, "[12,13,20]", for IDS_IN: one statement
- * settles a whole batch (json_each, sqlite.org/json1.html) instead of one
- * statement per event, which cost ~5,000 instructions an event in
- * statement overhead.  Owned by the caller (free); NULL without memory.
- */
 /* v in decimal at out (room for 20 bytes); returns the length.
  * snprintf was a tenth of delivery's instructions here. */
 static size_t
@@ -1151,6 +1145,12 @@ put_decimal(char *out, int64_t v)
 	return len;
 }
 
+/*
+ * ids[0..n) as a JSON array, "[12,13,20]", for IDS_IN: one statement
+ * settles a whole batch (json_each, sqlite.org/json1.html) instead of one
+ * statement per event, which cost ~5,000 instructions an event in
+ * statement overhead.  Owned by the caller (free); NULL without memory.
+ */
 static char *
 ids_json(const int64_t *ids, size_t n)
 {
