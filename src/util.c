@@ -1,5 +1,6 @@
 /* Small shared helpers: clocks, UUIDs, timestamps, bounded strings. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,23 +36,73 @@ mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* RFC 9562, 5.4: 122 random bits, version 4, variant 10. */
-int
-uuid_v4(char out[UUID_STR_LEN])
+/*
+ * Random bytes from the kernel's CSPRNG, fetched RANDOM_POOL at a time:
+ * one getrandom(2) per UUID was a system call on every submission.  The
+ * pool is per thread, so it needs no lock.  A forked child empties the
+ * pool it inherited (the forking thread's is the only one it has):
+ * otherwise parent and child would make the same UUIDs.
+ */
+#define RANDOM_POOL 256
+static __thread unsigned char random_pool[RANDOM_POOL];
+static __thread size_t random_left;
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+static int random_pooled; /* 0: the fork handler is missing; no pool */
+
+static void
+random_forget(void)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[16];
-	size_t got = 0, i, o = 0;
+	random_left = 0;
+}
+
+static void
+random_watch_forks(void)
+{
+	random_pooled = pthread_atfork(NULL, NULL, random_forget) == 0;
+}
+
+/* The last size bytes of the pool, fresh (random_take reads the tail). */
+static int
+random_fill(size_t size)
+{
+	unsigned char *tail = random_pool + RANDOM_POOL - size;
+	size_t got = 0;
 	ssize_t r;
 
-	while (got < sizeof(b)) {
-		r = getrandom(b + got, sizeof(b) - got, 0);
+	while (got < size) {
+		r = getrandom(tail + got, size - got, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -1;
 		got += (size_t)r;
 	}
+	random_left = size;
+	return 0;
+}
+
+static int
+random_take(unsigned char *out, size_t n)
+{
+	pthread_once(&random_once, random_watch_forks);
+	if (random_left < n &&
+	    random_fill(random_pooled ? RANDOM_POOL : n) != 0)
+		return -1;
+	memcpy(out, random_pool + RANDOM_POOL - random_left, n);
+	random_left -= n;
+	return 0;
+}
+
+/* RFC 9562, 5.4: 122 random bits, version 4, variant 10. */
+int
+uuid_v4(char out[UUID_STR_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t i, o = 0;
+
+	if (random_take(b, sizeof(b)) != 0)
+		return -1;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	for (i = 0; i < sizeof(b); i++) {

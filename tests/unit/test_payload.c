@@ -5,12 +5,15 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "normalise.h"
 #include "payload.h"
 #include "tap.h"
+#include "util.h"
 
 #include "norm_helpers.h"
 
@@ -373,6 +376,45 @@ test_from_fields(void)
 	test_config_release(&cfg);
 }
 
+/* The pool uuid_v4 draws from: refilled without repeats, and never
+ * shared with a forked child. */
+static void
+test_uuid_pool(void)
+{
+	char a[UUID_STR_LEN], b[UUID_STR_LEN], (*many)[UUID_STR_LEN];
+	int fds[2], i, distinct = 1, wellformed = 1, status = 0;
+	pid_t pid;
+
+	many = calloc(1000, sizeof(*many));
+	for (i = 0; many != NULL && i < 1000; i++) {
+		wellformed &= uuid_v4(many[i]) == 0 && is_uuid_v4(many[i]);
+		if (i > 0)
+			distinct &= strcmp(many[i], many[i - 1]) != 0;
+	}
+	ok(many != NULL && wellformed && distinct,
+	   "1000 UUIDs in a row, across pool refills: each well formed and "
+	   "unlike the one before");
+	free(many);
+	uuid_v4(a); /* the pool is partly used now */
+	if (pipe(fds) != 0 || (pid = fork()) < 0) {
+		ok(0, "pipe and fork for the UUID test");
+		return;
+	}
+	if (pid == 0) {
+		uuid_v4(b);
+		_exit(write(fds[1], b, sizeof(b)) == sizeof(b) ? 0 : 1);
+	}
+	close(fds[1]);
+	uuid_v4(a);
+	memset(b, 0, sizeof(b));
+	i = (int)read(fds[0], b, sizeof(b));
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	ok(i == (int)sizeof(b) && is_uuid_v4(b) && strcmp(a, b) != 0,
+	   "a forked child's next UUID is not its parent's next (%s, %s)", a,
+	   b);
+}
+
 int
 main(void)
 {
@@ -383,5 +425,6 @@ main(void)
 	test_errors();
 	test_batch();
 	test_from_fields();
+	test_uuid_pool();
 	return done_testing();
 }
