@@ -95,9 +95,13 @@ int64_t deliver_backoff_ms(int attempt, int64_t min_ms, int64_t max_ms);
  * only while it waits for work, so that a commit while it gathers or
  * sends a batch costs no wake-up.  At the pipe's end of file it stops
  * reading it (the caller sees POLLHUP and stops the thread).
+ *
+ * handed_token (or NULL): the token the FastCGI process hands its
+ * appends to (spool_hand_appends); this thread takes them first.
  */
 int deliver_thread_start(const struct config *cfg, int wake_fd,
-                         struct deliver_thread **out, struct fr_error *err);
+                         const char *handed_token, struct deliver_thread **out,
+                         struct fr_error *err);
 /* Wake the thread now (a new event was stored).  Safe from any thread. */
 void deliver_thread_wake(struct deliver_thread *t);
 void deliver_thread_stop(struct deliver_thread *t);

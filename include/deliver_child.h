@@ -5,7 +5,10 @@
  * resident per process (issue 7).  The FastCGI process starts it, writes
  * a byte to a pipe after each commit (the delivery thread reads the pipe
  * only while it waits for work), restarts it if it dies, and stops it
- * with SIGTERM; it stops by itself when the pipe closes.
+ * with SIGTERM; it stops by itself when the pipe closes.  The events the
+ * FastCGI process stores are handed to it (spool_hand_appends): every
+ * run of it gets the same token (--take-handed), so a restarted one
+ * takes what its predecessor left.
  */
 #ifndef FORMRELAY_DELIVER_CHILD_H
 #define FORMRELAY_DELIVER_CHILD_H
@@ -18,6 +21,8 @@ struct deliver_child {
 	int wake_fd;        /* write end of the wake pipe, -1 when none */
 	int listen_fd;      /* the FastCGI socket, never given to the child */
 	const char *config; /* the configuration file to pass, borrowed */
+	const char *handed_token; /* spool_hand_appends' token, or NULL;
+	                             borrowed */
 	long long started_ms;
 };
 

@@ -94,6 +94,10 @@ int ingest_append_async(struct ingest *in, const struct spool_event *evs,
 void ingest_on_commit(struct ingest *in, void (*fn)(const void *arg),
                       const void *arg);
 
+/* Hand every event stored from now on to the delivery process taking
+ * token (spool_hand_appends).  0 or -1. */
+int ingest_hand_appends(struct ingest *in, const char *token, int64_t lease_ms);
+
 /* Read-only views for /healthz and /metrics, serialised with writes. */
 int ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st);
 int ingest_state_get(struct ingest *in, const char *key, char *buf,

@@ -9,9 +9,10 @@
  *
  * Who may settle a claim.  Every handle has a random claim token, stored
  * with the events it claims.  spool_ack, spool_retry_later and
- * spool_dead_letter only touch events that are still inflight under the
- * calling handle's token; ids claimed by another handle, or re-claimed by
- * another process after this handle's lease ran out, are left alone (the
+ * spool_dead_letter only touch events that are still claimed (or handed,
+ * see spool_hand_appends) under the calling handle's token; ids claimed
+ * by another handle, or re-claimed by another process after this
+ * handle's lease ran out, are left alone (the
  * new holder decides their fate).  So an ack can never delete an event
  * that its holder has not delivered, and a lease that runs out mid-send
  * costs at worst a second delivery with the same messageId (which
@@ -93,6 +94,7 @@ struct spool_item {
 struct spool_batch {
 	struct spool_item *items; /* owned */
 	size_t count;
+	int more_handed; /* the batch was full before every handed event */
 };
 
 struct spool_stats {
@@ -151,6 +153,29 @@ int64_t spool_changes(const struct spool *sp);
  * or FR_ESTORE (err names the cause).
  */
 int spool_for_delivery(struct spool *sp, struct fr_error *err);
+
+/*
+ * Handing appends to one delivery process.  A FastCGI process and the
+ * formrelay-deliver it starts share a token.  The process's appends
+ * store each event already reserved for that deliverer: pending, under
+ * the token, and due only once lease_ms has passed, so that no other
+ * deliverer claims it before then (spool_hand_appends).  The
+ * deliverer's handle takes the token as its claim token
+ * (spool_take_handed), and its spool_claim then first takes the events
+ * handed to it whose lease still runs, oldest first, by reading them:
+ * they need no claim's write (marking rows inflight was the larger part
+ * of delivering an event).  They are settled as claimed ones are.
+ *
+ * Nothing is lost when that deliverer is slow, stopped or gone: an
+ * event it has not settled becomes due when the lease runs out, and any
+ * deliverer claims it then as any pending event.  Handed events count
+ * as pending (spool_stats); spool_release on the taking handle makes
+ * those it has not taken due at once for anyone.  A token is at most
+ * UUID_STR_LEN - 1 bytes; "" or NULL stops handing.  0, or -1 (too
+ * long, or lease_ms not positive).
+ */
+int spool_hand_appends(struct spool *sp, const char *token, int64_t lease_ms);
+int spool_take_handed(struct spool *sp, const char *token);
 
 /* How long a write waits for a lock before "spool is locked"
  * (default SPOOL_BUSY_TIMEOUT_MS). */
@@ -227,7 +252,8 @@ int spool_retry_later(struct spool *sp, const int64_t *ids, size_t n,
                       int64_t due_ms, const char *reason);
 
 /* Every inflight event of owner (any handle) back to pending, due as
- * before, without counting an attempt (shutdown, pause). */
+ * before, without counting an attempt (shutdown, pause); on a handle
+ * that takes handed events, those not taken yet as well. */
 int spool_release(struct spool *sp, const char *owner);
 
 /* Dead letters, with the HTTP status (0 for none) and reason; the

@@ -550,7 +550,7 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 	if (j.store_failed)
 		return FR_ESTORE;
 	if (j.halt == HALT_NONE && spool_next_due(d->sp, &due) == FR_OK)
-		*more = due <= now;
+		*more = due <= now || b.more_handed;
 	return FR_OK;
 }
 
@@ -735,7 +735,8 @@ thread_spawn(struct deliver_thread *t)
 
 int
 deliver_thread_start(const struct config *cfg, int wake_fd,
-                     struct deliver_thread **out, struct fr_error *err)
+                     const char *handed_token, struct deliver_thread **out,
+                     struct fr_error *err)
 {
 	struct deliver_thread *t = calloc(1, sizeof(*t));
 	char owner[256];
@@ -748,6 +749,11 @@ deliver_thread_start(const struct config *cfg, int wake_fd,
 	t->stop_fd = t->wake_efd = -1;
 	thread_owner(owner, sizeof(owner));
 	rc = deliverer_new(cfg, owner, &t->d, err);
+	if (rc == FR_OK && handed_token != NULL &&
+	    spool_take_handed(t->d->sp, handed_token) != 0)
+		rc = fr_fail(err, FR_ECONFIG, NULL, NULL,
+		             "--take-handed: a token of 1 to %d bytes",
+		             UUID_STR_LEN - 1);
 	if (rc == FR_OK && deliver_resume(t->d) != FR_OK)
 		rc = fr_fail(err, FR_ESTORE, NULL, NULL,
 		             "cannot clear the delivery pause in %s",

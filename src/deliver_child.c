@@ -138,14 +138,18 @@ wake_fd_install(struct deliver_child *c, int fd)
 int
 deliver_child_start(struct deliver_child *c)
 {
-	const char *args[] = {
-	        "formrelay-deliver", "--wake-fd", "3", NULL, NULL, NULL};
-	int fds[2];
+	const char *args[8] = {"formrelay-deliver", "--wake-fd", "3"};
+	int fds[2], n = 3;
 
-	if (c->config != NULL) {
-		args[3] = "-c";
-		args[4] = c->config;
+	if (c->handed_token != NULL) {
+		args[n++] = "--take-handed";
+		args[n++] = c->handed_token;
 	}
+	if (c->config != NULL) {
+		args[n++] = "-c";
+		args[n++] = c->config;
+	}
+	args[n] = NULL;
 	if (wake_pipe(fds) != 0) {
 		log_msg(LOG_ERROR, "delivery: cannot make a pipe: %s",
 		        strerror(errno));

@@ -31,6 +31,7 @@ struct options {
 	int flush;
 	int json;
 	int wake_fd;
+	const char *handed_token;
 };
 
 static int
@@ -41,6 +42,7 @@ options_parse(int argc, char **argv, struct options *o)
 	        {"flush", no_argument, NULL, 'f'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"wake-fd", required_argument, NULL, 'w'},
+	        {"take-handed", required_argument, NULL, 't'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -62,9 +64,13 @@ options_parse(int argc, char **argv, struct options *o)
 		case 'w':
 			o->wake_fd = atoi(optarg);
 			break;
+		case 't':
+			o->handed_token = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: formrelay-deliver [-c FILE] "
-			                "[--flush [--json]] [--wake-fd N]\n");
+			                "[--flush [--json]] [--wake-fd N] "
+			                "[--take-handed TOKEN]\n");
 			return ch == 'h' ? 0 : ADMIN_EXIT_USAGE;
 		}
 	}
@@ -142,7 +148,7 @@ run_flush(const struct config *cfg, int json)
  * started us is gone (the wake pipe closes; PR_SET_PDEATHSIG as well).
  */
 static int
-run_daemon(const struct config *cfg, int wake_fd)
+run_daemon(const struct config *cfg, int wake_fd, const char *handed_token)
 {
 	struct deliver_thread *t = NULL;
 	struct pollfd pfd[2];
@@ -162,7 +168,8 @@ run_daemon(const struct config *cfg, int wake_fd)
 	}
 	if (wake_fd >= 0)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (deliver_thread_start(cfg, wake_fd, &t, &err) != FR_OK) {
+	if (deliver_thread_start(cfg, wake_fd, handed_token, &t, &err) !=
+	    FR_OK) {
 		fprintf(stderr, "formrelay-deliver: %s\n", err.message);
 		close(sfd);
 		return 1;
@@ -214,7 +221,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return ADMIN_EXIT_ERROR;
 	}
-	rc = o.flush ? run_flush(&cfg, o.json) : run_daemon(&cfg, o.wake_fd);
+	rc = o.flush ? run_flush(&cfg, o.json)
+	             : run_daemon(&cfg, o.wake_fd, o.handed_token);
 	upstream_global_cleanup();
 	config_free(&cfg);
 	return rc;

@@ -381,7 +381,8 @@ int
 serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 {
 	struct worker w[MAX_THREADS];
-	struct deliver_child dc = {0, -1, -1, NULL, 0};
+	struct deliver_child dc = {0, -1, -1, NULL, NULL, 0};
+	char token[UUID_STR_LEN];
 	struct ingest *in = NULL;
 	struct fr_error err;
 	sigset_t stopset;
@@ -413,6 +414,11 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 		        cfg->spool_path);
 	dc.listen_fd = fd;
 	dc.config = cfg->path;
+	/* Stored events go to our own delivery process without a claim;
+	 * with no token they are stored plainly pending. */
+	if (uuid_v4(token) == 0 &&
+	    ingest_hand_appends(in, token, cfg->lease_ms) == 0)
+		dc.handed_token = token;
 	if (deliver_child_start(&dc) != 0)
 		fprintf(stderr, "formrelay: delivery process not started; "
 		                "retrying\n");

@@ -390,6 +390,17 @@ ingest_on_commit(struct ingest *in, void (*fn)(const void *arg),
 }
 
 int
+ingest_hand_appends(struct ingest *in, const char *token, int64_t lease_ms)
+{
+	int rc;
+
+	pthread_mutex_lock(&in->db);
+	rc = spool_hand_appends(in->sp, token, lease_ms);
+	pthread_mutex_unlock(&in->db);
+	return rc;
+}
+
+int
 ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st)
 {
 	int rc;

@@ -174,8 +174,11 @@ enum stmt_id {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_INSERT_EVENT,
+	ST_INSERT_HANDED,
 	ST_INSERT_BODY,
 	ST_INSERT_WEBHOOK,
+	ST_TOP_ID,
+	ST_TAKE_HANDED,
 	ST_CLAIM_EXPIRED,
 	ST_CLAIM_PENDING,
 	ST_MARK_INFLIGHT,
@@ -183,6 +186,7 @@ enum stmt_id {
 	ST_RETRY,
 	ST_DEAD,
 	ST_RELEASE,
+	ST_RELEASE_HANDED,
 	ST_EXPIRE,
 	ST_PRUNE_WEBHOOKS,
 	ST_NEXT_DUE,
@@ -203,7 +207,8 @@ enum stmt_id {
 #define SETTLED "owner = NULL, claim = NULL, lease_until_ms = 0"
 /* ?1: the ids as a JSON array (see ids_json) */
 #define IDS_IN "id IN (SELECT value FROM json_each(?1))"
-#define HELD   IDS_IN " AND state = 'inflight' AND claim = ?2"
+/* claimed (inflight) or handed (pending) under this handle's token */
+#define HELD IDS_IN " AND state <> 'dead' AND claim = ?2"
 
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -211,10 +216,19 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_INSERT_EVENT] = "INSERT INTO events (message_id, created_ms,"
                             " due_ms) VALUES (?1, ?2, ?2)",
+        [ST_INSERT_HANDED] = "INSERT INTO events (message_id, created_ms,"
+                             " due_ms, claim) VALUES (?1, ?2, ?3, ?4)",
         [ST_INSERT_BODY] = "INSERT INTO bodies (id, body)"
                            " VALUES (last_insert_rowid(), ?1)",
         [ST_INSERT_WEBHOOK] = "INSERT OR IGNORE INTO webhook_ids (id, seen_ms)"
                               " VALUES (?1, ?2)",
+        [ST_TOP_ID] = "SELECT max(id) FROM events",
+        /* by id (the newest rows); "+" keeps SQLite off events_due */
+        [ST_TAKE_HANDED] = CLAIM_SELECT " WHERE e.id > ?3 AND e.id <= ?4"
+                                        " AND e.state = 'pending'"
+                                        " AND e.claim = ?5"
+                                        " AND +e.due_ms > ?1"
+                                        " ORDER BY e.id LIMIT ?2",
         [ST_CLAIM_EXPIRED] = CLAIM_SELECT " WHERE e.state = 'inflight'"
                                           " AND e.lease_until_ms < ?1"
                                           " ORDER BY e.id LIMIT ?2",
@@ -233,9 +247,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " attempts = attempts + 1, " SETTLED " WHERE " HELD,
         [ST_RELEASE] = "UPDATE events SET state = 'pending', " SETTLED
                        " WHERE state = 'inflight' AND owner = ?1",
+        [ST_RELEASE_HANDED] = "UPDATE events SET due_ms = created_ms,"
+                              " claim = NULL WHERE id > ?1"
+                              " AND state = 'pending' AND claim = ?2",
         [ST_EXPIRE] = "UPDATE events SET state = 'dead', last_status = 0,"
                       " last_reason = '" SPOOL_REASON_MAX_AGE "',"
-                      " died_ms = ?1 WHERE state = 'pending'"
+                      " died_ms = ?1, " SETTLED " WHERE state = 'pending'"
                       " AND created_ms < ?2 AND requeued_ms < ?2",
         [ST_PRUNE_WEBHOOKS] = "DELETE FROM webhook_ids WHERE seen_ms < ?1",
         [ST_NEXT_DUE] =
@@ -294,7 +311,11 @@ struct spool {
 	int sync_full; /* PRAGMA synchronous of this connection is FULL */
 	int64_t last_sync_us; /* the last wal_sync, for /metrics */
 	char *path;
-	char claim[UUID_STR_LEN]; /* this handle's claim token */
+	char claim[UUID_STR_LEN];      /* this handle's claim token */
+	char hand_token[UUID_STR_LEN]; /* appends go to it (or "") */
+	int64_t hand_lease_ms;         /* ... for this long */
+	int takes_handed;    /* claims first take what was handed to claim */
+	int64_t handed_seen; /* ... looking only past this id */
 	int busy_ms;
 	int64_t busy_since_us;   /* when the current busy wait began */
 	struct spool_wake *wake; /* NULL: sleep in fixed steps */
@@ -960,6 +981,35 @@ spool_for_delivery(struct spool *sp, struct fr_error *err)
 	return FR_OK;
 }
 
+int
+spool_hand_appends(struct spool *sp, const char *token, int64_t lease_ms)
+{
+	if (token == NULL || *token == '\0') {
+		sp->hand_token[0] = '\0';
+		return 0;
+	}
+	if (strlcopy(sp->hand_token, token, sizeof(sp->hand_token)) >=
+	            sizeof(sp->hand_token) ||
+	    lease_ms <= 0) {
+		sp->hand_token[0] = '\0';
+		return -1;
+	}
+	sp->hand_lease_ms = lease_ms;
+	return 0;
+}
+
+int
+spool_take_handed(struct spool *sp, const char *token)
+{
+	if (token == NULL || *token == '\0' ||
+	    strlen(token) >= sizeof(sp->claim))
+		return -1;
+	strlcopy(sp->claim, token, sizeof(sp->claim));
+	sp->takes_handed = 1;
+	sp->handed_seen = 0;
+	return 0;
+}
+
 void
 spool_set_busy_timeout(struct spool *sp, int ms)
 {
@@ -1007,18 +1057,24 @@ append_valid(const struct spool_append *a)
 	return 1;
 }
 
-/* The event's row, then its body under the same id. */
+/* The event's row (handed, when this handle hands its appends), then
+ * its body under the same id. */
 static int
 insert_event(struct spool *sp, const struct spool_event *ev, int64_t now)
 {
-	int rc;
-	sqlite3_stmt *st = stmt(sp, ST_INSERT_EVENT, &rc);
+	int rc, handed = sp->hand_token[0] != '\0';
+	sqlite3_stmt *st =
+	        stmt(sp, handed ? ST_INSERT_HANDED : ST_INSERT_EVENT, &rc);
 	sqlite3_stmt *body = st ? stmt(sp, ST_INSERT_BODY, &rc) : NULL;
 
 	if (body == NULL)
 		return rc;
 	sqlite3_bind_text(st, 1, ev->message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
+	if (handed) {
+		sqlite3_bind_int64(st, 3, now + sp->hand_lease_ms);
+		sqlite3_bind_text(st, 4, sp->hand_token, -1, SQLITE_STATIC);
+	}
 	rc = step_done(st);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -1174,18 +1230,18 @@ ids_json(const int64_t *ids, size_t n)
 	return s;
 }
 
-/* The ids of a claimed batch, as ids_json. */
+/* The ids of a batch's items from the first on, as ids_json. */
 static char *
-items_json(const struct spool_batch *b)
+items_json(const struct spool_batch *b, size_t first)
 {
-	int64_t *ids = malloc((b->count ? b->count : 1) * sizeof(*ids));
+	size_t n = b->count - first, i;
+	int64_t *ids = malloc((n ? n : 1) * sizeof(*ids));
 	char *s = NULL;
-	size_t i;
 
 	if (ids != NULL) {
-		for (i = 0; i < b->count; i++)
-			ids[i] = b->items[i].id;
-		s = ids_json(ids, b->count);
+		for (i = 0; i < n; i++)
+			ids[i] = b->items[first + i].id;
+		s = ids_json(ids, n);
 	}
 	free(ids);
 	return s;
@@ -1270,16 +1326,19 @@ collect(struct spool *sp, enum stmt_id id, struct claim_limits *lim,
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Mark the collected items inflight under owner and this handle. */
+/* Mark the items collected from the first on inflight under owner and
+ * this handle. */
 static int
-mark_inflight(struct spool *sp, const struct spool_batch *b, const char *owner,
-              int64_t until)
+mark_inflight(struct spool *sp, const struct spool_batch *b, size_t first,
+              const char *owner, int64_t until)
 {
 	int rc;
 	sqlite3_stmt *st = stmt(sp, ST_MARK_INFLIGHT, &rc);
-	char *ids = st ? items_json(b) : NULL;
+	char *ids;
 
-	if (ids == NULL)
+	if (first == b->count)
+		return SQLITE_OK;
+	if ((ids = st ? items_json(b, first) : NULL) == NULL)
 		return st == NULL ? rc : SQLITE_NOMEM;
 	sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
@@ -1310,16 +1369,60 @@ anything_due(struct spool *sp, int64_t now)
 	       due <= now;
 }
 
+/*
+ * Add the events handed to this handle's token (spool_take_handed) that
+ * it has not looked at yet and whose lease still runs: they are ours
+ * already, so this is only a read.  Ids grow with every commit, so
+ * whatever is committed after top was read has a larger id.
+ */
+static int
+take_handed(struct spool *sp, struct claim_limits *lim, struct spool_batch *b)
+{
+	size_t before = b->count, wanted = lim->max_events - b->count;
+	int64_t top = 0;
+	int rc;
+	sqlite3_stmt *st = stmt(sp, ST_TAKE_HANDED, &rc);
+
+	if (st == NULL)
+		return rc;
+	if ((rc = cached_int(sp, ST_TOP_ID, 0, &top)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 3, sp->handed_seen);
+	sqlite3_bind_int64(st, 4, top);
+	sqlite3_bind_text(st, 5, sp->claim, -1, SQLITE_STATIC);
+	rc = collect(sp, ST_TAKE_HANDED, lim, b);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (b->count - before < wanted && !lim->full) {
+		sp->handed_seen = top; /* every row up to top was seen */
+	} else {
+		b->more_handed = 1;
+		if (b->count > before)
+			sp->handed_seen = b->items[b->count - 1].id;
+	}
+	return SQLITE_OK;
+}
+
 int
 spool_claim(struct spool *sp, const char *owner, int64_t now, int64_t lease_ms,
             size_t max_events, size_t max_bytes, struct spool_batch *out)
 {
 	struct claim_limits lim = {now, max_events, max_bytes, 0, 0, 0};
+	size_t handed;
 	int rc;
 
 	out->items = NULL;
 	out->count = 0;
-	if (max_events == 0 || !anything_due(sp, now))
+	out->more_handed = 0;
+	if (max_events == 0)
+		return FR_OK;
+	rc = sp->takes_handed ? take_handed(sp, &lim, out) : SQLITE_OK;
+	if (rc != SQLITE_OK) {
+		spool_batch_free(out);
+		return store_fail(sp, rc, "read handed events from", NULL);
+	}
+	handed = out->count;
+	if (handed == max_events || lim.full || !anything_due(sp, now))
 		return FR_OK;
 	rc = tx_begin(sp, BOOKKEEPING);
 	if (rc == SQLITE_OK)
@@ -1327,7 +1430,8 @@ spool_claim(struct spool *sp, const char *owner, int64_t now, int64_t lease_ms,
 	if (rc == SQLITE_OK)
 		rc = collect(sp, ST_CLAIM_PENDING, &lim, out);
 	if (rc == SQLITE_OK)
-		rc = mark_inflight(sp, out, owner ? owner : "", now + lease_ms);
+		rc = mark_inflight(sp, out, handed, owner ? owner : "",
+		                   now + lease_ms);
 	if (tx_end(sp, rc, "claim events from", NULL) == FR_OK)
 		return FR_OK;
 	spool_batch_free(out);
@@ -1419,6 +1523,24 @@ spool_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
 	return settle(sp, st, ids, n, "dead-letter events in");
 }
 
+/* The events handed to this handle and not taken yet: due as stored,
+ * for any deliverer (the ids taken are up to handed_seen). */
+static int
+release_handed(struct spool *sp)
+{
+	int64_t changed = 0;
+	int rc;
+	sqlite3_stmt *st = stmt(sp, ST_RELEASE_HANDED, &rc);
+
+	if (st == NULL)
+		return rc;
+	sqlite3_bind_int64(st, 1, sp->handed_seen);
+	sqlite3_bind_text(st, 2, sp->claim, -1, SQLITE_STATIC);
+	rc = write_alone(sp, st, BOOKKEEPING, &changed);
+	sp->changes += changed;
+	return rc;
+}
+
 int
 spool_release(struct spool *sp, const char *owner)
 {
@@ -1430,6 +1552,8 @@ spool_release(struct spool *sp, const char *owner)
 		return store_fail(sp, rc, "release claims in", NULL);
 	sqlite3_bind_text(st, 1, owner ? owner : "", -1, SQLITE_TRANSIENT);
 	rc = write_alone(sp, st, BOOKKEEPING, &sp->changes);
+	if (rc == SQLITE_OK && sp->takes_handed)
+		rc = release_handed(sp);
 	if (rc != SQLITE_OK)
 		return store_fail(sp, rc, "release claims in", NULL);
 	return FR_OK;

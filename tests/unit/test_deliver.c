@@ -551,7 +551,7 @@ test_thread(void)
 		goto out;
 	/* A pause left by an old process: a start clears it. */
 	spool_state_set(f.sp, "paused_until", "99999999999999");
-	if (!ok(deliver_thread_start(&f.cfg, -1, &t, &err) == FR_OK,
+	if (!ok(deliver_thread_start(&f.cfg, -1, NULL, &t, &err) == FR_OK,
 	        "thread started"))
 		goto out;
 	append_events(&f, 5, now_ms());
@@ -561,6 +561,35 @@ test_thread(void)
 	is_int(wait_for_messages(6), 6, "thread polls for other writers");
 	deliver_thread_stop(t);
 	is_int(stats_of(&f, now_ms()).inflight, 0, "no claim left after stop");
+out:
+	fixture_free(&f);
+}
+
+/* A thread given the token the writer hands its appends to delivers
+ * them at once, though they are not due for the lease's 60 s. */
+static void
+test_thread_handed(void)
+{
+	struct deliver_thread *t = NULL;
+	struct fr_error err;
+	struct fixture f;
+
+	if (fixture_init(&f, NULL, NULL) != 0)
+		goto out;
+	is_int(deliver_thread_start(&f.cfg, -1, "", &t, &err), FR_ECONFIG,
+	       "an empty token is refused");
+	if (!ok(deliver_thread_start(&f.cfg, -1, "handed-1", &t, &err) == FR_OK,
+	        "thread started with a token"))
+		goto out;
+	spool_hand_appends(f.sp, "handed-1", f.cfg.lease_ms);
+	append_events(&f, 5, now_ms());
+	is_int(stats_of(&f, now_ms()).pending, 5, "5 handed, pending");
+	deliver_thread_wake(t);
+	is_int(wait_for_messages(5), 5, "taken and delivered before the lease");
+	deliver_thread_stop(t);
+	ok(stats_of(&f, now_ms()).pending == 0 &&
+	           stats_of(&f, now_ms()).inflight == 0,
+	   "and acked");
 out:
 	fixture_free(&f);
 }
@@ -589,7 +618,7 @@ test_thread_pipe(void)
 
 	if (fixture_init(&f, NULL, NULL) != 0 || pipe(fds) != 0)
 		goto out;
-	if (!ok(deliver_thread_start(&f.cfg, fds[0], &t, &err) == FR_OK,
+	if (!ok(deliver_thread_start(&f.cfg, fds[0], NULL, &t, &err) == FR_OK,
 	        "thread started on a wake pipe"))
 		goto out;
 	append_events(&f, 3, now_ms());
@@ -668,6 +697,7 @@ main(void)
 	test_dry_run();
 	log_setup(LOG_WARN, 0);
 	test_thread();
+	test_thread_handed();
 	test_thread_pipe();
 	test_drain_rate(bench ? (size_t)strtoul(bench, NULL, 10) : 2000);
 	standin_stop(&sd);

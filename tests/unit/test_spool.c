@@ -339,6 +339,139 @@ test_lease_expiry(void)
 	spool_close(h2);
 }
 
+/* How many events match the SQL condition where. */
+static int64_t
+handed_count(const char *path, const char *where)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE %s",
+	         where);
+	return sql_int(path, sql);
+}
+
+/* spool_hand_appends / spool_take_handed: what a FastCGI process stores
+ * is its own delivery process's at once, read without a claim's write;
+ * nobody else's until the lease would have run out, then anybody's. */
+static void
+test_handed(void)
+{
+	const char *path = tmp_path("handed.db");
+	struct spool *w = open_ok(path), *d = open_ok(path),
+	             *other = open_ok(path);
+	struct spool_stats st;
+	struct spool_batch b;
+	int64_t id1 = 0, id;
+
+	is_int(spool_hand_appends(w, "tok-1", 1000), 0, "hand appends");
+	is_int(spool_take_handed(d, "tok-1"), 0, "take what is handed");
+	add(w, "{\"n\":1}", 1000, NULL);
+	add(w, "{\"n\":2}", 1000, NULL);
+	is_int(handed_count(path, "state = 'pending' AND claim = 'tok-1' AND "
+	                          "due_ms = 2000 AND owner IS NULL"),
+	       2, "stored pending under the token, due when the lease ends");
+	spool_stats(w, 1500, &st);
+	ok(st.pending == 2 && st.inflight == 0 && st.oldest_pending_ms == 1000,
+	   "handed events count as pending, and for the oldest");
+	b = claim(other, "o", 1500, 10, 100000);
+	is_int(b.count, 0, "no other handle claims them while the lease runs");
+	spool_batch_free(&b);
+
+	b = claim(d, "d", 1500, 1, 100000);
+	is_int(b.count, 1, "the token's handle takes them, a batch at a time");
+	ok(b.more_handed, "and says that more are handed");
+	if (b.count == 1) {
+		id1 = b.items[0].id;
+		is_str(b.items[0].body, "{\"n\":1}", "oldest first");
+		is_int(b.items[0].attempts, 0, "no attempt yet");
+	}
+	spool_batch_free(&b);
+	is_int(handed_count(path, "state = 'inflight'"), 0,
+	       "taking writes nothing");
+	b = claim(d, "d", 1500, 10, 100000);
+	is_int(b.count, 1, "the next take starts after the last one taken");
+	ok(!b.more_handed, "and nothing more is handed");
+	if (b.count == 1) {
+		is_str(b.items[0].body, "{\"n\":2}", "the second event");
+		spool_ack(d, &b.items[0].id, 1);
+		is_int(spool_changes(d), 1,
+		       "a handed event is acked as claimed");
+	}
+	spool_batch_free(&b);
+	b = claim(d, "d", 1600, 10, 100000);
+	is_int(b.count, 0, "taken events are not taken again");
+	spool_batch_free(&b);
+
+	/* id1 was taken and never settled (its taker stopped): */
+	b = claim(other, "o", 2001, 10, 100000);
+	is_int(b.count, 1, "once the lease has run out anybody claims it");
+	if (b.count == 1) {
+		is_int(b.items[0].id, id1, "the event left unsettled");
+		spool_ack(d, &id1, 1);
+		is_int(spool_changes(d), 0,
+		       "its old taker's ack deletes nothing");
+		spool_ack(other, &id1, 1);
+		is_int(spool_changes(other), 1, "its new holder's does");
+	}
+	spool_batch_free(&b);
+
+	add(w, "{\"n\":3}", 3000, NULL);
+	b = claim(d, "d", 3000, 10, 100000);
+	is_int(b.count, 1, "taken again after a while");
+	if (b.count == 1) {
+		id = b.items[0].id;
+		spool_retry_later(d, &id, 1, 9000, "503");
+		is_int(handed_count(path, "state = 'pending' AND claim IS NULL "
+		                          "AND due_ms = 9000 AND attempts = 1"),
+		       1, "a retry settles a handed event as a claimed one");
+	}
+	spool_batch_free(&b);
+
+	add(w, "{\"n\":4}", 5000, NULL);
+	b = claim(d, "d", 6000, 10, 100000);
+	is_int(b.count, 1,
+	       "its own handed event past the lease: claimed, not taken");
+	is_int(handed_count(path, "state = 'inflight' AND claim = 'tok-1'"), 1,
+	       "so it is marked inflight");
+	if (b.count == 1)
+		spool_ack(d, &b.items[0].id, 1);
+	spool_batch_free(&b);
+
+	add(w, "{\"n\":7}", 6500, NULL);
+	add(w, "{\"n\":8}", 6500, NULL);
+	b = claim(d, "d", 6500, 1, 100000);
+	spool_batch_free(&b);
+	is_int(spool_release(d, "d"), FR_OK, "release the taking handle");
+	is_int(spool_changes(d), 1, "its one handed event not taken");
+	is_int(handed_count(path, "claim IS NULL AND due_ms = 6500"), 1,
+	       "is due as stored, for anyone");
+	is_int(handed_count(path, "claim = 'tok-1' AND due_ms = 7500"), 1,
+	       "the one taken keeps its lease");
+	b = claim(other, "o", 6500, 10, 100000);
+	is_int(b.count, 1, "another handle claims the released one");
+	if (b.count == 1)
+		spool_ack(other, &b.items[0].id, 1);
+	spool_batch_free(&b);
+
+	is_int(spool_hand_appends(other, "tok-2", 1000), 0, "another token");
+	add(other, "{\"n\":5}", 7000, NULL);
+	b = claim(d, "d", 7000, 10, 100000);
+	is_int(b.count, 0, "events handed to another token are not taken");
+	spool_batch_free(&b);
+	is_int(spool_hand_appends(w, NULL, 0), 0, "stop handing");
+	add(w, "{\"n\":6}", 7000, NULL);
+	is_int(handed_count(path, "claim IS NULL AND due_ms = 7000"), 1,
+	       "stored plainly pending again");
+	is_int(spool_hand_appends(w, "0123456789012345678901234567890123456789",
+	                          1000),
+	       -1, "a token too long is refused");
+	is_int(spool_hand_appends(w, "t", 0), -1, "so is a lease of 0");
+	is_int(spool_take_handed(d, ""), -1, "and an empty token");
+	spool_close(w);
+	spool_close(d);
+	spool_close(other);
+}
+
 static void
 test_release(void)
 {
@@ -1295,6 +1428,7 @@ main(void)
 	test_order_and_limits();
 	test_two_handles();
 	test_lease_expiry();
+	test_handed();
 	test_release();
 	test_retry();
 	test_dead_letters();
