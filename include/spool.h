@@ -232,8 +232,11 @@ int64_t spool_last_sync_us(const struct spool *sp);
  * lease ended before now (a crashed or stalled holder), then pending
  * events with due_ms <= now by due time, oldest first (ties by id, i.e.
  * arrival).  They become inflight for owner and this handle until
- * now + lease_ms.  out is owned by the caller (spool_batch_free).
- * Returns FR_OK (count may be 0) or FR_ESTORE.
+ * now + lease_ms.  On a handle that takes handed events
+ * (spool_take_handed), those come first, as they are (still pending,
+ * no write), and out->more_handed says the batch filled before all
+ * were taken.  out is owned by the caller (spool_batch_free).  Returns
+ * FR_OK (count may be 0) or FR_ESTORE.
  */
 int spool_claim(struct spool *sp, const char *owner, int64_t now,
                 int64_t lease_ms, size_t max_events, size_t max_bytes,
