@@ -16,6 +16,10 @@ int64_t mono_ms(void);
 /* Microseconds from CLOCK_MONOTONIC, for short durations. */
 int64_t mono_us(void);
 
+/* n bytes from the kernel's CSPRNG (getrandom(2), retried when
+ * interrupted or short) into buf.  0 or -1. */
+int random_bytes(void *buf, size_t n);
+
 /* A random UUID version 4 in lower-case hex into out.  0 or -1. */
 int uuid_v4(char out[UUID_STR_LEN]);
 

@@ -19,7 +19,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,16 +98,15 @@ deliverer_free(struct deliverer *d)
 	free(d);
 }
 
-/* Uniform in [0, n] from getrandom(2); 0 if it fails (no jitter). */
+/* Uniform in [0, n] from the kernel's CSPRNG; 0 if it fails (no
+ * jitter). */
 static uint64_t
 random_upto(uint64_t n)
 {
 	uint64_t r = 0;
 
-	if (n == 0)
+	if (n == 0 || random_bytes(&r, sizeof(r)) != 0)
 		return 0;
-	while (getrandom(&r, sizeof(r), 0) < 0 && errno == EINTR)
-		;
 	return r % (n + 1);
 }
 

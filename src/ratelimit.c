@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "netaddr.h"
 #include "ratelimit.h"
+#include "util.h"
 
 #define RL_MAGIC      "FRRLIM\r\n" /* 8 bytes; \r\n catches text mangling */
 #define RL_VERSION    1
@@ -193,28 +193,6 @@ header_valid(const struct ratelimit *rl)
 	       h->header_size == sizeof(struct rl_header);
 }
 
-/*
- * A fresh SipHash key from the kernel's CSPRNG.  getrandom(2): up to 256
- * bytes are never returned short once the pool is initialised, but the
- * call may block (and so be interrupted) before that; loop regardless.
- */
-static int
-rl_random_key(unsigned char *key, size_t size)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < size) {
-		r = getrandom(key + got, size - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 /* Start the table afresh: zero slots and a new random hash key. */
 static int
 rl_rebuild(struct ratelimit *rl)
@@ -222,7 +200,8 @@ rl_rebuild(struct ratelimit *rl)
 	struct rl_header *h = rl_header(rl);
 
 	memset(rl->map, 0, rl->map_size);
-	if (rl_random_key(h->hash_key, sizeof(h->hash_key)) != 0)
+	/* a fresh SipHash key from the kernel's CSPRNG */
+	if (random_bytes(h->hash_key, sizeof(h->hash_key)) != 0)
 		return -1;
 	h->version = RL_VERSION;
 	h->slot_count = rl->slot_count;

@@ -61,22 +61,35 @@ random_watch_forks(void)
 	random_pooled = pthread_atfork(NULL, NULL, random_forget) == 0;
 }
 
-/* The last size bytes of the pool, fresh (random_take reads the tail). */
-static int
-random_fill(size_t size)
+/*
+ * getrandom(2): up to 256 bytes are never returned short once the
+ * kernel's pool is initialised, but the call may block (and so be
+ * interrupted) before that; loop regardless.
+ */
+int
+random_bytes(void *buf, size_t n)
 {
-	unsigned char *tail = random_pool + RANDOM_POOL - size;
+	unsigned char *p = buf;
 	size_t got = 0;
 	ssize_t r;
 
-	while (got < size) {
-		r = getrandom(tail + got, size - got, 0);
+	while (got < n) {
+		r = getrandom(p + got, n - got, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -1;
 		got += (size_t)r;
 	}
+	return 0;
+}
+
+/* The last size bytes of the pool, fresh (random_take reads the tail). */
+static int
+random_fill(size_t size)
+{
+	if (random_bytes(random_pool + RANDOM_POOL - size, size) != 0)
+		return -1;
 	random_left = size;
 	return 0;
 }
