@@ -12,13 +12,13 @@
  * spool_dead_letter only touch events that are still claimed (or handed,
  * see spool_hand_appends) under the calling handle's token; ids claimed
  * by another handle, or re-claimed by another process after this
- * handle's lease ran out, are left alone (the
- * new holder decides their fate).  So an ack can never delete an event
- * that its holder has not delivered, and a lease that runs out mid-send
- * costs at worst a second delivery with the same messageId (which
- * Customer.io de-duplicates): at-least-once, never lost.  A handle whose
- * lease ran out but whose events nobody re-claimed may still settle
- * them.  spool_changes tells how many rows a settle call really changed.
+ * handle's lease ran out, are left alone (the new holder decides their
+ * fate).  So an ack can never delete an event that its holder has not
+ * delivered, and a lease that runs out mid-send costs at worst a second
+ * delivery with the same messageId (which Customer.io de-duplicates):
+ * at-least-once, never lost.  A handle whose lease ran out but whose
+ * events nobody re-claimed may still settle them.  spool_changes tells
+ * how many rows a settle call really changed.
  *
  * Durability.  spool_append, spool_append_group, spool_requeue and
  * spool_purge return only once their commit is fsync'd (the WAL): a 2xx

@@ -64,7 +64,9 @@
  *
  * events: one row per stored call.  requeued_ms restarts the max_age
  * clock of a requeued dead letter without losing created_ms.  claim is
- * the claiming handle's token (see spool.h, "Who may settle a claim").
+ * the claiming handle's token (see spool.h, "Who may settle a claim"),
+ * or that of the delivery process a pending event was handed to
+ * (spool_hand_appends).
  * AUTOINCREMENT: ids are never reused, so an id in a log or a dead-letter
  * listing always means one event.
  *
@@ -981,19 +983,22 @@ spool_for_delivery(struct spool *sp, struct fr_error *err)
 	return FR_OK;
 }
 
+/* A token fits a claim column's buffer (hand_token, claim). */
+static int
+token_fits(const char *token)
+{
+	return token != NULL && *token != '\0' && strlen(token) < UUID_STR_LEN;
+}
+
 int
 spool_hand_appends(struct spool *sp, const char *token, int64_t lease_ms)
 {
-	if (token == NULL || *token == '\0') {
-		sp->hand_token[0] = '\0';
+	sp->hand_token[0] = '\0';
+	if (token == NULL || *token == '\0')
 		return 0;
-	}
-	if (strlcopy(sp->hand_token, token, sizeof(sp->hand_token)) >=
-	            sizeof(sp->hand_token) ||
-	    lease_ms <= 0) {
-		sp->hand_token[0] = '\0';
+	if (!token_fits(token) || lease_ms <= 0)
 		return -1;
-	}
+	strlcopy(sp->hand_token, token, sizeof(sp->hand_token));
 	sp->hand_lease_ms = lease_ms;
 	return 0;
 }
@@ -1001,8 +1006,7 @@ spool_hand_appends(struct spool *sp, const char *token, int64_t lease_ms)
 int
 spool_take_handed(struct spool *sp, const char *token)
 {
-	if (token == NULL || *token == '\0' ||
-	    strlen(token) >= sizeof(sp->claim))
+	if (!token_fits(token))
 		return -1;
 	strlcopy(sp->claim, token, sizeof(sp->claim));
 	sp->takes_handed = 1;
