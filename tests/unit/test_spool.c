@@ -341,7 +341,7 @@ test_lease_expiry(void)
 
 /* How many events match the SQL condition where. */
 static int64_t
-handed_count(const char *path, const char *where)
+count_where(const char *path, const char *where)
 {
 	char sql[256];
 
@@ -367,8 +367,8 @@ test_handed(void)
 	is_int(spool_take_handed(d, "tok-1"), 0, "take what is handed");
 	add(w, "{\"n\":1}", 1000, NULL);
 	add(w, "{\"n\":2}", 1000, NULL);
-	is_int(handed_count(path, "state = 'pending' AND claim = 'tok-1' AND "
-	                          "due_ms = 2000 AND owner IS NULL"),
+	is_int(count_where(path, "state = 'pending' AND claim = 'tok-1' AND "
+	                         "due_ms = 2000 AND owner IS NULL"),
 	       2, "stored pending under the token, due when the lease ends");
 	spool_stats(w, 1500, &st);
 	ok(st.pending == 2 && st.inflight == 0 && st.oldest_pending_ms == 1000,
@@ -386,7 +386,7 @@ test_handed(void)
 		is_int(b.items[0].attempts, 0, "no attempt yet");
 	}
 	spool_batch_free(&b);
-	is_int(handed_count(path, "state = 'inflight'"), 0,
+	is_int(count_where(path, "state = 'inflight'"), 0,
 	       "taking writes nothing");
 	b = claim(d, "d", 1500, 10, 100000);
 	is_int(b.count, 1, "the next take starts after the last one taken");
@@ -421,8 +421,8 @@ test_handed(void)
 	if (b.count == 1) {
 		id = b.items[0].id;
 		spool_retry_later(d, &id, 1, 9000, "503");
-		is_int(handed_count(path, "state = 'pending' AND claim IS NULL "
-		                          "AND due_ms = 9000 AND attempts = 1"),
+		is_int(count_where(path, "state = 'pending' AND claim IS NULL "
+		                         "AND due_ms = 9000 AND attempts = 1"),
 		       1, "a retry settles a handed event as a claimed one");
 	}
 	spool_batch_free(&b);
@@ -431,7 +431,7 @@ test_handed(void)
 	b = claim(d, "d", 6000, 10, 100000);
 	is_int(b.count, 1,
 	       "its own handed event past the lease: claimed, not taken");
-	is_int(handed_count(path, "state = 'inflight' AND claim = 'tok-1'"), 1,
+	is_int(count_where(path, "state = 'inflight' AND claim = 'tok-1'"), 1,
 	       "so it is marked inflight");
 	if (b.count == 1)
 		spool_ack(d, &b.items[0].id, 1);
@@ -443,9 +443,9 @@ test_handed(void)
 	spool_batch_free(&b);
 	is_int(spool_release(d, "d"), FR_OK, "release the taking handle");
 	is_int(spool_changes(d), 1, "its one handed event not taken");
-	is_int(handed_count(path, "claim IS NULL AND due_ms = 6500"), 1,
+	is_int(count_where(path, "claim IS NULL AND due_ms = 6500"), 1,
 	       "is due as stored, for anyone");
-	is_int(handed_count(path, "claim = 'tok-1' AND due_ms = 7500"), 1,
+	is_int(count_where(path, "claim = 'tok-1' AND due_ms = 7500"), 1,
 	       "the one taken keeps its lease");
 	b = claim(other, "o", 6500, 10, 100000);
 	is_int(b.count, 1, "another handle claims the released one");
@@ -460,7 +460,7 @@ test_handed(void)
 	spool_batch_free(&b);
 	is_int(spool_hand_appends(w, NULL, 0), 0, "stop handing");
 	add(w, "{\"n\":6}", 7000, NULL);
-	is_int(handed_count(path, "claim IS NULL AND due_ms = 7000"), 1,
+	is_int(count_where(path, "claim IS NULL AND due_ms = 7000"), 1,
 	       "stored plainly pending again");
 	is_int(spool_hand_appends(w, "0123456789012345678901234567890123456789",
 	                          1000),
