@@ -111,7 +111,8 @@ peer_install() {
 }
 
 # load OUT URL PID...: a warm-up, then the measured run into OUT, with
-# the CPU time PIDs spent during it appended as "cpu_ticks=N".
+# the CPU time PIDs spent during it appended as "cpu_ticks=N", and that
+# of their children (formrelay-deliver) as "child_ticks=N".
 # --timeout 30s: a slow answer is measured, not dropped as an error.
 load() {
 	out=$1 url=$2
@@ -120,14 +121,19 @@ load() {
 		-s "$BENCH_DIR/post_forms.lua" "$url" >/dev/null 2>&1
 	sink_reset
 	relay_metrics "$out" "$url" before
+	kids=$(for p in "$@"; do children_of "$p"; done)
+	# shellcheck disable=SC2086 # one pid a word
+	c0=$(cpu_ticks_of $kids)
 	t0=$(cpu_ticks_of "$@")
 	perf_start "$out" "$@"
 	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 30s \
 		--latency -s "$BENCH_DIR/post_forms.lua" "$url" >"$out" 2>&1
 	perf_stop
 	t1=$(cpu_ticks_of "$@")
+	# shellcheck disable=SC2086
+	c1=$(cpu_ticks_of $kids)
 	relay_metrics "$out" "$url" after
-	echo "cpu_ticks=$((t1 - t0)) ticks_per_s=$(getconf CLK_TCK)" >>"$out"
+	echo "cpu_ticks=$((t1 - t0)) ticks_per_s=$(getconf CLK_TCK) child_ticks=$((c1 - c0))" >>"$out"
 }
 
 # relay_metrics OUT URL WHEN: for a formrelay round, its /metrics into
