@@ -35,8 +35,9 @@
 #   --no-cpu          skip the callgrind measurement
 #   --update-readme   put this report into bench/README.md (between the
 #                     "figures" markers), for the final run
-#   --perf            perf record formrelay's processes in round 1 and
-#                     print the hot spots (needs perf)
+#   --perf            perf record formrelay's processes in round 1,
+#                     print the hot spots and keep BUILD/perf.data
+#                     (call graphs) (needs perf)
 #   --build-dir DIR   where to configure and build
 # Environment: BENCH_WORK (where spools go; default: the build dir),
 # BENCH_KEEP=1 (keep the work directory), WRK, LIGHTTPD, NODE, NPM.
@@ -172,6 +173,9 @@ perf_report() {
 	echo "formrelay hot spots under load (perf, round 1, self samples):"
 	perf report -i "$WORK/perf.data" --no-children -g none --sort dso,sym --stdio 2>/dev/null |
 		grep -E '^ +[0-9]' | head -n 25
+	# Kept for a closer look (call graphs: perf report -i ... -g caller).
+	cp "$WORK/perf.data" "$BUILD/perf.data" &&
+		echo "(perf data with call graphs: $BUILD/perf.data)"
 }
 
 # Events the sink has received so far.

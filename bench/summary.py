@@ -99,6 +99,13 @@ def targets(rows):
         ratio = rps / med(peer, "rps")
         check("formrelay req/s / peer req/s", ratio,
               ratio >= MIN_RPS_VS_PEER, ">= %.1f" % MIN_RPS_VS_PEER)
+        if floor:
+            # How far the peer target sits from the floor on this host:
+            # near 1, it asks for a bare responder's speed.
+            want = MIN_RPS_VS_PEER * med(peer, "rps")
+            print("  (%.0f x the peer = %.0f req/s = %.3f x the floor "
+                  "of this run)" % (MIN_RPS_VS_PEER, want,
+                                    want / med(floor, "rps")))
     rss = mb(max(r["rss_max"] for r in f))
     check("formrelay resident MB per process (max)", rss,
           rss <= MAX_RSS_MB, "<= %.1f" % MAX_RSS_MB)
