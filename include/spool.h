@@ -56,6 +56,11 @@
 #define SPOOL_WEBHOOK_ID_TTL_MS (48LL * 3600 * 1000)
 /* The reason given to events dead-lettered by spool_expire. */
 #define SPOOL_REASON_MAX_AGE "max_age exceeded"
+/* The WAL's length in pages at which a delivery handle
+ * (spool_for_delivery) checkpoints it into the spool file, and at which
+ * any other handle does (delivery stopped or paused). */
+#define SPOOL_CHECKPOINT_PAGES          4000
+#define SPOOL_CHECKPOINT_BACKSTOP_PAGES 10000
 
 struct spool;
 
