@@ -38,9 +38,10 @@
  * 4000 pages rather than SQLite's 1000: a checkpoint copies each page
  * once however many commits changed it, and under load every commit
  * changes the same few (the tables' last leaves, the index pages), while
- * each checkpoint's RESTART holds all writers off for ~3 ms.  In
- * alternating bench rounds (bench/README.md) formrelay-deliver used 15 %
- * less CPU an event and the p99 fell 6 %; the WAL grows to ~16 MB.
+ * each checkpoint's RESTART holds all writers off for ~3 ms.  In 26
+ * alternating bench pairs (bench/README.md) formrelay-deliver spent less
+ * CPU an event in 20 and the p99 was lower in 18; the WAL grows to
+ * ~16 MB.
  */
 /* How long the RESTART after it may wait for the write lock, and then
  * for each reader: it holds writers off meanwhile (ms). */
