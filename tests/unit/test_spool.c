@@ -797,6 +797,50 @@ test_checkpoint_roles(void)
 	spool_close(in);
 }
 
+/*
+ * With delivery stopped, nobody checkpoints at delivery's size: the
+ * serving handles do it once the WAL reaches the backstop, so that the
+ * WAL stays bounded (it is then reused from its start, not grown).
+ */
+static void
+test_checkpoint_backstop(void)
+{
+	const char *path = tmp_path("backstop.db");
+	char wal[4200];
+	struct spool *in = open_ok(path);
+	static char body[16000];
+	struct spool_event ev[10];
+	char ids[10][UUID_STR_LEN];
+	off_t before, max_wal = 0;
+	int i, j, rc = FR_OK;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	memset(body, 'y', sizeof(body) - 1);
+	before = file_size(path);
+	/* 16 KB events are ~4 pages: the backstop and a half at most */
+	for (i = 0; i < SPOOL_CHECKPOINT_BACKSTOP_PAGES * 3 / 2 / 40 &&
+	            rc == FR_OK && file_size(path) == before;
+	     i++) {
+		for (j = 0; j < 10; j++) {
+			uuid_v4(ids[j]);
+			ev[j] = (struct spool_event){ids[j], body,
+			                             sizeof(body) - 1};
+		}
+		rc = spool_append(in, ev, 10, NULL, 1000, NULL);
+		if (file_size(wal) > max_wal)
+			max_wal = file_size(wal);
+	}
+	is_int(rc, FR_OK, "16 KB events appended, no delivery handle");
+	ok(file_size(path) > before + 1000 * 4096,
+	   "the serving handle checkpointed the WAL into the file");
+	ok(max_wal >= SPOOL_CHECKPOINT_BACKSTOP_PAGES * 4096 &&
+	           max_wal < (SPOOL_CHECKPOINT_BACKSTOP_PAGES + 200) * 4120,
+	   "once the WAL reached the backstop, not before or long after "
+	   "(%lld bytes)",
+	   (long long)max_wal);
+	spool_close(in);
+}
+
 static void
 test_webhook_ids(void)
 {
@@ -1442,6 +1486,7 @@ main(void)
 	test_requeue_purge();
 	test_migrate_v1();
 	test_checkpoint_roles();
+	test_checkpoint_backstop();
 	test_webhook_ids();
 	test_group();
 	test_stats();
