@@ -749,6 +749,22 @@ file_size(const char *path)
 	return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/* Ten events of the same body, each with its own messageId, in one
+ * append: what the checkpoint tests fill the WAL with. */
+static int
+append_ten(struct spool *sp, const char *body, size_t len)
+{
+	struct spool_event ev[10];
+	char ids[10][UUID_STR_LEN];
+	int j;
+
+	for (j = 0; j < 10; j++) {
+		uuid_v4(ids[j]);
+		ev[j] = (struct spool_event){ids[j], body, len};
+	}
+	return spool_append(sp, ev, 10, NULL, 1000, NULL);
+}
+
 /*
  * Only the delivery handle checkpoints at the usual WAL size, so that no
  * submission waits for one: the spool file itself is written only by a
@@ -761,11 +777,9 @@ test_checkpoint_roles(void)
 	char wal[4200];
 	struct spool *in = open_ok(path), *out = open_ok(path);
 	static char body[3000];
-	struct spool_event ev[10];
-	char ids[10][UUID_STR_LEN];
 	struct spool_batch b;
 	off_t before;
-	int i, j, rc = FR_OK;
+	int i, rc = FR_OK;
 
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	memset(body, 'x', sizeof(body) - 1);
@@ -774,14 +788,8 @@ test_checkpoint_roles(void)
 	/* a 3 KB event is about a page: at most 10,000 events */
 	for (i = 0; i < 1000 && rc == FR_OK &&
 	            file_size(wal) <= (SPOOL_CHECKPOINT_PAGES + 100) * 4096;
-	     i++) {
-		for (j = 0; j < 10; j++) {
-			uuid_v4(ids[j]);
-			ev[j] = (struct spool_event){ids[j], body,
-			                             sizeof(body) - 1};
-		}
-		rc = spool_append(in, ev, 10, NULL, 1000, NULL);
-	}
+	     i++)
+		rc = append_ten(in, body, sizeof(body) - 1);
 	is_int(rc, FR_OK, "events of 3 KB appended");
 	ok(file_size(wal) > (SPOOL_CHECKPOINT_PAGES + 100) * 4096 &&
 	           file_size(wal) < SPOOL_CHECKPOINT_BACKSTOP_PAGES * 4096,
@@ -809,10 +817,8 @@ test_checkpoint_backstop(void)
 	char wal[4200];
 	struct spool *in = open_ok(path);
 	static char body[16000];
-	struct spool_event ev[10];
-	char ids[10][UUID_STR_LEN];
 	off_t before, max_wal = 0;
-	int i, j, rc = FR_OK;
+	int i, rc = FR_OK;
 
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	memset(body, 'y', sizeof(body) - 1);
@@ -821,12 +827,7 @@ test_checkpoint_backstop(void)
 	for (i = 0; i < SPOOL_CHECKPOINT_BACKSTOP_PAGES * 3 / 2 / 40 &&
 	            rc == FR_OK && file_size(path) == before;
 	     i++) {
-		for (j = 0; j < 10; j++) {
-			uuid_v4(ids[j]);
-			ev[j] = (struct spool_event){ids[j], body,
-			                             sizeof(body) - 1};
-		}
-		rc = spool_append(in, ev, 10, NULL, 1000, NULL);
+		rc = append_ten(in, body, sizeof(body) - 1);
 		if (file_size(wal) > max_wal)
 			max_wal = file_size(wal);
 	}
