@@ -774,14 +774,13 @@ static void
 test_checkpoint_roles(void)
 {
 	const char *path = tmp_path("ckpt.db");
-	char wal[4200];
+	const char *wal = tmp_path("ckpt.db-wal");
 	struct spool *in = open_ok(path), *out = open_ok(path);
 	static char body[3000];
 	struct spool_batch b;
 	off_t before;
 	int i, rc = FR_OK;
 
-	snprintf(wal, sizeof(wal), "%s-wal", path);
 	memset(body, 'x', sizeof(body) - 1);
 	is_int(spool_for_delivery(out, NULL), FR_OK, "a delivery handle");
 	before = file_size(path);
@@ -814,13 +813,12 @@ static void
 test_checkpoint_backstop(void)
 {
 	const char *path = tmp_path("backstop.db");
-	char wal[4200];
+	const char *wal = tmp_path("backstop.db-wal");
 	struct spool *in = open_ok(path);
 	static char body[16000];
 	off_t before, max_wal = 0;
 	int i, rc = FR_OK;
 
-	snprintf(wal, sizeof(wal), "%s-wal", path);
 	memset(body, 'y', sizeof(body) - 1);
 	before = file_size(path);
 	/* 16 KB events are ~4 pages: the backstop and a half at most */
