@@ -7,7 +7,7 @@ SPOOL must exist already (created by formrelay itself, e.g. `formrelay
 status`, so that the schema and pragmas are formrelay's own).  TEMPLATE
 holds one identify call as formrelay serialises it (bench/cpu_path -v
 prints one); every row is that call with its own messageId, userId,
-email and name, inserted as src/spool.c's append does (schema version
+email and name, inserted as src/spool_append.c's append does (schema version
 3: the events row with message_id, created_ms and due_ms, state pending;
 the body in bodies under the same id), in one transaction.
 """
