@@ -12,13 +12,15 @@
 #include "spool.h"
 
 /*
- * Share the counters through the file at path (created 0600; reset when
- * it is not ours).  0, or -1 (counters stay this process's own).  Call
+ * Share the counters through the file at path (created 0600 with its
+ * blocks allocated; reset when it is not ours).  0, or -1 with errno set
+ * (ENOSPC on a full disk): the counters stay this process's own.  Call
  * before starting threads.
  */
 int metrics_open(const char *path);
 
-/* metrics_open on "<spool_path>.metrics". */
+/* metrics_open on "<spool_path>.metrics"; a failure is logged (a
+ * warning: serving goes on, counting in this process only). */
 int metrics_open_beside(const char *spool_path);
 
 /* A request answered with HTTP status. */

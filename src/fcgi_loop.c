@@ -407,11 +407,7 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 		fprintf(stderr, "formrelay: spool: %s\n", err.message);
 		return 1;
 	}
-	if (metrics_open_beside(cfg->spool_path) != 0)
-		log_msg(LOG_WARN,
-		        "metrics: %s.metrics unusable: counting in "
-		        "this process only",
-		        cfg->spool_path);
+	metrics_open_beside(cfg->spool_path);
 	dc.listen_fd = fd;
 	dc.config = cfg->path;
 	/* Stored events go to our own delivery process without a claim;
@@ -424,8 +420,9 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 		                "retrying\n");
 	ingest_on_commit(in, wake_delivery, &dc);
 	started = workers_start(w, n, fd, cfg, in);
-	log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
-	        cfg->dry_run ? " (dry_run: nothing is sent)" : "");
+	if (started == n)
+		log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
+		        cfg->dry_run ? " (dry_run: nothing is sent)" : "");
 	sig = started == n ? wait_for_stop(&stopset, w, started, &dc) : 0;
 	if (sig > 0)
 		log_msg(LOG_INFO, "signal %d: finishing requests in hand", sig);

@@ -1,4 +1,5 @@
 /* Counters for /metrics.  Relaxed atomics: they are statistics. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "metrics.h"
 
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
@@ -53,19 +55,28 @@ struct counters {
 static struct counters local;
 static struct counters *C = &local;
 
-/* A file of the wrong size or magic is reset, under an flock. */
+/*
+ * A file of the wrong size or magic is reset, under an flock.  Its
+ * blocks are allocated, not just sized: a store into a hole of a mapped
+ * file on a full disk is SIGBUS, where an error here leaves the counters
+ * this process's own.  posix_fallocate keeps what is there, so processes
+ * opening the file together agree.
+ */
 static int
 counters_map(int fd)
 {
 	struct counters *m;
 	struct stat st;
+	int rc;
 
 	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0)
 		return -1;
-	if ((size_t)st.st_size != sizeof(struct counters) &&
-	    (ftruncate(fd, 0) != 0 ||
-	     ftruncate(fd, (off_t)sizeof(struct counters)) != 0))
+	if ((size_t)st.st_size != sizeof(struct counters) && ftruncate(fd, 0))
 		return -1;
+	if ((rc = posix_fallocate(fd, 0, (off_t)sizeof(struct counters)))) {
+		errno = rc;
+		return -1;
+	}
 	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		return -1;
@@ -83,12 +94,14 @@ int
 metrics_open(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int rc;
+	int rc, saved;
 
 	if (fd < 0)
 		return -1;
 	rc = counters_map(fd);
+	saved = errno;
 	close(fd); /* the mapping stays */
+	errno = saved;
 	return rc;
 }
 
@@ -98,9 +111,16 @@ metrics_open_beside(const char *spool_path)
 	char path[4096];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s.metrics", spool_path) >=
-	    sizeof(path))
-		return -1;
-	return metrics_open(path);
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+	} else if (metrics_open(path) == 0) {
+		return 0;
+	}
+	log_msg(LOG_WARN,
+	        "metrics: %s.metrics: %s: counting in this process "
+	        "only",
+	        spool_path, strerror(errno));
+	return -1;
 }
 
 void

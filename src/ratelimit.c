@@ -212,6 +212,22 @@ rl_rebuild(struct ratelimit *rl)
 }
 
 /*
+ * Give the file our size with its blocks allocated, not just sized: a
+ * store into a hole of a mapped file on a full disk is SIGBUS, where
+ * this fails with ENOSPC.  posix_fallocate keeps what is there and
+ * never shrinks the file, so processes opening it together agree.
+ */
+static int
+rl_allocate(const struct ratelimit *rl)
+{
+	int rc = posix_fallocate(rl->fd, 0, (off_t)rl->map_size);
+
+	if (rc != 0)
+		errno = rc;
+	return rc != 0 ? -1 : 0;
+}
+
+/*
  * With the lock held: make sure the file is at least our size (a file
  * cut short would fault the mapping) and holds our layout; rebuild it
  * otherwise.  A larger file is left larger: another process may map it.
@@ -224,7 +240,7 @@ rl_validate(struct ratelimit *rl)
 	if (fstat(rl->fd, &st) != 0)
 		return -1;
 	if ((size_t)st.st_size < rl->map_size) {
-		if (ftruncate(rl->fd, (off_t)rl->map_size) != 0)
+		if (rl_allocate(rl) != 0)
 			return -1;
 		return rl_rebuild(rl);
 	}
@@ -355,6 +371,10 @@ rl_map(struct ratelimit *rl, const char *path, struct fr_error *err)
 	/* It holds client addresses: owner only. */
 	if ((st.st_mode & 077) != 0 && fchmod(rl->fd, 0600) != 0)
 		return io_fail(err, path, "chmod 0600");
+	/* A file of our size may still have holes (a copy, an older
+	 * formrelay's ftruncate): allocate before the first store. */
+	if (rl_allocate(rl) != 0)
+		return io_fail(err, path, "allocate");
 	rl->map = mmap(NULL, rl->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 	               rl->fd, 0);
 	if (rl->map == MAP_FAILED) {

@@ -75,6 +75,52 @@ def wait_until(cond, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
+def fill(path):
+    """Write zeros to path until its filesystem says ENOSPC, in large
+    writes and then page by page: not one block is left free."""
+    import errno
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (65536, 4096, 512):
+            while True:
+                try:
+                    os.write(fd, b"\0" * size)
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def mount_tmpfs(t, size="3m"):
+    """A fresh tmpfs of size on a new directory (a tiny filesystem to
+    fill); skips the whole test where it cannot be mounted."""
+    if os.geteuid() != 0:
+        t.skip_all("needs root to mount a tmpfs")
+    mnt = tempfile.mkdtemp(prefix="formrelay-full-")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
+                       "tmpfs", mnt]).returncode != 0:
+        os.rmdir(mnt)
+        t.skip_all("cannot mount a tmpfs here")
+    return mnt
+
+
+def unmount_tmpfs(mnt):
+    subprocess.run(["umount", "-l", mnt])
+    os.rmdir(mnt)
+
+
+def write_conf(path, sections):
+    """formrelay.conf from {section: {key: value}}."""
+    with open(path, "w") as f:
+        for section, kv in sections.items():
+            f.write("[%s]\n" % section)
+            for k, v in kv.items():
+                f.write("%s = %s\n" % (k, v))
+
+
 def port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -180,11 +226,7 @@ class Relay:
                 f.write(secret + "\n")
             os.chmod(secret_file, 0o600)
             sections["http"]["webhook_secret_file"] = secret_file
-        with open(self.conf, "w") as f:
-            for section, kv in sections.items():
-                f.write("[%s]\n" % section)
-                for k, v in kv.items():
-                    f.write("%s = %s\n" % (k, v))
+        write_conf(self.conf, sections)
         self.env = dict(env or {})
         self.max_procs = max_procs
         self.proc = None

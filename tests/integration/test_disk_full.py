@@ -4,42 +4,19 @@ stored, and nothing stored before is lost (SPEC "Guarantees").
 Needs root to mount a small tmpfs for the spool; skipped otherwise.
 """
 
-import errno
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Tap, wait_until  # noqa: E402
-
-
-def fill(path):
-    """Write zeros until the filesystem says ENOSPC."""
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            if e.errno != errno.ENOSPC:
-                raise
+from harness import (Env, Tap, fill, mount_tmpfs, unmount_tmpfs,  # noqa: E402
+                     wait_until)
 
 
 def main():
     t = Tap()
-    if os.geteuid() != 0:
-        t.skip_all("needs root to mount a tmpfs")
-    mnt = None
+    mnt = mount_tmpfs(t, "3m")
     env = None
     try:
-        import tempfile
-        mnt = tempfile.mkdtemp(prefix="formrelay-full-")
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs",
-                           mnt]).returncode != 0:
-            os.rmdir(mnt)
-            mnt = None
-            t.skip_all("cannot mount a tmpfs here")
         env = Env(t, conf_extra={"spool": {
             "path": os.path.join(mnt, "spool.db"),
             "retry_min": "50ms", "retry_max": "300ms",
@@ -87,9 +64,7 @@ def main():
     finally:
         if env:
             env.close()
-        if mnt:
-            subprocess.run(["umount", "-l", mnt])
-            os.rmdir(mnt)
+        unmount_tmpfs(mnt)
     t.done()
 
 
