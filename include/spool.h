@@ -227,6 +227,24 @@ int spool_append_finish(struct spool *sp, int begun,
                         struct spool_append *const *items, size_t n,
                         int64_t now, struct fr_error *err);
 
+/*
+ * When an fsync fails.  An fsync that fails (the append's own, or a
+ * checkpoint's) is fatal for the handle, as in PostgreSQL: the append
+ * returns FR_ESTORE for its whole group (never a 2xx for it), what it
+ * committed is noted for undoing, and every later write on the handle
+ * fails with FR_ESTORE until spool_recover succeeds.  spool_recover
+ * reopens the connection, deletes the failed group's events and the
+ * webhook ids it recorded (a client's retry then stores the submission
+ * once), checkpoints the write-ahead log into the spool file and
+ * truncates it.  FR_OK when done (or nothing had failed); else
+ * FR_ESTORE with err set, the handle still failed: call it again
+ * before the next write.  A deliverer that claimed a failed group's
+ * event in the moment between its commit and its fsync may still send
+ * it once.  spool_failed: 1 while the handle is failed.
+ */
+int spool_failed(const struct spool *sp);
+int spool_recover(struct spool *sp, struct fr_error *err);
+
 /* How long the last fsync of the write-ahead log took (spool_append's
  * and spool_append_finish's), in microseconds; 0 before any. */
 int64_t spool_last_sync_us(const struct spool *sp);

@@ -19,6 +19,7 @@
  *   spool_claim.c    claims, hand-off of appends, settling claims
  *   spool_admin.c    expiry, counts, dead letters, requeue, purge
  *   spool_state.c    the shared key/value state
+ *   spool_recover.c  after a failed fsync: undo, reopen, checkpoint
  */
 #ifndef FORMRELAY_SPOOL_INTERNAL_H
 #define FORMRELAY_SPOOL_INTERNAL_H
@@ -32,6 +33,14 @@
 #include "util.h"
 
 struct spool_wake;
+
+/* What an append whose fsync failed committed, to be undone
+ * (spool_recover.c); hooks and its strings are owned by the handle. */
+struct spool_undo {
+	int64_t first, last; /* event ids, 0 when none */
+	char **hooks;        /* webhook ids it recorded */
+	size_t n_hooks;
+};
 
 /* Prepared once per handle, on first use. */
 enum stmt_id {
@@ -62,6 +71,8 @@ enum stmt_id {
 	ST_PURGE,
 	ST_STATE_SET,
 	ST_STATE_GET,
+	ST_UNDO_EVENTS,
+	ST_UNDO_WEBHOOK,
 	ST_COUNT
 };
 
@@ -111,7 +122,28 @@ struct spool {
 	int64_t changes;
 	struct fr_error err;
 	sqlite3_stmt *stmt[ST_COUNT];
+	int64_t max_bytes;   /* spool_set_max_size's, for a reopening */
+	int for_delivery;    /* spool_for_delivery was called */
+	int failed;          /* an fsync failed: see spool_recover.c */
+	int64_t group_first; /* ids the open append stored, 0 when none */
+	int64_t group_last;
+	struct spool_undo undo; /* what a failed fsync left to undo */
 };
+
+/* ---- spool_open.c ---- */
+
+/* Open sp->db again (after spool_recover's close) with the handle's
+ * settings: pragmas, size limit, delivery's cache.  FR_OK or FR_ESTORE. */
+int spool_reconnect(struct spool *sp, struct fr_error *err);
+
+/* ---- spool_recover.c ---- */
+
+/* Note what the append whose fsync failed stored (the events of
+ * sp->group_first..group_last, the new webhook ids of items), for
+ * spool_recover to undo. */
+void spool_undo_keep(struct spool *sp, struct spool_append *const *items,
+                     size_t n);
+void spool_undo_clear(struct spool *sp);
 
 /* ---- spool_schema.c ---- */
 

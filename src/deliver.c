@@ -522,6 +522,23 @@ run_batch(struct deliverer *d, int64_t now, struct deliver_report *rep,
 		j->store_failed = 1;
 }
 
+/* A checkpoint's fsync failed on the delivery handle (spool.h, "When an
+ * fsync fails"): reopen it before anything else. */
+static int
+recover_if_failed(struct deliverer *d)
+{
+	struct fr_error err;
+
+	if (!spool_failed(d->sp))
+		return FR_OK;
+	if (spool_recover(d->sp, &err) != FR_OK) {
+		log_msg(LOG_ERROR, "%s", err.message);
+		return FR_ESTORE;
+	}
+	log_msg(LOG_WARN, "the spool was reopened after a failed fsync");
+	return FR_OK;
+}
+
 int
 deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
               int *more)
@@ -531,6 +548,8 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 	int64_t due = INT64_MAX;
 
 	*more = 0;
+	if (recover_if_failed(d) != FR_OK)
+		return FR_ESTORE;
 	if (paused(d, now, rep) || now < d->hold_until)
 		return FR_OK;
 	if (expire_old(d, now, rep) != FR_OK)

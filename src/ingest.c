@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ingest.h"
+#include "log.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -59,7 +60,55 @@ struct ingest {
 	int stopping;
 	pthread_t writer;
 	int64_t lock_wait_us; /* the current group's; under db */
+	int failed;           /* an fsync failed, not recovered; under db */
 };
+
+/*
+ * The group's fsync failed (spool.h, "When an fsync fails"): its
+ * submissions are answered 503, and the handle is recovered (undo,
+ * reopen, checkpoint) before anything else is stored; until that
+ * succeeds every submission gets 503 (begin_group tries again).  With
+ * in->db held.
+ */
+static void
+fsync_failed(struct ingest *in, size_t n, const struct fr_error *cause)
+{
+	struct fr_error err;
+
+	in->failed = 1;
+	if (spool_recover(in->sp, &err) == FR_OK) {
+		in->failed = 0;
+		log_msg(LOG_ERROR,
+		        "%s; the %zu submission(s) of that commit were "
+		        "answered "
+		        "503 and undone; the spool was reopened and its "
+		        "write-ahead log checkpointed",
+		        cause->message, n);
+		return;
+	}
+	log_msg(LOG_ERROR,
+	        "%s; the %zu submission(s) of that commit were answered 503 "
+	        "and are undone before anything else is stored; cannot "
+	        "recover the spool yet (%s): every submission gets 503 "
+	        "until it can",
+	        cause->message, n, err.message);
+}
+
+/* Before a group: a failed handle is recovered first (see
+ * fsync_failed).  With in->db held. */
+static void
+recover_if_failed(struct ingest *in)
+{
+	struct fr_error err;
+
+	if (!spool_failed(in->sp))
+		return;
+	if (spool_recover(in->sp, &err) != FR_OK)
+		return; /* the group gets 503 with the cause */
+	in->failed = 0;
+	log_msg(LOG_WARN, "the spool was recovered after a failed fsync: "
+	                  "submissions are stored again");
+}
 
 /* Store one group in the transaction begun (spool_append_begin) and
  * unlock in->db; every waiter gets its own result.  1 when something new
@@ -79,6 +128,8 @@ commit_group(struct ingest *in, int begun, struct waiter *group)
 	rc = spool_append_finish(in->sp, begun, items, n, now_ms(), &err);
 	if (rc == FR_OK)
 		metrics_commit(n, in->lock_wait_us, spool_last_sync_us(in->sp));
+	else if (spool_failed(in->sp) && !in->failed)
+		fsync_failed(in, n, &err);
 	pthread_mutex_unlock(&in->db);
 	for (w = group; w != NULL; w = w->next) {
 		if (rc != FR_OK)
@@ -99,6 +150,7 @@ begin_group(struct ingest *in)
 	int begun;
 
 	pthread_mutex_lock(&in->db);
+	recover_if_failed(in);
 	start = mono_us();
 	begun = spool_append_begin(in->sp);
 	in->lock_wait_us = mono_us() - start;

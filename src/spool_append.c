@@ -55,6 +55,10 @@ insert_event(struct spool *sp, const struct spool_event *ev, int64_t now)
 	rc = spool_step_done(st);
 	if (rc != SQLITE_OK)
 		return rc;
+	/* ids under one write lock follow each other (AUTOINCREMENT) */
+	sp->group_last = sqlite3_last_insert_rowid(sp->db);
+	if (sp->group_first == 0)
+		sp->group_first = sp->group_last;
 	sqlite3_bind_text(body, 1, ev->body, (int)ev->len, SQLITE_STATIC);
 	return spool_step_done(body);
 }
@@ -105,6 +109,7 @@ spool_append_group(struct spool *sp, struct spool_append *const *items,
 int
 spool_append_begin(struct spool *sp)
 {
+	sp->group_first = sp->group_last = 0;
 	return spool_tx_begin(sp, SYNC_AFTER);
 }
 
@@ -119,9 +124,15 @@ spool_append_finish(struct spool *sp, int begun,
 	for (i = 0; rc == SQLITE_OK && i < n; i++)
 		rc = append_one(sp, items[i], now);
 	/* tx_end has let the next writer in before the fsync */
-	if (spool_tx_end(sp, rc, "store events in", err) == FR_OK &&
-	    spool_wal_sync(sp, err) == FR_OK)
-		return FR_OK;
+	if (spool_tx_end(sp, rc, "store events in", err) == FR_OK) {
+		if (spool_wal_sync(sp, err) == FR_OK && !sp->failed)
+			return FR_OK;
+		/* committed, but not durably: fatal for the handle (a
+		 * checkpoint's fsync may have failed instead of ours) */
+		if (err != NULL)
+			*err = sp->err;
+		spool_undo_keep(sp, items, n);
+	}
 	for (i = 0; i < n; i++)
 		items[i]->result = FR_ESTORE;
 	return FR_ESTORE;

@@ -63,7 +63,15 @@ spool_store_fail(struct spool *sp, int rc, const char *what,
 	const char *msg = sp->db ? sqlite3_errmsg(sp->db) : sqlite3_errstr(rc);
 	struct fr_error *e = &sp->err;
 
-	switch (rc & 0xff) {
+	if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC)
+		sp->failed = 1;
+	switch (sp->failed ? SQLITE_IOERR_FSYNC : rc & 0xff) {
+	case SQLITE_IOERR_FSYNC:
+		fr_fail(e, FR_ESTORE, NULL, NULL,
+		        "spool I/O error: cannot %s %s: an fsync failed, and "
+		        "nothing is acknowledged until the spool is reopened",
+		        what, sp->path);
+		break;
 	case SQLITE_FULL:
 		fr_fail(e, FR_ESTORE, NULL, NULL, "disk full: cannot %s %s",
 		        what, sp->path);
@@ -168,6 +176,8 @@ spool_set_durability(struct spool *sp, enum durability d)
 {
 	int full = d == DURABLE, rc;
 
+	if (sp->failed)
+		return SQLITE_IOERR_FSYNC; /* no write until spool_recover */
 	if (sp->sync_full == full)
 		return SQLITE_OK;
 	rc = sqlite3_exec(sp->db,
@@ -203,6 +213,7 @@ spool_wal_sync(struct spool *sp, struct fr_error *err)
 		sp->last_sync_us = mono_us() - start;
 		return FR_OK;
 	}
+	sp->failed = 1; /* see spool_recover.c */
 	fr_fail(&sp->err, FR_ESTORE, NULL, NULL,
 	        "spool I/O error: cannot sync the write-ahead log of %s: %s "
 	        "(%s)",
@@ -246,26 +257,40 @@ spool_note_wal_size(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* A checkpoint whose fsync failed (of the WAL or of the spool file)
+ * makes the handle fail as a failed append's fsync does. */
+static void
+checkpoint_failed(struct spool *sp, int rc)
+{
+	if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC)
+		spool_store_fail(sp, rc, "checkpoint", NULL);
+}
+
 static void
 checkpoint_if_due(struct spool *sp)
 {
-	int busy_ms;
+	int busy_ms, rc;
 
 	if (!sp->checkpoint_due)
 		return;
 	sp->checkpoint_due = 0;
-	/* a checkpoint failure is no failure of the write before it */
-	if (sqlite3_wal_checkpoint_v2(sp->db, "main", SQLITE_CHECKPOINT_PASSIVE,
-	                              NULL, NULL) != SQLITE_OK)
+	/* a checkpoint failure is no failure of the write before it,
+	 * unless its fsync failed: that one is fatal for the handle */
+	rc = sqlite3_wal_checkpoint_v2(sp->db, "main",
+	                               SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		checkpoint_failed(sp, rc);
 		return;
+	}
 	/* A reader with an old snapshot (the sqlite3 shell, a long listing)
 	 * would hold RESTART, and every writer behind it, for busy_ms: give
 	 * up soon instead, and start the WAL over another time. */
 	busy_ms = sp->busy_ms;
 	sp->busy_ms = CHECKPOINT_RESTART_WAIT_MS;
 	spool_write_start(sp);
-	(void)sqlite3_wal_checkpoint_v2(sp->db, "main",
-	                                SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(sp->db, "main",
+	                               SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	checkpoint_failed(sp, rc);
 	sp->busy_ms = busy_ms;
 	if (sp->wake != NULL)
 		spool_wake_released(sp->wake);

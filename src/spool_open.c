@@ -163,9 +163,7 @@ set_up(struct spool *sp, struct fr_error *err)
 {
 	int locked, rc;
 
-	/* replaces wal_autocheckpoint, itself a WAL hook */
 	sp->checkpoint_pages = SPOOL_CHECKPOINT_BACKSTOP_PAGES;
-	sqlite3_wal_hook(sp->db, spool_note_wal_size, sp);
 	sp->wake = spool_wake_open(sp->path);
 	locked = sp->wake != NULL &&
 	         spool_wake_setup_lock(sp->wake, sp->busy_ms) == 0;
@@ -178,11 +176,28 @@ set_up(struct spool *sp, struct fr_error *err)
 	return rc;
 }
 
+/* Open the connection, with the handle's busy handler and WAL hook. */
+static int
+open_db(struct spool *sp, struct fr_error *err)
+{
+	int rc =
+	        sqlite3_open_v2(sp->path, &sp->db, SQLITE_OPEN_READWRITE, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(sp->db, 1);
+		rc = sqlite3_busy_handler(sp->db, spool_busy_wait, sp);
+	}
+	if (rc != SQLITE_OK)
+		return spool_store_fail(sp, rc, "open", err);
+	/* replaces wal_autocheckpoint, itself a WAL hook */
+	sqlite3_wal_hook(sp->db, spool_note_wal_size, sp);
+	return FR_OK;
+}
+
 int
 spool_open(const char *path, struct spool **out, struct fr_error *err)
 {
 	struct spool *sp = calloc(1, sizeof(*sp));
-	int rc;
 
 	*out = NULL;
 	if (sp == NULL || (sp->path = xstrdup(path)) == NULL ||
@@ -198,17 +213,7 @@ spool_open(const char *path, struct spool **out, struct fr_error *err)
 		spool_close(sp);
 		return FR_ESTORE;
 	}
-	rc = sqlite3_open_v2(path, &sp->db, SQLITE_OPEN_READWRITE, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_extended_result_codes(sp->db, 1);
-		rc = sqlite3_busy_handler(sp->db, spool_busy_wait, sp);
-	}
-	if (rc != SQLITE_OK) {
-		spool_store_fail(sp, rc, "open", err);
-		spool_close(sp);
-		return FR_ESTORE;
-	}
-	if (set_up(sp, err) != FR_OK) {
+	if (open_db(sp, err) != FR_OK || set_up(sp, err) != FR_OK) {
 		spool_close(sp);
 		return FR_ESTORE;
 	}
@@ -217,16 +222,46 @@ spool_open(const char *path, struct spool **out, struct fr_error *err)
 	return FR_OK;
 }
 
-void
-spool_close(struct spool *sp)
+/* Finalize the cached statements and close the connection. */
+static void
+close_db(struct spool *sp)
 {
 	size_t i;
 
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(sp->stmt[i]);
+		sp->stmt[i] = NULL;
+	}
+	sqlite3_close(sp->db);
+	sp->db = NULL;
+}
+
+int
+spool_reconnect(struct spool *sp, struct fr_error *err)
+{
+	int rc;
+
+	close_db(sp);
+	rc = open_db(sp, err);
+	if (rc == FR_OK)
+		rc = set_pragmas(sp, err);
+	sp->sync_full = 1; /* set_pragmas' synchronous = FULL */
+	if (rc == FR_OK && sp->max_bytes > 0)
+		rc = spool_set_max_size(sp, sp->max_bytes);
+	if (rc == FR_OK && sp->for_delivery)
+		rc = spool_for_delivery(sp, err);
+	if (rc != FR_OK && err != NULL)
+		*err = sp->err;
+	return rc;
+}
+
+void
+spool_close(struct spool *sp)
+{
 	if (sp == NULL)
 		return;
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(sp->stmt[i]);
-	sqlite3_close(sp->db);
+	close_db(sp);
+	spool_undo_clear(sp);
 	spool_wake_close(sp->wake);
 	free(sp->path);
 	free(sp);
@@ -244,6 +279,7 @@ spool_for_delivery(struct spool *sp, struct fr_error *err)
 	if (rc != SQLITE_OK)
 		return spool_store_fail(sp, rc, "set up", err);
 	sp->checkpoint_pages = SPOOL_CHECKPOINT_PAGES;
+	sp->for_delivery = 1;
 	return FR_OK;
 }
 
@@ -293,6 +329,7 @@ spool_set_max_size(struct spool *sp, int64_t max_bytes)
 
 	if (rc != SQLITE_OK)
 		return spool_store_fail(sp, rc, "read", NULL);
+	sp->max_bytes = max_bytes;
 	/* 0 pages is not accepted; SQLite's own ceiling is 4294967294 */
 	pages = max_bytes > 0 ? max_bytes / (page > 0 ? page : 4096)
 	                      : 4294967294LL;

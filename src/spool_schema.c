@@ -208,6 +208,8 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                 "INSERT INTO state (key, value) VALUES (?1, ?2)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [ST_STATE_GET] = "SELECT value FROM state WHERE key = ?1",
+        [ST_UNDO_EVENTS] = "DELETE FROM events WHERE id BETWEEN ?1 AND ?2",
+        [ST_UNDO_WEBHOOK] = "DELETE FROM webhook_ids WHERE id = ?1",
 };
 
 /* ---- migrations ---- */

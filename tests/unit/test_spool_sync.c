@@ -5,7 +5,9 @@
  * write lock at that moment, then syncs for real (or fails, when a test
  * asks).  An append must fsync the write-ahead log before it returns,
  * with the write lock already released; a failed fsync must fail the
- * append with a message naming it.
+ * append with a message naming it, and the handle until spool_recover
+ * has undone that append and checkpointed the log (spool.h, "When an
+ * fsync fails").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -130,6 +133,17 @@ test_sync_after_unlock(struct spool *sp)
 	ok(events() == 1, "the event is there");
 }
 
+/* The size of the spool's write-ahead log in bytes (-1: none). */
+static long long
+wal_size(void)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/spool.db-wal", tmpdir);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
 static void
 test_sync_fails(struct spool *sp)
 {
@@ -145,13 +159,54 @@ test_sync_fails(struct spool *sp)
 	   "naming the fsync and its cause: %s", err.message);
 	ok(strstr(spool_last_error(sp)->message, "write-ahead log") != NULL,
 	   "spool_last_error says the same");
+	ok(spool_failed(sp), "the handle is failed");
 	fr_error_clear(&err);
 	rc = append(sp, "{\"type\":\"identify\",\"n\":3}", &err);
-	ok(rc == FR_OK, "the next append succeeds (%s)", err.message);
-	ok(events() == 3,
-	   "nothing stored before was lost (%lld events: the one whose fsync "
-	   "failed was committed, and is delivered like any other)",
+	ok(rc == FR_ESTORE && strstr(err.message, "an fsync failed") != NULL,
+	   "a failed handle stores nothing more, though fsync works again "
+	   "(%s)",
+	   err.message);
+	ok(spool_recover(sp, &err) == FR_OK && !spool_failed(sp),
+	   "spool_recover reopens it (%s)", err.message);
+	ok(events() == 1,
+	   "the event whose fsync failed was undone, the one before kept "
+	   "(%lld events)",
 	   (long long)events());
+	ok(wal_size() == 0,
+	   "the write-ahead log was checkpointed and "
+	   "truncated (%lld bytes)",
+	   wal_size());
+	rc = append(sp, "{\"type\":\"identify\",\"n\":3}", &err);
+	ok(rc == FR_OK, "then appends succeed again (%s)", err.message);
+	ok(events() == 2, "and are stored (%lld events)", (long long)events());
+}
+
+/* A webhook id recorded by a commit whose fsync failed is forgotten:
+ * the sender's retry is stored, not taken for a duplicate. */
+static void
+test_sync_fails_webhook(struct spool *sp)
+{
+	char id[UUID_STR_LEN];
+	const char *body = "{\"type\":\"identify\",\"n\":4}";
+	struct spool_event ev = {id, body, strlen(body)};
+	struct fr_error err;
+	int64_t before = events();
+	int rc;
+
+	fr_error_clear(&err);
+	uuid_v4(id);
+	seen.fail_with = EIO;
+	rc = spool_append(sp, &ev, 1, "msg_retried", 1000, &err);
+	ok(rc == FR_ESTORE, "a webhook whose fsync fails fails (%d)", rc);
+	ok(spool_recover(sp, &err) == FR_OK, "recovered (%s)", err.message);
+	uuid_v4(id);
+	rc = spool_append(sp, &ev, 1, "msg_retried", 1000, &err);
+	ok(rc == FR_OK,
+	   "its retry is stored, not refused as a duplicate "
+	   "(%d: %s)",
+	   rc, err.message);
+	ok(events() == before + 1, "once (%lld events, %lld before)",
+	   (long long)events(), (long long)before);
 }
 
 int
@@ -175,6 +230,7 @@ main(void)
 	}
 	test_sync_after_unlock(sp);
 	test_sync_fails(sp);
+	test_sync_fails_webhook(sp);
 	spool_close(sp);
 	sqlite3_close(seen.probe);
 	tmpdir_remove(tmpdir);
