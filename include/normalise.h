@@ -56,6 +56,26 @@ int normalise(const struct fields *in, const struct config *cfg,
               struct submission *out, struct fr_error *err);
 
 /*
+ * The traits or properties of a Pipelines call (pipelines.h): in (its
+ * members as fields) normalised as normalise does, but without picking
+ * a userId or an event, and an empty set is no error.  out->traits holds
+ * the result (page fields and utm_* moved to out->page and
+ * out->campaign); a honeypot sets out->honeypot.  FR_OK, FR_EINVALID
+ * (invalid_email), FR_ETOOLARGE or FR_ENOMEM.
+ */
+int normalise_members(const struct fields *in, const struct config *cfg,
+                      struct submission *out, struct fr_error *err);
+
+/*
+ * The userId for traits already normalised (SPEC "Normalisation"): the
+ * first non-empty cfg->id_fields trait, else the email unless
+ * missing_id = reject.  *user_id is owned by the caller.  FR_OK,
+ * FR_EINVALID ("missing_id") or FR_ENOMEM.
+ */
+int normalise_user_id(struct json_object *traits, const struct config *cfg,
+                      char **user_id, struct fr_error *err);
+
+/*
  * Validate and normalise an email address: trim, lower-case (ASCII only;
  * UTF-8 domains are kept as they are), check shape.  Writes at most size
  * bytes (NUL included) to buf.  0 or -1.

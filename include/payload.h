@@ -26,8 +26,8 @@ struct request_context {
 
 /* One serialised call, ready for the spool. */
 struct built_event {
-	char message_id[UUID_STR_LEN];
-	char type[12]; /* "identify" or "track" */
+	char message_id[MESSAGE_ID_SIZE];
+	char type[12]; /* "identify", "track" or "page" */
 	char *json;    /* owned, NUL-terminated */
 	size_t len;
 };
@@ -43,6 +43,40 @@ int payload_build(const struct submission *sub,
                   const struct request_context *ctx, int64_t received_ms,
                   struct built_event out[2], size_t *count,
                   struct fr_error *err);
+
+/*
+ * One Pipelines call a browser posted (pipelines.h), its traits and
+ * properties already normalised.  Everything is borrowed.
+ */
+struct payload_call {
+	const char *type;         /* "identify", "track" or "page" */
+	const char *user_id;      /* userId, or NULL */
+	const char *anonymous_id; /* anonymousId, or NULL */
+	const char *message_id;   /* the client's (< MESSAGE_ID_SIZE bytes),
+	                             or NULL for a new UUID v4 */
+	int64_t timestamp_ms;     /* the call's time */
+	const char *event;        /* track: the event name */
+	const char *name;         /* page: its name, or NULL */
+	struct json_object *traits;     /* identify, or NULL */
+	struct json_object *properties; /* track and page, or NULL */
+	/* context: page {url,title,referrer,path,search}, campaign, the
+	 * browser's userAgent (else the request's), and members copied as
+	 * they are (locale, timezone, channel); ip is always the request's */
+	struct json_object *page;
+	struct json_object *campaign;
+	const char *user_agent;
+	struct json_object *context_extra;
+};
+
+/*
+ * Serialise one call into *out: type, userId/anonymousId, messageId,
+ * timestamp, context (ip from ctx, which must not be NULL) and the
+ * type's members.  FR_OK, FR_ETOOLARGE (over PAYLOAD_MAX_EVENT) or
+ * FR_ENOMEM, err set; on error out holds nothing.
+ */
+int payload_build_call(const struct payload_call *c,
+                       const struct request_context *ctx,
+                       struct built_event *out, struct fr_error *err);
 
 /* Release out[0..count).  */
 void built_events_free(struct built_event *out, size_t count);

@@ -6,6 +6,9 @@
 #include <stdint.h>
 
 #define UUID_STR_LEN 37 /* 36 characters and the NUL */
+/* A messageId: a UUID we made, or a client's of up to 100 bytes
+ * (Customer.io's browser SDK sends "ajs-next-" and 32 hex digits). */
+#define MESSAGE_ID_SIZE 101
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t now_ms(void);

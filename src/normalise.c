@@ -13,6 +13,7 @@
 
 #include "aliases.h"
 #include "normalise.h"
+#include "normalise_internal.h"
 #include "util.h"
 
 /* Builders whose hidden envelope fields are recognised. */
@@ -31,6 +32,8 @@ struct norm {
 	struct json_object *page;
 	struct json_object *campaign;
 	unsigned builders;
+	int members_only; /* normalise_members: no userId, event or 422 for
+	                     an empty set */
 	struct fr_error *err;
 	struct trait_names *names; /* the fields' trait names */
 };
@@ -48,8 +51,8 @@ is_space(unsigned char c)
 
 /* The trimmed string value of v, or NULL when v is not a non-empty
  * string.  Points into v. */
-static const char *
-string_of(struct json_object *v, size_t *len)
+const char *
+norm_string_of(struct json_object *v, size_t *len)
 {
 	const char *s;
 	size_t l;
@@ -76,7 +79,7 @@ is_empty(struct json_object *v)
 	case json_type_null:
 		return 1;
 	case json_type_string:
-		return string_of(v, NULL) == NULL;
+		return norm_string_of(v, NULL) == NULL;
 	case json_type_array:
 		return json_object_array_length(v) == 0;
 	case json_type_object:
@@ -91,7 +94,7 @@ static int
 set_string_once(char **slot, struct json_object *v)
 {
 	size_t len;
-	const char *s = string_of(v, &len);
+	const char *s = norm_string_of(v, &len);
 
 	if (*slot != NULL || s == NULL)
 		return FR_OK;
@@ -106,7 +109,7 @@ set_member_once(struct json_object **obj, const char *key,
 {
 	struct json_object *str;
 	size_t len;
-	const char *s = string_of(v, &len);
+	const char *s = norm_string_of(v, &len);
 
 	if (s == NULL)
 		return FR_OK;
@@ -261,7 +264,7 @@ static int
 take_hs_context(struct norm *n, struct json_object *v)
 {
 	struct json_object *ctx, *m;
-	const char *s = string_of(v, NULL);
+	const char *s = norm_string_of(v, NULL);
 	int rc = FR_OK;
 
 	if (s == NULL || (ctx = json_tokener_parse(s)) == NULL)
@@ -328,7 +331,7 @@ take_envelope(struct norm *n, const char *name, const struct field *f, int *rc)
 	if (!strcmp(name, "submit") || !strcmp(name, "ak_js")) /* Akismet */
 		return 1;
 	if (!strcmp(name, "subscribe")) { /* Mailchimp's submit button */
-		const char *s = string_of(f->value, NULL);
+		const char *s = norm_string_of(f->value, NULL);
 		return s != NULL && strcmp(s, "Subscribe") == 0;
 	}
 	return 0;
@@ -409,7 +412,7 @@ convert_string(struct norm *n, const char *field, struct json_object *v,
                unsigned flags, struct json_object **res)
 {
 	size_t len;
-	const char *s = string_of(v, &len);
+	const char *s = norm_string_of(v, &len);
 
 	*res = NULL;
 	if (s == NULL)
@@ -704,193 +707,6 @@ take_context(struct norm *n, const struct fields *in)
 	return rc;
 }
 
-/* ---- canonical traits ------------------------------------------------ */
-
-static int
-replace_string(struct json_object *obj, const char *key, const char *s)
-{
-	struct json_object *v = json_object_new_string(s);
-
-	if (v == NULL || json_object_object_add(obj, key, v)) {
-		json_object_put(v);
-		return FR_ENOMEM;
-	}
-	return FR_OK;
-}
-
-/* Trim, lower-case and validate email; repeated, the first one counts. */
-static int
-finish_email(struct norm *n)
-{
-	struct json_object *v;
-	char buf[256];
-
-	if (!json_object_object_get_ex(n->traits, "email", &v))
-		return FR_OK;
-	if (json_object_is_type(v, json_type_array))
-		v = json_object_array_get_idx(v, 0);
-	if (!json_object_is_type(v, json_type_string) ||
-	    normalise_email(json_object_get_string(v), buf, sizeof(buf)) < 0)
-		return fr_fail(n->err, FR_EINVALID, "invalid_email", "email",
-		               "the email address is not valid");
-	return replace_string(n->traits, "email", buf);
-}
-
-static int
-clean_phone(struct json_object *parent, const char *key, size_t idx,
-            struct json_object *v)
-{
-	char buf[NORMALISE_MAX_STRING + 1];
-	struct json_object *s;
-
-	/* Webflow sends a phone field's digits as a JSON number. */
-	if (json_object_is_type(v, json_type_int) &&
-	    json_object_get_int64(v) > 0)
-		snprintf(buf, sizeof(buf), "%lld",
-		         (long long)json_object_get_int64(v));
-	else if (!json_object_is_type(v, json_type_string) ||
-	         normalise_phone(json_object_get_string(v), buf, sizeof(buf)) <
-	                 0)
-		return FR_OK;
-	if (key != NULL)
-		return replace_string(parent, key, buf);
-	if ((s = json_object_new_string(buf)) == NULL)
-		return FR_ENOMEM;
-	if (json_object_array_put_idx(parent, idx, s)) {
-		json_object_put(s);
-		return FR_ENOMEM;
-	}
-	return FR_OK;
-}
-
-static int
-finish_phone(struct norm *n)
-{
-	struct json_object *v;
-	size_t i;
-	int rc = FR_OK;
-
-	if (!json_object_object_get_ex(n->traits, "phone", &v))
-		return FR_OK;
-	if (!json_object_is_type(v, json_type_array))
-		return clean_phone(n->traits, "phone", 0, v);
-	for (i = 0; rc == FR_OK && i < json_object_array_length(v); i++)
-		rc = clean_phone(v, NULL, i, json_object_array_get_idx(v, i));
-	return rc;
-}
-
-static const char *
-trait_string(struct norm *n, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(n->traits, key, &v))
-		return NULL;
-	return json_object_is_type(v, json_type_string)
-	               ? json_object_get_string(v)
-	               : NULL;
-}
-
-/*
- * name <-> first_name/last_name.  A full name is split at its first
- * space: "Mary Ann van der Berg" gives "Mary" / "Ann van der Berg".
- * Splitting at the last space would give "Mary Ann van der" / "Berg",
- * which breaks every surname with a particle (van der, de la, bin); the
- * first space only misplaces the second half of a double first name,
- * and "Hi Mary" still reads right.  No case is changed.
- */
-static int
-finish_names(struct norm *n)
-{
-	const char *name = trait_string(n, "name");
-	const char *first = trait_string(n, "first_name");
-	const char *last = trait_string(n, "last_name");
-	char *joined, *p;
-	size_t len;
-	int rc;
-
-	if (name != NULL && first == NULL && last == NULL &&
-	    !json_object_object_get_ex(n->traits, "first_name", NULL) &&
-	    !json_object_object_get_ex(n->traits, "last_name", NULL)) {
-		len = strcspn(name, " \t");
-		if ((p = xstrndup(name, len)) == NULL)
-			return FR_ENOMEM;
-		rc = replace_string(n->traits, "first_name", p);
-		free(p);
-		name += len;
-		name += strspn(name, " \t");
-		if (rc == FR_OK && *name != '\0')
-			rc = replace_string(n->traits, "last_name", name);
-		return rc;
-	}
-	if (json_object_object_get_ex(n->traits, "name", NULL) ||
-	    (first == NULL && last == NULL))
-		return FR_OK;
-	len = (first ? strlen(first) : 0) + (last ? strlen(last) : 0) + 2;
-	if ((joined = malloc(len)) == NULL)
-		return FR_ENOMEM;
-	snprintf(joined, len, "%s%s%s", first ? first : "",
-	         first && last ? " " : "", last ? last : "");
-	rc = replace_string(n->traits, "name", joined);
-	free(joined);
-	return rc;
-}
-
-/* ---- userId ---------------------------------------------------------- */
-
-/* The id a trait value gives: a non-empty string or an integer. */
-static int
-id_of(struct json_object *v, char *buf, size_t size)
-{
-	size_t len;
-	const char *s;
-
-	if (json_object_is_type(v, json_type_int)) {
-		snprintf(buf, size, "%lld",
-		         (long long)json_object_get_int64(v));
-		return 0;
-	}
-	if ((s = string_of(v, &len)) == NULL || len >= size)
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return 0;
-}
-
-/*
- * SPEC "Normalisation": the first non-empty id_fields value, names
- * matched as aliases are; else missing_id decides.
- */
-static int
-pick_user_id(struct norm *n)
-{
-	const struct config_list *ids = &n->cfg->id_fields;
-	const char *email;
-	char buf[NORMALISE_MAX_KEY + 1];
-	size_t i;
-
-	for (i = 0; i < ids->count; i++) {
-		json_object_object_foreach(n->traits, key, val)
-		{
-			if (!alias_name_eq(key, ids->items[i]) ||
-			    id_of(val, buf, sizeof(buf)) < 0)
-				continue;
-			n->out->user_id = xstrdup(buf);
-			return n->out->user_id ? FR_OK : FR_ENOMEM;
-		}
-	}
-	email = trait_string(n, "email");
-	if (n->cfg->missing_id_reject || email == NULL)
-		return fr_fail(n->err, FR_EINVALID, "missing_id",
-		               ids->count ? ids->items[0] : "",
-		               "the submission has no %s%s",
-		               ids->count ? ids->items[0] : "id",
-		               n->cfg->missing_id_reject ? ""
-		                                         : " and no email");
-	n->out->user_id = xstrdup(email);
-	return n->out->user_id ? FR_OK : FR_ENOMEM;
-}
-
 /* ---- track event ----------------------------------------------------- */
 
 /* _event or [identity] event: the properties are the form name, the page
@@ -911,11 +727,11 @@ make_event(struct norm *n)
 		return FR_ENOMEM;
 	out->properties = props;
 	if (out->form_name != NULL &&
-	    replace_string(props, "form_name", out->form_name) != FR_OK)
+	    norm_replace_string(props, "form_name", out->form_name) != FR_OK)
 		return FR_ENOMEM;
 	if (n->page != NULL &&
 	    json_object_object_get_ex(n->page, "url", &url) &&
-	    replace_string(props, "page_url", json_object_get_string(url)))
+	    norm_replace_string(props, "page_url", json_object_get_string(url)))
 		return FR_ENOMEM;
 	return FR_OK;
 }
@@ -938,22 +754,28 @@ normalise_fields(struct norm *n, const struct fields *in)
 		rc = FR_ENOMEM;
 	if (rc != FR_OK)
 		return rc;
+	if (n->members_only)
+		return norm_finish_traits(n->traits, n->err);
 	if (json_object_object_length(n->traits) == 0)
 		return fr_fail(n->err, FR_EINVALID, "nothing_to_send", "",
 		               "the submission has no fields to forward");
-	if ((rc = finish_email(n)) != FR_OK ||
-	    (rc = finish_phone(n)) != FR_OK ||
-	    (rc = finish_names(n)) != FR_OK || (rc = pick_user_id(n)) != FR_OK)
+	if ((rc = norm_finish_traits(n->traits, n->err)) != FR_OK ||
+	    (rc = normalise_user_id(n->traits, n->cfg, &n->out->user_id,
+	                            n->err)) != FR_OK)
 		return rc;
 	return make_event(n);
 }
 
-int
-normalise(const struct fields *in, const struct config *cfg,
-          struct submission *out, struct fr_error *err)
+static int
+normalise_as(const struct fields *in, const struct config *cfg,
+             int members_only, struct submission *out, struct fr_error *err)
 {
 	struct trait_names names;
-	struct norm n = {.cfg = cfg, .out = out, .err = err, .names = &names};
+	struct norm n = {.cfg = cfg,
+	                 .out = out,
+	                 .err = err,
+	                 .names = &names,
+	                 .members_only = members_only};
 	int rc;
 
 	memset(names.state, 0, sizeof(names.state));
@@ -984,6 +806,20 @@ normalise(const struct fields *in, const struct config *cfg,
 	out->page = n.page;
 	out->campaign = n.campaign;
 	return FR_OK;
+}
+
+int
+normalise(const struct fields *in, const struct config *cfg,
+          struct submission *out, struct fr_error *err)
+{
+	return normalise_as(in, cfg, 0, out, err);
+}
+
+int
+normalise_members(const struct fields *in, const struct config *cfg,
+                  struct submission *out, struct fr_error *err)
+{
+	return normalise_as(in, cfg, 1, out, err);
 }
 
 void

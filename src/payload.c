@@ -43,11 +43,11 @@ put_string(struct json_object *obj, const char *key, const char *s)
 }
 
 static const char *
-page_member(const struct submission *sub, const char *key)
+page_member(struct json_object *page, const char *key)
 {
 	struct json_object *v;
 
-	if (sub->page == NULL || !json_object_object_get_ex(sub->page, key, &v))
+	if (page == NULL || !json_object_object_get_ex(page, key, &v))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -155,17 +155,18 @@ struct page_fields {
 };
 
 static void
-page_fields(const struct submission *sub, const struct request_context *ctx,
+page_fields(struct json_object *page, const struct request_context *ctx,
             struct page_fields *pf)
 {
-	const char *path = page_member(sub, "path");
+	const char *path = page_member(page, "path");
+	const char *search = page_member(page, "search");
 
 	memset(pf, 0, sizeof(*pf));
-	pf->url = page_member(sub, "url");
+	pf->url = page_member(page, "url");
 	if (pf->url == NULL)
 		pf->url = ctx->referer;
-	pf->referrer = page_member(sub, "referrer");
-	pf->title = page_member(sub, "title");
+	pf->referrer = page_member(page, "referrer");
+	pf->title = page_member(page, "title");
 	/* Some webhooks know the page's path but not its URL. */
 	if (pf->url != NULL && *pf->url != '\0')
 		url_parts(pf->url, &pf->path, &pf->path_len, &pf->search,
@@ -173,6 +174,10 @@ page_fields(const struct submission *sub, const struct request_context *ctx,
 	if (path != NULL) {
 		pf->path = path;
 		pf->path_len = strlen(path);
+	}
+	if (search != NULL) {
+		pf->search = search;
+		pf->search_len = strlen(search);
 	}
 }
 
@@ -203,15 +208,15 @@ write_page(struct jsonw *w, const struct page_fields *pf)
 
 /* context.campaign: the utm_* fields, else the page URL's parameters. */
 static int
-write_campaign(struct jsonw *w, const struct submission *sub,
+write_campaign(struct jsonw *w, struct json_object *given,
                const struct page_fields *pf)
 {
 	struct json_object *campaign = NULL;
 	int rc;
 
-	if (sub->campaign != NULL) {
+	if (given != NULL) {
 		jsonw_key(w, "campaign");
-		jsonw_value(w, sub->campaign);
+		jsonw_value(w, given);
 		return FR_OK;
 	}
 	if (pf->search == NULL)
@@ -225,10 +230,19 @@ write_campaign(struct jsonw *w, const struct submission *sub,
 	return rc;
 }
 
-/* The context object both calls share, as JSON text into *text (owned
- * by the caller). */
+/* What the context is made of besides the request's own data. */
+struct context_src {
+	struct json_object *page;     /* {url,title,referrer,path,search} */
+	struct json_object *campaign; /* context.campaign as it is */
+	const char *ip;               /* else the request's */
+	const char *user_agent;       /* else the request's */
+	struct json_object *extra;    /* members written as they are */
+};
+
+/* The context object a submission's calls share, as JSON text into *text
+ * (owned by the caller). */
 static int
-context_text(const struct submission *sub, const struct request_context *ctx,
+context_text(const struct context_src *src, const struct request_context *ctx,
              const struct page_fields *pf, char **text, size_t *len)
 {
 	struct jsonw w;
@@ -236,14 +250,21 @@ context_text(const struct submission *sub, const struct request_context *ctx,
 
 	jsonw_init(&w);
 	jsonw_open(&w);
-	jsonw_member_string(&w, "ip", sub->ip ? sub->ip : ctx->ip);
+	jsonw_member_string(&w, "ip", src->ip ? src->ip : ctx->ip);
 	jsonw_member_string(&w, "userAgent",
-	                    sub->user_agent ? sub->user_agent
+	                    src->user_agent ? src->user_agent
 	                                    : ctx->user_agent);
 	write_page(&w, pf);
-	if ((rc = write_campaign(&w, sub, pf)) != FR_OK) {
+	if ((rc = write_campaign(&w, src->campaign, pf)) != FR_OK) {
 		jsonw_discard(&w);
 		return rc;
+	}
+	if (src->extra != NULL) {
+		json_object_object_foreach(src->extra, key, val)
+		{
+			jsonw_key(&w, key);
+			jsonw_value(&w, val);
+		}
 	}
 	jsonw_key(&w, "library");
 	jsonw_open(&w);
@@ -280,19 +301,21 @@ finish_call(struct jsonw *w, const char *type, struct built_event *ev,
 	return FR_OK;
 }
 
-/* The members every call has: type, userId, messageId, timestamp and
- * context (already JSON text). */
+/* The members every call has: type, userId (and anonymousId),
+ * messageId (ev's, a new UUID when empty), timestamp and context
+ * (already JSON text). */
 static int
-open_call(struct jsonw *w, const char *type, const struct submission *sub,
-          struct built_event *ev, const char *timestamp, const char *context,
-          size_t context_len)
+open_call(struct jsonw *w, const char *type, const char *user_id,
+          const char *anonymous_id, struct built_event *ev,
+          const char *timestamp, const char *context, size_t context_len)
 {
-	if (uuid_v4(ev->message_id) < 0)
+	if (ev->message_id[0] == '\0' && uuid_v4(ev->message_id) < 0)
 		return FR_ENOMEM;
 	jsonw_init(w);
 	jsonw_open(w);
 	jsonw_member_string(w, "type", type);
-	jsonw_member_string(w, "userId", sub->user_id);
+	jsonw_member_string(w, "userId", user_id);
+	jsonw_member_string(w, "anonymousId", anonymous_id);
 	jsonw_member_string(w, "messageId", ev->message_id);
 	jsonw_member_string(w, "timestamp", timestamp);
 	jsonw_key(w, "context");
@@ -328,8 +351,8 @@ build_calls(const struct submission *sub, const char *context,
 	struct jsonw w;
 	int rc;
 
-	if (open_call(&w, "identify", sub, &out[0], timestamp, context,
-	              context_len) != FR_OK)
+	if (open_call(&w, "identify", sub->user_id, NULL, &out[0], timestamp,
+	              context, context_len) != FR_OK)
 		return FR_ENOMEM;
 	jsonw_key(&w, "traits");
 	jsonw_value(&w, sub->traits);
@@ -337,8 +360,8 @@ build_calls(const struct submission *sub, const char *context,
 	rc = finish_call(&w, "identify", &out[0], err);
 	if (rc != FR_OK || sub->event == NULL)
 		return rc;
-	if (open_call(&w, "track", sub, &out[1], timestamp, context,
-	              context_len) != FR_OK)
+	if (open_call(&w, "track", sub->user_id, NULL, &out[1], timestamp,
+	              context, context_len) != FR_OK)
 		return FR_ENOMEM;
 	jsonw_member_string(&w, "event", sub->event);
 	write_properties(&w, sub, url);
@@ -352,6 +375,8 @@ payload_build(const struct submission *sub, const struct request_context *ctx,
               struct fr_error *err)
 {
 	static const struct request_context none = {NULL, NULL, NULL};
+	struct context_src src = {sub->page, sub->campaign, sub->ip,
+	                          sub->user_agent, NULL};
 	struct page_fields pf;
 	char timestamp[40], *context;
 	size_t context_len;
@@ -365,8 +390,8 @@ payload_build(const struct submission *sub, const struct request_context *ctx,
 	if (rfc3339_ms(received_ms, timestamp, sizeof(timestamp)) < 0)
 		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
 		               "cannot format the receipt time");
-	page_fields(sub, ctx ? ctx : &none, &pf);
-	rc = context_text(sub, ctx ? ctx : &none, &pf, &context, &context_len);
+	page_fields(sub->page, ctx ? ctx : &none, &pf);
+	rc = context_text(&src, ctx ? ctx : &none, &pf, &context, &context_len);
 	if (rc == FR_OK) {
 		rc = build_calls(sub, context, context_len, pf.url, timestamp,
 		                 out, err);
@@ -381,6 +406,59 @@ payload_build(const struct submission *sub, const struct request_context *ctx,
 	}
 	*count = sub->event ? 2 : 1;
 	return FR_OK;
+}
+
+/* The members particular to a call's type. */
+static void
+write_call_body(struct jsonw *w, const struct payload_call *c)
+{
+	jsonw_member_string(w, "event", c->event);
+	jsonw_member_string(w, "name", c->name);
+	if (c->traits != NULL) {
+		jsonw_key(w, "traits");
+		jsonw_value(w, c->traits);
+	}
+	if (c->properties != NULL) {
+		jsonw_key(w, "properties");
+		jsonw_value(w, c->properties);
+	}
+}
+
+int
+payload_build_call(const struct payload_call *c,
+                   const struct request_context *ctx, struct built_event *out,
+                   struct fr_error *err)
+{
+	struct context_src src = {c->page, c->campaign, NULL, c->user_agent,
+	                          c->context_extra};
+	struct page_fields pf;
+	struct jsonw w;
+	char timestamp[40], *context;
+	size_t context_len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (c->message_id != NULL &&
+	    strlcopy(out->message_id, c->message_id, sizeof(out->message_id)) >=
+	            sizeof(out->message_id))
+		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
+		               "messageId too long");
+	if (rfc3339_ms(c->timestamp_ms, timestamp, sizeof(timestamp)) < 0)
+		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
+		               "cannot format the timestamp");
+	page_fields(c->page, ctx, &pf);
+	rc = context_text(&src, ctx, &pf, &context, &context_len);
+	if (rc == FR_OK) {
+		rc = open_call(&w, c->type, c->user_id, c->anonymous_id, out,
+		               timestamp, context, context_len);
+		free(context);
+	}
+	if (rc != FR_OK)
+		return fr_fail(err, FR_ENOMEM, "out_of_memory", "",
+		               "out of memory");
+	write_call_body(&w, c);
+	jsonw_close(&w);
+	return finish_call(&w, c->type, out, err);
 }
 
 void
