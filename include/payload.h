@@ -49,15 +49,15 @@ int payload_build(const struct submission *sub,
  * properties already normalised.  Everything is borrowed.
  */
 struct payload_call {
-	const char *type;         /* "identify", "track" or "page" */
-	const char *user_id;      /* userId, or NULL */
-	const char *anonymous_id; /* anonymousId, or NULL */
-	const char *message_id;   /* the client's (< MESSAGE_ID_SIZE bytes),
-	                             or NULL for a new UUID v4 */
-	int64_t timestamp_ms;     /* the call's time */
-	const char *event;        /* track: the event name */
-	const char *name;         /* page: its name, or NULL */
-	struct json_object *traits;     /* identify, or NULL */
+	const char *type;           /* "identify", "track" or "page" */
+	const char *user_id;        /* userId, or NULL */
+	const char *anonymous_id;   /* anonymousId, or NULL */
+	const char *message_id;     /* the client's (< MESSAGE_ID_SIZE bytes),
+	                               or NULL for a new UUID v4 */
+	int64_t timestamp_ms;       /* the call's time */
+	const char *event;          /* track: the event name */
+	const char *name;           /* page: its name, or NULL */
+	struct json_object *traits; /* identify, or NULL */
 	struct json_object *properties; /* track and page, or NULL */
 	/* context: page {url,title,referrer,path,search}, campaign, the
 	 * browser's userAgent (else the request's), and members copied as

@@ -196,8 +196,7 @@ normalise_user_id(struct json_object *traits, const struct config *cfg,
 		               ids->count ? ids->items[0] : "",
 		               "the submission has no %s%s",
 		               ids->count ? ids->items[0] : "id",
-		               cfg->missing_id_reject ? ""
-		                                         : " and no email");
+		               cfg->missing_id_reject ? "" : " and no email");
 	*user_id = xstrdup(email);
 	return *user_id ? FR_OK : FR_ENOMEM;
 }
