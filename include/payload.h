@@ -30,6 +30,7 @@ struct built_event {
 	char type[12]; /* "identify", "track" or "page" */
 	char *json;    /* owned, NUL-terminated */
 	size_t len;
+	int client_id; /* message_id is the client's: de-duplicated by it */
 };
 
 /*

@@ -443,6 +443,7 @@ payload_build_call(const struct payload_call *c,
 	            sizeof(out->message_id))
 		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
 		               "messageId too long");
+	out->client_id = c->message_id != NULL;
 	if (rfc3339_ms(c->timestamp_ms, timestamp, sizeof(timestamp)) < 0)
 		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
 		               "cannot format the timestamp");

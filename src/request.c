@@ -16,6 +16,7 @@
 #include "netaddr.h"
 #include "normalise.h"
 #include "payload.h"
+#include "pipelines.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "request.h"
@@ -33,13 +34,14 @@ struct request {
 	char client[64];
 	struct reply reply;
 	int64_t started;
-	char message_id[UUID_STR_LEN];
+	char message_id[MESSAGE_ID_SIZE];
 	const char *outcome;
 	struct fr_error err;
 	char *body; /* owned */
 	size_t body_len;
 	int verified_webhook;
-	int expected;    /* ingest_expect not yet settled */
+	enum pipelines_route route; /* where under the mount it was posted */
+	int expected;               /* ingest_expect not yet settled */
 	int deferred;    /* handed to the spool writer, which finishes it */
 	char email[256]; /* for the log line, masked there */
 };
@@ -51,11 +53,12 @@ struct request {
  * a commit.  The request's CGI variables stay valid until io->finish.
  */
 struct deferred {
-	struct request rq; /* its body stays with request_handle */
-	struct built_event ev[2];
-	struct spool_event sev[2];
+	struct request rq;      /* its body stays with request_handle */
+	struct built_event *ev; /* n of them, after the struct */
+	struct spool_event *sev;
 	size_t n;
 	char *redirect; /* owned, or NULL */
+	char *dedup;    /* owned de-duplication key, or NULL */
 };
 
 static const char *
@@ -127,6 +130,10 @@ read_body(struct request *rq)
 	const char *cl = req_env(rq, "CONTENT_LENGTH");
 	unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
 	long n;
+
+	/* Customer.io takes 500 KB a batch (SPEC "Pipelines-shaped calls") */
+	if (rq->route == PIPELINES_BATCH && max < PAYLOAD_MAX_BATCH)
+		max = PAYLOAD_MAX_BATCH;
 
 	if (want > max)
 		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
@@ -205,18 +212,6 @@ check_rate(struct request *rq, int64_t *retry_after_s)
 	            "too many submissions from this address; retry later");
 }
 
-static int
-parse_fields(struct request *rq, struct fields *f)
-{
-	int rc;
-
-	rc = parse_body(rq->body, rq->body_len, rq->content_type,
-	                &rq->app->limits, f, &rq->err);
-	if (rc == FR_OK)
-		rc = unwrap_webhook(f, &rq->app->limits, &rq->err);
-	return rc;
-}
-
 /* _next must be an allowed prefix; success_url is the operator's own. */
 static int
 choose_redirect(struct request *rq, const struct submission *sub,
@@ -286,6 +281,16 @@ stored_reply(struct request *rq, int result, const char *redirect,
 
 static void request_end(struct request *rq, int rc);
 
+static void
+deferred_free(struct deferred *d)
+{
+	if (d == NULL)
+		return;
+	free(d->redirect);
+	free(d->dedup);
+	free(d);
+}
+
 /* The writer thread's end of a deferred submission. */
 static void
 deferred_done(void *arg, int result)
@@ -296,44 +301,46 @@ deferred_done(void *arg, int result)
 
 	request_end(rq, rc == FR_OK || rq->reply.status != 0 ? 0 : -1);
 	rq->io->finish(rq->io->ctx);
-	free(d->redirect);
-	free(d);
+	deferred_free(d);
 }
 
 /*
  * Hand the events to the spool writer, which answers (deferred_done):
  * FR_OK and rq->deferred set, or the status to answer now; FR_EINTERNAL
  * untouched when the reply cannot wait (CGI, no writer thread).  The
- * events move into the hand-over on FR_OK only.
+ * events move into the hand-over on FR_OK only.  dedup: the key to
+ * remember with them (a webhook id, a client messageId), or NULL.
  */
 static int
-defer_store(struct request *rq, const struct webhook_headers *wh,
-            const char *redirect, const struct built_event *ev, size_t n)
+defer_store(struct request *rq, const char *dedup, const char *redirect,
+            const struct built_event *ev, size_t n)
 {
 	struct deferred *d;
 	int rc;
 
 	if (rq->io->finish == NULL)
 		return FR_EINTERNAL;
-	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (redirect != NULL && (d->redirect = xstrdup(redirect)) == NULL)) {
-		free(d);
+	d = calloc(1, sizeof(*d) + n * (sizeof(*d->ev) + sizeof(*d->sev)));
+	if (d == NULL ||
+	    (redirect != NULL && (d->redirect = xstrdup(redirect)) == NULL) ||
+	    (dedup != NULL && (d->dedup = xstrdup(dedup)) == NULL)) {
+		deferred_free(d);
 		return fail(rq, FR_ENOMEM, NULL, "out of memory");
 	}
 	d->rq = *rq;
 	d->rq.body = NULL;
 	d->rq.expected = 0;
+	d->ev = (struct built_event *)(d + 1);
+	d->sev = (struct spool_event *)(d->ev + n);
 	memcpy(d->ev, ev, n * sizeof(ev[0]));
 	spool_view(d->ev, d->sev, n); /* not the caller's: it points there */
 	d->n = n;
-	rc = ingest_append_async(rq->app->ingest, d->sev, n,
-	                         rq->verified_webhook ? wh->id : NULL,
+	rc = ingest_append_async(rq->app->ingest, d->sev, n, d->dedup,
 	                         rq->expected, &d->rq.err, deferred_done, d);
 	if (rc != FR_OK) {
 		if (rc != FR_EINTERNAL)
 			rq->err = d->rq.err;
-		free(d->redirect);
-		free(d);
+		deferred_free(d);
 		return rc;
 	}
 	rq->expected = 0;
@@ -341,14 +348,41 @@ defer_store(struct request *rq, const struct webhook_headers *wh,
 	return FR_OK;
 }
 
-/* Serialise and commit; the 2xx may only follow a durable commit.  On
- * FR_OK the reply is sent, or deferred (rq->deferred). */
+/* Commit ev[0..n) (freed here whatever happens); the 2xx may only follow
+ * a durable commit.  On FR_OK the reply is sent, or deferred
+ * (rq->deferred). */
+static int
+store_events(struct request *rq, const char *dedup, const char *redirect,
+             struct built_event *ev, size_t n)
+{
+	struct spool_event sev_small[2], *sev = sev_small;
+	int rc;
+
+	rc = defer_store(rq, dedup, redirect, ev, n);
+	if (rc != FR_EINTERNAL) { /* deferred, or it failed */
+		if (rc != FR_OK)
+			built_events_free(ev, n);
+		return rc;
+	}
+	if (n > 2 && (sev = calloc(n, sizeof(*sev))) == NULL) {
+		built_events_free(ev, n);
+		return fail(rq, FR_ENOMEM, NULL, "out of memory");
+	}
+	spool_view(ev, sev, n);
+	rc = ingest_append(rq->app->ingest, sev, n, dedup, rq->expected,
+	                   &rq->err);
+	rq->expected = 0;
+	if (sev != sev_small)
+		free(sev);
+	return stored_reply(rq, rc, redirect, ev, n);
+}
+
+/* A form submission: build its calls and store them. */
 static int
 store_submission(struct request *rq, const struct submission *sub,
                  const struct webhook_headers *wh, const char *redirect)
 {
 	struct built_event ev[2];
-	struct spool_event sev[2];
 	struct request_context ctx;
 	size_t n = 0;
 	int rc;
@@ -357,28 +391,8 @@ store_submission(struct request *rq, const struct submission *sub,
 	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
 	if (rc != FR_OK)
 		return rc;
-	rc = defer_store(rq, wh, redirect, ev, n);
-	if (rc != FR_EINTERNAL) { /* deferred, or it failed */
-		if (rc != FR_OK)
-			built_events_free(ev, n);
-		return rc;
-	}
-	spool_view(ev, sev, n);
-	rc = ingest_append(rq->app->ingest, sev, n,
-	                   rq->verified_webhook ? wh->id : NULL, rq->expected,
-	                   &rq->err);
-	rq->expected = 0;
-	return stored_reply(rq, rc, redirect, ev, n);
-}
-
-static void
-note_email(struct request *rq, const struct submission *sub)
-{
-	struct json_object *email;
-
-	if (json_object_object_get_ex(sub->traits, "email", &email))
-		strlcopy(rq->email, json_object_get_string(email),
-		         sizeof(rq->email));
+	return store_events(rq, rq->verified_webhook ? wh->id : NULL, redirect,
+	                    ev, n);
 }
 
 /* This request will store nothing after all: the spool writer need not
@@ -391,6 +405,102 @@ expect_cancel(struct request *rq)
 	rq->expected = 0;
 }
 
+/* Parse, and unwrap a webhook envelope unless the body is Pipelines
+ * calls (*calls set then: f->root holds them). */
+static int
+parse_fields(struct request *rq, struct fields *f, int *calls)
+{
+	int rc;
+
+	rc = parse_body(rq->body, rq->body_len, rq->content_type,
+	                &rq->app->limits, f, &rq->err);
+	*calls = rc == FR_OK && pipelines_wanted(f->root, rq->route);
+	if (rc == FR_OK && !*calls)
+		rc = unwrap_webhook(f, &rq->app->limits, &rq->err);
+	return rc;
+}
+
+/*
+ * A key in a browser is public: say so once a process (never the key
+ * itself).  Nothing reads it further: it is not stored, logged or
+ * forwarded (SPEC "Pipelines-shaped calls").
+ */
+static void
+warn_secret(const char *where)
+{
+	static int warned;
+
+	if (__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+		return;
+	log_msg(LOG_WARN,
+	        "a browser sent what looks like a real API key (%s): formrelay "
+	        "ignores it and needs no key in pages; take it out of the "
+	        "page's code and rotate it",
+	        where);
+}
+
+/* Bots get what people get (an id, a redirect when allowed), so
+ * nothing tells them they were caught; nothing is kept. */
+static void
+answer_honeypot(struct request *rq, const struct submission *sub)
+{
+	const char *redirect = NULL;
+
+	rq->outcome = "honeypot";
+	expect_cancel(rq);
+	uuid_v4(rq->message_id);
+	if (sub != NULL && choose_redirect(rq, sub, &redirect) != FR_OK) {
+		fr_error_clear(&rq->err);
+		redirect = NULL;
+	}
+	reply_accepted(&rq->reply, rq->message_id, redirect, 0);
+}
+
+/*
+ * Pipelines calls: every call of the body is built, then all are stored
+ * in one transaction, or none.  A single call with the client's
+ * messageId is de-duplicated by it.
+ */
+static int
+submit_calls(struct request *rq, struct fields *f)
+{
+	struct pipelines_out out;
+	struct request_context ctx;
+	char key[MESSAGE_ID_SIZE + 8];
+	const char *dedup = NULL;
+	int rc;
+
+	request_context_fill(rq, &ctx);
+	rc = pipelines_build(f->root, rq->route, rq->app->cfg, &ctx, now_ms(),
+	                     &out, &rq->err);
+	if (rc != FR_OK)
+		return rc;
+	if (out.secret_in_body)
+		warn_secret("a writeKey in the body");
+	strlcopy(rq->email, out.email, sizeof(rq->email));
+	if (out.honeypot) {
+		answer_honeypot(rq, NULL);
+		return FR_OK;
+	}
+	if (out.n == 1 && out.ev[0].client_id) {
+		snprintf(key, sizeof(key), "msg:%s", out.ev[0].message_id);
+		dedup = key;
+	}
+	rc = store_events(rq, dedup, NULL, out.ev, out.n);
+	free(out.ev); /* the events went to store_events */
+	return rc;
+}
+
+static void
+note_email(struct request *rq, const struct submission *sub)
+{
+	struct json_object *email;
+
+	if (json_object_object_get_ex(sub->traits, "email", &email))
+		strlcopy(rq->email, json_object_get_string(email),
+		         sizeof(rq->email));
+}
+
 /* Parse to store; on FR_OK the reply is already sent. */
 static int
 submit(struct request *rq)
@@ -400,30 +510,28 @@ submit(struct request *rq)
 	struct webhook_headers wh;
 	const char *redirect = NULL;
 	int64_t retry_after_s = 0;
-	int rc;
+	int rc, calls = 0;
 
 	fields_init(&f);
 	memset(&sub, 0, sizeof(sub));
 	if ((rc = check_origin(rq)) != FR_OK || (rc = read_body(rq)) != FR_OK)
 		goto done;
+	if (pipelines_secret_like(req_env(rq, "HTTP_AUTHORIZATION")))
+		warn_secret("an Authorization header");
 	ingest_expect(rq->app->ingest);
 	rq->expected = 1;
 	if ((rc = check_signature(rq, &wh)) != FR_OK ||
 	    (rc = check_rate(rq, &retry_after_s)) != FR_OK ||
-	    (rc = parse_fields(rq, &f)) != FR_OK ||
-	    (rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
+	    (rc = parse_fields(rq, &f, &calls)) != FR_OK)
+		goto done;
+	if (calls) {
+		rc = submit_calls(rq, &f);
+		goto done;
+	}
+	if ((rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
 		goto done;
 	if (sub.honeypot) {
-		/* Bots get what people get (a redirect when allowed, an id),
-		 * so nothing tells them they were caught; nothing is kept. */
-		rq->outcome = "honeypot";
-		expect_cancel(rq);
-		uuid_v4(rq->message_id);
-		if (choose_redirect(rq, &sub, &redirect) != FR_OK) {
-			fr_error_clear(&rq->err);
-			redirect = NULL;
-		}
-		reply_accepted(&rq->reply, rq->message_id, redirect, 0);
+		answer_honeypot(rq, &sub);
 		goto done;
 	}
 	note_email(rq, &sub);
@@ -613,6 +721,7 @@ request_handle(struct app *app, const struct http_io *io)
 	if (rq.method == NULL)
 		rq.method = "GET";
 	rq.content_type = req_env(&rq, "CONTENT_TYPE");
+	rq.route = pipelines_route_of(rq.uri);
 	rq.reply.format = choose_format(&rq);
 	rq.outcome = "rejected";
 	client_address(req_env(&rq, "REMOTE_ADDR"),
