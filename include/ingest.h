@@ -41,14 +41,18 @@ void ingest_expect(struct ingest *in);
 void ingest_expect_cancel(struct ingest *in);
 
 /*
- * Store evs[0..n) durably (with webhook_id, if set, recorded in the same
- * transaction) and return only once committed.  expected: 1 settles the
- * caller's ingest_expect.  Thread-safe.  FR_OK, FR_EDUPLICATE (a webhook
- * id seen before: nothing stored), FR_ESTORE, or with a writer thread
+ * Store evs[0..n) durably (with dedup_key, if set, remembered in the same
+ * transaction: spool.h, "De-duplication") and return only once
+ * committed.  original, when not NULL, is MESSAGE_ID_SIZE bytes that get,
+ * with FR_EDUPLICATE, the messageId first stored under the key ("" when
+ * not known).  expected: 1 settles the caller's ingest_expect.
+ * Thread-safe.  FR_OK, FR_EDUPLICATE (the key, or every event's own key,
+ * seen before: nothing stored), FR_ESTORE, or with a writer thread
  * FR_ENOMEM (it queues through ingest_append_async and waits).
  */
 int ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-                  const char *webhook_id, int expected, struct fr_error *err);
+                  const char *dedup_key, char *original, int expected,
+                  struct fr_error *err);
 
 /*
  * How long the writer may hold a group back for more submissions (see
@@ -74,7 +78,8 @@ typedef void (*ingest_done_fn)(void *arg, int result);
 /*
  * ingest_append without waiting: queue the events for the writer thread
  * and return; done(arg, result) follows from the writer.  evs, the
- * events' strings, webhook_id and err must stay valid until then.
+ * events' strings, dedup_key, original and err must stay valid until
+ * then (original is set before done runs).
  * FR_OK when queued (done will be called exactly once; at ingest_stop at
  * the latest), FR_ENOMEM with err set, or FR_EINTERNAL without a writer
  * thread (CGI: use ingest_append).  done is never called unless FR_OK.
@@ -83,8 +88,9 @@ typedef void (*ingest_done_fn)(void *arg, int result);
  * requests pile up.  Not once ingest_stop has begun.
  */
 int ingest_append_async(struct ingest *in, const struct spool_event *evs,
-                        size_t n, const char *webhook_id, int expected,
-                        struct fr_error *err, ingest_done_fn done, void *arg);
+                        size_t n, const char *dedup_key, char *original,
+                        int expected, struct fr_error *err, ingest_done_fn done,
+                        void *arg);
 
 /*
  * Call fn(arg) from the writer thread after each transaction that stored

@@ -30,7 +30,9 @@ struct built_event {
 	char type[12]; /* "identify", "track" or "page" */
 	char *json;    /* owned, NUL-terminated */
 	size_t len;
-	int client_id; /* message_id is the client's: de-duplicated by it */
+	/* "msg:<message_id>" when message_id is the client's (a retry of the
+	 * call is then not stored twice: spool.h, "De-duplication"), else "" */
+	char dedup_key[MESSAGE_ID_SIZE + 4];
 };
 
 /*

@@ -64,7 +64,7 @@ struct pipelines_out {
  * Build every call of root (one call, or {"batch": [...]}: all or
  * nothing) into out.  ctx->ip becomes context.ip.  A client messageId
  * that is well formed (1 to 100 of A-Z a-z 0-9 . _ : -) is kept and
- * flagged (built_event.client_id); a client timestamp within
+ * de-duplicated by (built_event.dedup_key); a client timestamp within
  * PIPELINES_MAX_SKEW_MS of received_ms is kept, else received_ms.
  * Returns FR_OK, or with err set: FR_EMALFORMED (400: "malformed",
  * "unsupported_type", "missing_event"), FR_EINVALID (422: "missing_id",

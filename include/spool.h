@@ -49,11 +49,12 @@
 #include "util.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SPOOL_SCHEMA_VERSION 3
+#define SPOOL_SCHEMA_VERSION 4
 /* How long a write waits for another process's transaction. */
 #define SPOOL_BUSY_TIMEOUT_MS 5000
-/* How long webhook ids are remembered for de-duplication. */
-#define SPOOL_WEBHOOK_ID_TTL_MS (48LL * 3600 * 1000)
+/* How long de-duplication keys are remembered (at least the 24 h a
+ * browser or a webhook sender retries for). */
+#define SPOOL_DEDUP_TTL_MS (48LL * 3600 * 1000)
 /* The reason given to events dead-lettered by spool_expire. */
 #define SPOOL_REASON_MAX_AGE "max_age exceeded"
 /* The WAL's length in pages at which a delivery handle
@@ -64,32 +65,52 @@
 
 struct spool;
 
+/*
+ * De-duplication.  A key names what a sender may send twice, in a
+ * namespace of its own: "msg:<client messageId>" (a browser's retry),
+ * "webhook:<webhook-id>" (Standard Webhooks), "typeform:<event_id>", ...
+ * The spool remembers each key with the messageId stored under it, in
+ * the transaction that stores the events, for SPOOL_DEDUP_TTL_MS
+ * (spool_expire forgets older ones).  The same key again stores nothing
+ * and tells the messageId first stored, so that a retry is answered with
+ * the id of the event that is delivered.  Keys are at most
+ * SPOOL_DEDUP_KEY_MAX bytes.
+ */
+#define SPOOL_DEDUP_KEY_MAX 512
+
 /* One event to store. */
 struct spool_event {
-	const char *message_id; /* UUID string (< UUID_STR_LEN bytes) */
+	const char *message_id; /* < MESSAGE_ID_SIZE bytes */
 	const char *body;       /* serialised JSON call */
 	size_t len;
+	const char *dedup_key; /* this event's own key (a client's
+	                          messageId), or NULL: when seen before, the
+	                          event is not stored again */
 };
 
 /*
- * One submission in a group commit: its events, the webhook id to record
- * with them (NULL for none), and its own result, set by
- * spool_append_group: FR_OK (stored), FR_EDUPLICATE (webhook id seen
- * before, or earlier in the same group: nothing stored for it),
- * FR_EINTERNAL (invalid event: nothing stored for it) or FR_ESTORE (the
- * whole group failed).
+ * One submission in a group commit: its events, the key of the whole
+ * submission (a webhook's id: remembered with evs[0]'s messageId; NULL
+ * for none), and its own result, set by spool_append_group: FR_OK
+ * (stored: every event, or those whose own keys were new),
+ * FR_EDUPLICATE (the submission's key, or every event's own key, seen
+ * before or earlier in the same group: nothing stored for it; original
+ * holds the messageId remembered, "" for keys kept by a formrelay before
+ * schema 4), FR_EINTERNAL (invalid event or key: nothing stored for it)
+ * or FR_ESTORE (the whole group failed).
  */
 struct spool_append {
 	const struct spool_event *evs;
 	size_t n;
-	const char *webhook_id;
+	const char *dedup_key;
 	int result;
+	char original[MESSAGE_ID_SIZE]; /* set with FR_EDUPLICATE */
 };
 
 /* One stored event handed out by spool_claim. */
 struct spool_item {
 	int64_t id;
-	char message_id[UUID_STR_LEN];
+	char message_id[MESSAGE_ID_SIZE];
 	char *body; /* owned by the batch, NUL-terminated */
 	size_t len;
 	int64_t created_ms;
@@ -111,7 +132,7 @@ struct spool_stats {
 
 struct spool_dead {
 	int64_t id;
-	char message_id[UUID_STR_LEN];
+	char message_id[MESSAGE_ID_SIZE];
 	int64_t created_ms;
 	int64_t died_ms;
 	int http_status; /* 0 when not an HTTP answer (max_age) */
@@ -195,14 +216,14 @@ int spool_set_max_size(struct spool *sp, int64_t max_bytes);
 
 /*
  * Store evs[0..n) in one transaction and return only after it is durably
- * committed (WAL fsync'd).  With webhook_id set, the id is recorded in
- * the same transaction; an id seen before stores nothing and returns
- * FR_EDUPLICATE.  Returns FR_OK, FR_EDUPLICATE, FR_EINTERNAL (an invalid
- * event: NULL body or message_id too long) or FR_ESTORE (nothing
- * written).
+ * committed (WAL fsync'd).  With dedup_key set, the key is remembered in
+ * the same transaction (see "De-duplication"); a key seen before stores
+ * nothing and returns FR_EDUPLICATE.  Returns FR_OK, FR_EDUPLICATE,
+ * FR_EINTERNAL (an invalid event: NULL body or message_id too long) or
+ * FR_ESTORE (nothing written).
  */
 int spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
-                 const char *webhook_id, int64_t now, struct fr_error *err);
+                 const char *dedup_key, int64_t now, struct fr_error *err);
 
 /*
  * Group commit: store every item of items[0..n) in one transaction (one
@@ -290,8 +311,8 @@ int spool_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
 /*
  * Dead-letter every pending event created (or requeued) before
  * now - max_age_ms, with status 0 and reason SPOOL_REASON_MAX_AGE; *count
- * gets how many.  Also forgets webhook ids older than
- * SPOOL_WEBHOOK_ID_TTL_MS.
+ * gets how many.  Also forgets de-duplication keys older than
+ * SPOOL_DEDUP_TTL_MS.
  */
 int spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
                  int64_t *count);

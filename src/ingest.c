@@ -34,6 +34,7 @@
 
 struct waiter {
 	struct spool_append append; /* what to store, and its result */
+	char *original;             /* the caller's, or NULL */
 	struct fr_error *err;
 	ingest_done_fn on_done; /* called once its group is committed */
 	void *on_done_arg;
@@ -136,6 +137,9 @@ commit_group(struct ingest *in, int begun, struct waiter *group)
 			w->append.result = rc;
 		if (w->append.result == FR_ESTORE && w->err != NULL)
 			*w->err = err;
+		if (w->original != NULL)
+			strlcopy(w->original, w->append.original,
+			         MESSAGE_ID_SIZE);
 		stored |= w->append.result == FR_OK;
 	}
 	return stored;
@@ -307,12 +311,13 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 
 static void
 waiter_fill(struct waiter *w, const struct spool_event *evs, size_t n,
-            const char *webhook_id, struct fr_error *err)
+            const char *dedup_key, char *original, struct fr_error *err)
 {
 	memset(w, 0, sizeof(*w));
 	w->append.evs = evs;
 	w->append.n = n;
-	w->append.webhook_id = webhook_id;
+	w->append.dedup_key = dedup_key;
+	w->original = original;
 	w->err = err;
 }
 
@@ -341,14 +346,15 @@ append_done(void *arg, int result)
 
 int
 ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
-              const char *webhook_id, int expected, struct fr_error *err)
+              const char *dedup_key, char *original, int expected,
+              struct fr_error *err)
 {
 	struct append_wait aw;
 	struct waiter w;
 	int rc;
 
 	if (!in->threaded) {
-		waiter_fill(&w, evs, n, webhook_id, err);
+		waiter_fill(&w, evs, n, dedup_key, original, err);
 		settle_expectation(in, expected);
 		commit_group(in, begin_group(in), &w);
 		return w.append.result;
@@ -356,7 +362,7 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 	if (sem_init(&aw.done, 0, 0) != 0)
 		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
 		               "cannot wait for the spool writer");
-	rc = ingest_append_async(in, evs, n, webhook_id, expected, err,
+	rc = ingest_append_async(in, evs, n, dedup_key, original, expected, err,
 	                         append_done, &aw);
 	if (rc == FR_OK) {
 		while (sem_wait(&aw.done) != 0)
@@ -369,8 +375,8 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 
 int
 ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
-                    const char *webhook_id, int expected, struct fr_error *err,
-                    ingest_done_fn done, void *arg)
+                    const char *dedup_key, char *original, int expected,
+                    struct fr_error *err, ingest_done_fn done, void *arg)
 {
 	struct waiter *w;
 
@@ -379,7 +385,7 @@ ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return fr_fail(err, FR_ENOMEM, "out_of_memory", NULL,
 		               "out of memory queueing for the spool writer");
-	waiter_fill(w, evs, n, webhook_id, err);
+	waiter_fill(w, evs, n, dedup_key, original, err);
 	w->on_done = done;
 	w->on_done_arg = arg;
 	pthread_mutex_lock(&in->lock);

@@ -443,7 +443,9 @@ payload_build_call(const struct payload_call *c,
 	            sizeof(out->message_id))
 		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
 		               "messageId too long");
-	out->client_id = c->message_id != NULL;
+	if (c->message_id != NULL)
+		snprintf(out->dedup_key, sizeof(out->dedup_key), "msg:%s",
+		         c->message_id);
 	if (rfc3339_ms(c->timestamp_ms, timestamp, sizeof(timestamp)) < 0)
 		return fr_fail(err, FR_EINTERNAL, "internal_error", "",
 		               "cannot format the timestamp");

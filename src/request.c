@@ -57,8 +57,9 @@ struct deferred {
 	struct built_event *ev; /* n of them, after the struct */
 	struct spool_event *sev;
 	size_t n;
-	char *redirect; /* owned, or NULL */
-	char *dedup;    /* owned de-duplication key, or NULL */
+	char *redirect;                 /* owned, or NULL */
+	char *dedup;                    /* owned de-duplication key, or NULL */
+	char original[MESSAGE_ID_SIZE]; /* a duplicate's first messageId */
 };
 
 static const char *
@@ -252,19 +253,22 @@ spool_view(const struct built_event *ev, struct spool_event *sev, size_t n)
 		sev[i].message_id = ev[i].message_id;
 		sev[i].body = ev[i].json;
 		sev[i].len = ev[i].len;
+		sev[i].dedup_key = ev[i].dedup_key[0] ? ev[i].dedup_key : NULL;
 	}
 }
 
-/* After the commit (result as ingest_append's): account and answer;
- * frees the events.  FR_OK when the answer is a 2xx. */
+/* After the commit (result as ingest_append's; original the messageId
+ * a duplicate was first stored with, "" when not known): account and
+ * answer; frees the events.  FR_OK when the answer is a 2xx. */
 static int
-stored_reply(struct request *rq, int result, const char *redirect,
-             struct built_event *ev, size_t n)
+stored_reply(struct request *rq, int result, const char *original,
+             const char *redirect, struct built_event *ev, size_t n)
 {
 	int stored = result == FR_OK || result == FR_EDUPLICATE;
 
 	if (stored)
-		strlcopy(rq->message_id, ev[0].message_id,
+		strlcopy(rq->message_id,
+		         result == FR_OK ? ev[0].message_id : original,
 		         sizeof(rq->message_id));
 	if (result == FR_OK)
 		metrics_stored(n);
@@ -274,8 +278,8 @@ stored_reply(struct request *rq, int result, const char *redirect,
 		return result;
 	}
 	rq->outcome = result == FR_OK ? "stored" : "duplicate";
-	reply_accepted(&rq->reply, rq->message_id, redirect,
-	               result == FR_EDUPLICATE);
+	reply_accepted(&rq->reply, rq->message_id[0] ? rq->message_id : NULL,
+	               redirect, result == FR_EDUPLICATE);
 	return FR_OK;
 }
 
@@ -297,7 +301,8 @@ deferred_done(void *arg, int result)
 {
 	struct deferred *d = arg;
 	struct request *rq = &d->rq;
-	int rc = stored_reply(rq, result, d->redirect, d->ev, d->n);
+	int rc =
+	        stored_reply(rq, result, d->original, d->redirect, d->ev, d->n);
 
 	request_end(rq, rc == FR_OK || rq->reply.status != 0 ? 0 : -1);
 	rq->io->finish(rq->io->ctx);
@@ -336,7 +341,8 @@ defer_store(struct request *rq, const char *dedup, const char *redirect,
 	spool_view(d->ev, d->sev, n); /* not the caller's: it points there */
 	d->n = n;
 	rc = ingest_append_async(rq->app->ingest, d->sev, n, d->dedup,
-	                         rq->expected, &d->rq.err, deferred_done, d);
+	                         d->original, rq->expected, &d->rq.err,
+	                         deferred_done, d);
 	if (rc != FR_OK) {
 		if (rc != FR_EINTERNAL)
 			rq->err = d->rq.err;
@@ -356,6 +362,7 @@ store_events(struct request *rq, const char *dedup, const char *redirect,
              struct built_event *ev, size_t n)
 {
 	struct spool_event sev_small[2], *sev = sev_small;
+	char original[MESSAGE_ID_SIZE] = "";
 	int rc;
 
 	rc = defer_store(rq, dedup, redirect, ev, n);
@@ -369,12 +376,12 @@ store_events(struct request *rq, const char *dedup, const char *redirect,
 		return fail(rq, FR_ENOMEM, NULL, "out of memory");
 	}
 	spool_view(ev, sev, n);
-	rc = ingest_append(rq->app->ingest, sev, n, dedup, rq->expected,
-	                   &rq->err);
+	rc = ingest_append(rq->app->ingest, sev, n, dedup, original,
+	                   rq->expected, &rq->err);
 	rq->expected = 0;
 	if (sev != sev_small)
 		free(sev);
-	return stored_reply(rq, rc, redirect, ev, n);
+	return stored_reply(rq, rc, original, redirect, ev, n);
 }
 
 /* A form submission: build its calls and store them. */
@@ -384,15 +391,22 @@ store_submission(struct request *rq, const struct submission *sub,
 {
 	struct built_event ev[2];
 	struct request_context ctx;
+	char key[SPOOL_DEDUP_KEY_MAX + 1];
 	size_t n = 0;
 	int rc;
 
+	/* a signed webhook is de-duplicated by its id (spool.h) */
+	if (rq->verified_webhook &&
+	    (size_t)snprintf(key, sizeof(key), "webhook:%s", wh->id) >=
+	            sizeof(key))
+		return fail(rq, FR_EMALFORMED, "malformed",
+		            "the webhook-id header is too long");
 	request_context_fill(rq, &ctx);
 	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
 	if (rc != FR_OK)
 		return rc;
-	return store_events(rq, rq->verified_webhook ? wh->id : NULL, redirect,
-	                    ev, n);
+	return store_events(rq, rq->verified_webhook ? key : NULL, redirect, ev,
+	                    n);
 }
 
 /* This request will store nothing after all: the spool writer need not
@@ -458,16 +472,13 @@ answer_honeypot(struct request *rq, const struct submission *sub)
 
 /*
  * Pipelines calls: every call of the body is built, then all are stored
- * in one transaction, or none.  A single call with the client's
- * messageId is de-duplicated by it.
+ * in one transaction, or none.
  */
 static int
 submit_calls(struct request *rq, struct fields *f)
 {
 	struct pipelines_out out;
 	struct request_context ctx;
-	char key[MESSAGE_ID_SIZE + 8];
-	const char *dedup = NULL;
 	int rc;
 
 	request_context_fill(rq, &ctx);
@@ -482,11 +493,8 @@ submit_calls(struct request *rq, struct fields *f)
 		answer_honeypot(rq, NULL);
 		return FR_OK;
 	}
-	if (out.n == 1 && out.ev[0].client_id) {
-		snprintf(key, sizeof(key), "msg:%s", out.ev[0].message_id);
-		dedup = key;
-	}
-	rc = store_events(rq, dedup, NULL, out.ev, out.n);
+	/* each call with the client's messageId is de-duplicated by it */
+	rc = store_events(rq, NULL, NULL, out.ev, out.n);
 	free(out.ev); /* the events went to store_events */
 	return rc;
 }

@@ -41,10 +41,11 @@ spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms, int64_t *count)
 	if (rc == SQLITE_OK && max_age_ms > 0)
 		rc = exec_2(sp, ST_EXPIRE, now, now - max_age_ms, &n);
 	/* Svix retries a webhook for about a day with the same webhook-id
-	 * and fresh signatures: two days covers every retry. */
+	 * and fresh signatures, browsers a call with the same messageId:
+	 * two days covers every retry. */
 	if (rc == SQLITE_OK)
-		rc = exec_2(sp, ST_PRUNE_WEBHOOKS,
-		            now - SPOOL_WEBHOOK_ID_TTL_MS, 0, NULL);
+		rc = exec_2(sp, ST_PRUNE_DEDUP, now - SPOOL_DEDUP_TTL_MS, 0,
+		            NULL);
 	rc = spool_tx_end(sp, rc, "expire events in", NULL);
 	if (count != NULL)
 		*count = rc == FR_OK ? n : 0;

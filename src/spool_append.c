@@ -15,10 +15,18 @@
  */
 
 static int
+key_valid(const char *key)
+{
+	return key == NULL ||
+	       (*key != '\0' && strlen(key) <= SPOOL_DEDUP_KEY_MAX);
+}
+
+static int
 event_valid(const struct spool_event *ev)
 {
 	return ev->message_id != NULL && ev->body != NULL &&
-	       strlen(ev->message_id) < UUID_STR_LEN && ev->len <= INT32_MAX;
+	       strlen(ev->message_id) < MESSAGE_ID_SIZE &&
+	       ev->len <= INT32_MAX && key_valid(ev->dedup_key);
 }
 
 static int
@@ -26,7 +34,8 @@ append_valid(const struct spool_append *a)
 {
 	size_t i;
 
-	if (a->n > 0 && a->evs == NULL)
+	if ((a->n > 0 && a->evs == NULL) || !key_valid(a->dedup_key) ||
+	    (a->dedup_key != NULL && a->n == 0))
 		return 0;
 	for (i = 0; i < a->n; i++)
 		if (!event_valid(&a->evs[i]))
@@ -63,19 +72,79 @@ insert_event(struct spool *sp, const struct spool_event *ev, int64_t now)
 	return spool_step_done(body);
 }
 
-/* Record the webhook id; *dup when it was already there. */
+/* The messageId remembered under key into original ("" when none). */
 static int
-insert_webhook_id(struct spool *sp, const char *id, int64_t now, int *dup)
+dedup_original(struct spool *sp, const char *key, char *original, size_t size)
 {
 	int rc;
-	sqlite3_stmt *st = spool_stmt(sp, ST_INSERT_WEBHOOK, &rc);
+	sqlite3_stmt *st = spool_stmt(sp, ST_DEDUP_GET, &rc);
+	const char *mid;
 
+	original[0] = '\0';
 	if (st == NULL)
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		mid = (const char *)sqlite3_column_text(st, 0);
+		strlcopy(original, mid ? mid : "", size);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Remember key with message_id; *dup when it was there already (and
+ * original then holds the messageId it was remembered with). */
+static int
+dedup_remember(struct spool *sp, const char *key, const char *message_id,
+               int64_t now, int *dup, char *original, size_t size)
+{
+	int rc;
+	sqlite3_stmt *st = spool_stmt(sp, ST_DEDUP_INSERT, &rc);
+
+	*dup = 0;
+	if (st == NULL)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
 	rc = spool_step_done(st);
-	*dup = rc == SQLITE_OK && sqlite3_changes(sp->db) == 0;
+	if (rc != SQLITE_OK || sqlite3_changes(sp->db) != 0)
+		return rc;
+	*dup = 1;
+	return dedup_original(sp, key, original, size);
+}
+
+/* The events of a, each unless its own key was seen; *stored counts
+ * those stored, a->original gets the first duplicate's original. */
+static int
+insert_events(struct spool *sp, struct spool_append *a, int64_t now,
+              size_t *stored)
+{
+	char original[MESSAGE_ID_SIZE];
+	const struct spool_event *ev;
+	int rc = SQLITE_OK, dup;
+	size_t i;
+
+	*stored = 0;
+	for (i = 0; rc == SQLITE_OK && i < a->n; i++) {
+		ev = &a->evs[i];
+		dup = 0;
+		if (ev->dedup_key != NULL)
+			rc = dedup_remember(sp, ev->dedup_key, ev->message_id,
+			                    now, &dup, original,
+			                    sizeof(original));
+		if (rc == SQLITE_OK && dup && *stored == 0 &&
+		    a->original[0] == '\0')
+			strlcopy(a->original, original, sizeof(a->original));
+		if (rc == SQLITE_OK && !dup) {
+			rc = insert_event(sp, ev, now);
+			++*stored;
+		}
+	}
 	return rc;
 }
 
@@ -84,17 +153,21 @@ static int
 append_one(struct spool *sp, struct spool_append *a, int64_t now)
 {
 	int rc = SQLITE_OK, dup = 0;
-	size_t i;
+	size_t stored = 0;
 
+	a->original[0] = '\0';
 	if (!append_valid(a)) {
 		a->result = FR_EINTERNAL;
 		return SQLITE_OK;
 	}
-	if (a->webhook_id != NULL)
-		rc = insert_webhook_id(sp, a->webhook_id, now, &dup);
-	for (i = 0; rc == SQLITE_OK && !dup && i < a->n; i++)
-		rc = insert_event(sp, &a->evs[i], now);
-	a->result = dup ? FR_EDUPLICATE : FR_OK;
+	if (a->dedup_key != NULL)
+		rc = dedup_remember(sp, a->dedup_key, a->evs[0].message_id, now,
+		                    &dup, a->original, sizeof(a->original));
+	if (rc == SQLITE_OK && !dup)
+		rc = insert_events(sp, a, now, &stored);
+	a->result = dup || (a->n > 0 && stored == 0) ? FR_EDUPLICATE : FR_OK;
+	if (a->result == FR_OK)
+		a->original[0] = '\0';
 	return rc;
 }
 
@@ -146,9 +219,9 @@ spool_last_sync_us(const struct spool *sp)
 
 int
 spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
-             const char *webhook_id, int64_t now, struct fr_error *err)
+             const char *dedup_key, int64_t now, struct fr_error *err)
 {
-	struct spool_append a = {evs, n, webhook_id, FR_OK};
+	struct spool_append a = {evs, n, dedup_key, FR_OK, ""};
 	struct spool_append *items[1] = {&a};
 	int rc = spool_append_group(sp, items, 1, now, err);
 
@@ -156,9 +229,8 @@ spool_append(struct spool *sp, const struct spool_event *evs, size_t n,
 		return rc;
 	if (a.result == FR_EDUPLICATE)
 		return fr_fail(err, FR_EDUPLICATE, NULL, NULL,
-		               "webhook %s was received before: not stored "
-		               "again",
-		               webhook_id);
+		               "%s was received before: not stored again",
+		               dedup_key ? dedup_key : "every event");
 	if (a.result == FR_EINTERNAL)
 		return fr_fail(err, FR_EINTERNAL, NULL, NULL,
 		               "invalid event for the spool (no body, or a "

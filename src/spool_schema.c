@@ -52,6 +52,12 @@
  * ack deletes; dead letters have their own for listing.  Every query
  * names the state its index covers, which is how SQLite picks a
  * partial index.
+ *
+ * 3 -> 4: webhook_ids becomes dedup, keyed by a namespaced key
+ * ("webhook:<id>", "msg:<client messageId>", ...) and remembering the
+ * messageId stored under it, so that a duplicate is answered with the
+ * original's id.  Ids recorded before did not keep it: their
+ * message_id is ''.
  */
 static const char *const schema_steps[] = {
         /* 0 -> 1 */
@@ -122,6 +128,15 @@ static const char *const schema_steps[] = {
         " WHERE state = 'pending';"
         "CREATE INDEX events_leased ON events (id) WHERE state = 'inflight';"
         "CREATE INDEX events_dead ON events (id) WHERE state = 'dead';",
+        /* 3 -> 4 */
+        "CREATE TABLE dedup ("
+        " key TEXT PRIMARY KEY,"
+        " message_id TEXT NOT NULL,"
+        " seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX dedup_seen ON dedup (seen_ms);"
+        "INSERT INTO dedup (key, message_id, seen_ms)"
+        " SELECT 'webhook:' || id, '', seen_ms FROM webhook_ids;"
+        "DROP TABLE webhook_ids;",
 };
 
 _Static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -148,8 +163,9 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                              " due_ms, claim) VALUES (?1, ?2, ?3, ?4)",
         [ST_INSERT_BODY] = "INSERT INTO bodies (id, body)"
                            " VALUES (last_insert_rowid(), ?1)",
-        [ST_INSERT_WEBHOOK] = "INSERT OR IGNORE INTO webhook_ids (id, seen_ms)"
-                              " VALUES (?1, ?2)",
+        [ST_DEDUP_INSERT] = "INSERT OR IGNORE INTO dedup (key, message_id,"
+                            " seen_ms) VALUES (?1, ?2, ?3)",
+        [ST_DEDUP_GET] = "SELECT message_id FROM dedup WHERE key = ?1",
         [ST_TOP_ID] = "SELECT max(id) FROM events",
         /* by id (the newest rows); "+" keeps SQLite off events_due */
         [ST_TAKE_HANDED] = CLAIM_SELECT " WHERE e.id > ?3 AND e.id <= ?4"
@@ -182,7 +198,7 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                       " last_reason = '" SPOOL_REASON_MAX_AGE "',"
                       " died_ms = ?1, " SETTLED " WHERE state = 'pending'"
                       " AND created_ms < ?2 AND requeued_ms < ?2",
-        [ST_PRUNE_WEBHOOKS] = "DELETE FROM webhook_ids WHERE seen_ms < ?1",
+        [ST_PRUNE_DEDUP] = "DELETE FROM dedup WHERE seen_ms < ?1",
         [ST_NEXT_DUE] =
                 "SELECT min(t) FROM ("
                 " SELECT min(due_ms) AS t FROM events WHERE state = 'pending'"

@@ -68,6 +68,8 @@ def check_webhooks(t, env):
     t.eq(r.json().get("duplicate"), True, "replay is marked duplicate")
     t.eq(sorted(r.json()), ["duplicate", "id", "ok"],
          "a replay's reply: ok, id, duplicate")
+    t.eq(r.json().get("id"), first,
+         "it carries the messageId the first delivery was stored with")
     r = webhook(env, "msg_2", userdata, prefix="svix")
     t.eq(r.status, 202, "svix- headers verify too")
     second = r.json().get("id")

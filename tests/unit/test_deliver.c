@@ -119,6 +119,7 @@ append_events(struct fixture *f, size_t n, int64_t now)
 		evs[k].message_id = ids[k];
 		evs[k].body = bodies[k];
 		evs[k].len = strlen(bodies[k]);
+		evs[k].dedup_key = NULL;
 		if (++k < APPEND_CHUNK && i + 1 < n)
 			continue;
 		if (spool_append(f->sp, evs, k, NULL, now, &err) != FR_OK) {

@@ -43,16 +43,22 @@ count_commit(const void *arg)
 }
 
 static int
-append_one(struct ingest *in, const char *id, const char *webhook_id,
-           int expect)
+append_one_original(struct ingest *in, const char *id, const char *key,
+                    int expect, char *original)
 {
-	struct spool_event ev = {id, BODY, strlen(BODY)};
+	struct spool_event ev = {id, BODY, strlen(BODY), NULL};
 	struct fr_error err;
 
 	fr_error_clear(&err);
 	if (expect)
 		ingest_expect(in);
-	return ingest_append(in, &ev, 1, webhook_id, expect, &err);
+	return ingest_append(in, &ev, 1, key, original, expect, &err);
+}
+
+static int
+append_one(struct ingest *in, const char *id, const char *key, int expect)
+{
+	return append_one_original(in, id, key, expect, NULL);
 }
 
 static void *
@@ -152,10 +158,12 @@ test_threads(int expect)
 	config_free(&cfg);
 }
 
-/* A webhook id seen before is a duplicate, in the same process. */
+/* A key seen before is a duplicate, in the same process, and tells the
+ * messageId first stored under it. */
 static void
 test_webhook_duplicate(void)
 {
+	char original[MESSAGE_ID_SIZE] = "x";
 	struct config cfg;
 	struct ingest *in;
 
@@ -163,12 +171,14 @@ test_webhook_duplicate(void)
 	if ((in = ingest_at(&cfg, "webhook.db", 1)) == NULL)
 		return;
 	ingest_on_commit(in, count_commit, NULL);
-	is_int(append_one(in, "00000000-0000-4000-8000-00000000000a", "msg_1",
-	                  1),
+	is_int(append_one_original(in, "00000000-0000-4000-8000-00000000000a",
+	                           "webhook:msg_1", 1, original),
 	       FR_OK, "a webhook's first delivery is stored");
-	is_int(append_one(in, "00000000-0000-4000-8000-00000000000b", "msg_1",
-	                  1),
+	is_int(append_one_original(in, "00000000-0000-4000-8000-00000000000b",
+	                           "webhook:msg_1", 1, original),
 	       FR_EDUPLICATE, "its redelivery is a duplicate");
+	is_str(original, "00000000-0000-4000-8000-00000000000a",
+	       "answered with the first delivery's messageId");
 	ingest_stop(in); /* joins the writer: its nudges are counted */
 	is_int(commits, 1, "only the stored one nudges delivery");
 	is_int(pending_in(cfg.spool_path), 1, "one event stored");
@@ -216,7 +226,7 @@ appender_main(void *arg)
 	struct fr_error err;
 
 	fr_error_clear(&err);
-	a->rc = ingest_append(a->in, &ev, 1, NULL, a->expect, &err);
+	a->rc = ingest_append(a->in, &ev, 1, NULL, NULL, a->expect, &err);
 	return NULL;
 }
 
@@ -349,12 +359,12 @@ append_async(struct ingest *in, const char *id, const char *webhook_id,
              struct spool_event *ev, struct fr_error *err, struct completion *c,
              const char *spool)
 {
-	*ev = (struct spool_event){id, BODY, strlen(BODY)};
+	*ev = (struct spool_event){id, BODY, strlen(BODY), NULL};
 	fr_error_clear(err);
 	memset(c, 0, sizeof(*c));
 	c->submitter = pthread_self();
 	c->spool = spool;
-	return ingest_append_async(in, ev, 1, webhook_id, 0, err,
+	return ingest_append_async(in, ev, 1, webhook_id, NULL, 0, err,
 	                           note_completion, c);
 }
 
@@ -456,7 +466,7 @@ test_async_bound(void)
 		         "00000000-0000-4000-8000-%012d", 1000 + i);
 		ev[i] = (struct spool_event){ids[i], BODY, strlen(BODY)};
 		fr_error_clear(&err);
-		if (ingest_append_async(in, &ev[i], 1, NULL, 0, &err,
+		if (ingest_append_async(in, &ev[i], 1, NULL, NULL, 0, &err,
 		                        count_answer, NULL) != FR_OK)
 			failed++;
 		ahead = i + 1 - __atomic_load_n(&answered, __ATOMIC_SEQ_CST);

@@ -1,7 +1,7 @@
 /*
  * The spool against real SQLite files in a temporary directory: the
  * round trip, claim order and limits, leases across handles and
- * processes, retries, dead letters, expiry, administration, webhook ids,
+ * processes, retries, dead letters, expiry, administration, dedup keys,
  * shared state, and the failures that must store nothing (read-only,
  * locked, disk full).  Time is always passed explicitly: no sleeps.
  */
@@ -684,7 +684,8 @@ static const char v1_schema[] =
         " last_reason = 'bad', died_ms = 2000, attempts = 1 WHERE id = 2;"
         "UPDATE events SET state = 'inflight', owner = 'gone',"
         " claim = 'c-1', lease_until_ms = 1500 WHERE id = 3;"
-        "DELETE FROM events WHERE id = 4;";
+        "DELETE FROM events WHERE id = 4;"
+        "INSERT INTO webhook_ids (id, seen_ms) VALUES ('msg_old', 1000);";
 
 static void
 test_migrate_v1(void)
@@ -738,6 +739,16 @@ test_migrate_v1(void)
 	       "ids go on after the highest ever given (4 was acked)");
 	is_int(sql_int(path, "SELECT count(*) FROM bodies"), 4,
 	       "one body per event");
+	is_int(sql_int(path, "SELECT count(*) FROM dedup WHERE key ="
+	                     " 'webhook:msg_old' AND message_id = ''"
+	                     " AND seen_ms = 1000"),
+	       1, "webhook ids become webhook: keys (no messageId known)");
+	is_int(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	                     " WHERE name = 'webhook_ids'"),
+	       0, "and their table is gone");
+	is_int(spool_append(sp, &(struct spool_event){"m-9", "{}", 2, NULL}, 1,
+	                    "webhook:msg_old", 6000, NULL),
+	       FR_EDUPLICATE, "a webhook seen before the upgrade is still one");
 	spool_close(sp);
 }
 
@@ -840,37 +851,92 @@ test_checkpoint_backstop(void)
 	spool_close(in);
 }
 
-static void
-test_webhook_ids(void)
+/* One submission under key, with two fresh messageIds (m1 first). */
+static int
+append_keyed(struct spool *sp, const char *key, char *m1, int64_t now,
+             struct spool_append *a)
 {
-	const char *path = tmp_path("webhook.db");
-	struct spool *sp = open_ok(path);
-	char m1[UUID_STR_LEN], m2[UUID_STR_LEN];
-	struct spool_event ev[2] = {{m1, "{}", 2}, {m2, "{}", 2}};
-	struct fr_error err;
-	int64_t count;
+	static char m2[UUID_STR_LEN];
+	static struct spool_event ev[2];
+	struct spool_append *items[1] = {a};
 
 	uuid_v4(m1);
 	uuid_v4(m2);
-	is_int(spool_append(sp, ev, 2, "msg_2Ka", 1000, NULL), FR_OK,
-	       "webhook stored");
-	uuid_v4(m1);
-	uuid_v4(m2);
-	fr_error_clear(&err);
-	is_int(spool_append(sp, ev, 2, "msg_2Ka", 2000, &err), FR_EDUPLICATE,
-	       "same webhook id again: duplicate");
-	ok(strstr(err.message, "msg_2Ka") != NULL, "%s", err.message);
+	ev[0] = (struct spool_event){m1, "{}", 2, NULL};
+	ev[1] = (struct spool_event){m2, "{}", 2, NULL};
+	*a = (struct spool_append){ev, 2, key, -1, "junk"};
+	return spool_append_group(sp, items, 1, now, NULL);
+}
+
+/* A submission's key (a webhook id) stores it once and remembers the
+ * messageId first stored, for at least a day (two). */
+static void
+test_dedup_keys(void)
+{
+	const char *path = tmp_path("dedup.db");
+	struct spool *sp = open_ok(path);
+	char first[UUID_STR_LEN], m[UUID_STR_LEN];
+	struct spool_event ev = {m, "{}", 2, NULL};
+	struct spool_append a;
+	struct fr_error err;
+	int64_t count;
+
+	append_keyed(sp, "webhook:msg_2Ka", first, 1000, &a);
+	is_int(a.result, FR_OK, "webhook stored");
+	is_str(a.original, "", "no original for a new key");
+	append_keyed(sp, "webhook:msg_2Ka", m, 2000, &a);
+	is_int(a.result, FR_EDUPLICATE, "same key again: duplicate");
+	is_str(a.original, first, "it tells the messageId first stored");
 	is_int(rows(path), 2, "nothing stored for the duplicate");
-	is_int(spool_append(sp, ev, 2, "msg_other", 2000, NULL), FR_OK,
-	       "another id is stored");
-	spool_expire(sp, 1000 + SPOOL_WEBHOOK_ID_TTL_MS - 1, 0, &count);
-	uuid_v4(m1);
-	uuid_v4(m2);
-	is_int(spool_append(sp, ev, 2, "msg_2Ka", 3000, NULL), FR_EDUPLICATE,
-	       "remembered just under 48 h");
-	spool_expire(sp, 1000 + SPOOL_WEBHOOK_ID_TTL_MS + 1, 0, &count);
-	is_int(sql_int(path, "SELECT count(*) FROM webhook_ids"), 1,
-	       "old webhook ids pruned by expire");
+	uuid_v4(m);
+	fr_error_clear(&err);
+	is_int(spool_append(sp, &ev, 1, "webhook:msg_2Ka", 2000, &err),
+	       FR_EDUPLICATE, "spool_append says so too");
+	ok(strstr(err.message, "webhook:msg_2Ka") != NULL, "%s", err.message);
+	append_keyed(sp, "typeform:msg_2Ka", m, 2000, &a);
+	is_int(a.result, FR_OK, "the same id in another namespace is new");
+	spool_expire(sp, 1000 + SPOOL_DEDUP_TTL_MS - 1, 0, &count);
+	ok(SPOOL_DEDUP_TTL_MS >= 24 * 3600 * 1000LL, "kept at least 24 h");
+	append_keyed(sp, "webhook:msg_2Ka", m, 3000, &a);
+	is_int(a.result, FR_EDUPLICATE, "remembered just under 48 h");
+	is_str(a.original, first, "with its original messageId");
+	spool_expire(sp, 1000 + SPOOL_DEDUP_TTL_MS + 1, 0, &count);
+	is_int(sql_int(path, "SELECT count(*) FROM dedup"), 1,
+	       "old keys pruned by expire, newer ones kept");
+	append_keyed(sp, "webhook:msg_2Ka", m, 4000, &a);
+	is_int(a.result, FR_OK, "a key forgotten is new again");
+	spool_close(sp);
+}
+
+/* Events with their own keys (a browser's messageIds in a batch): each
+ * stored once; a batch whose every call was seen is a duplicate. */
+static void
+test_dedup_event_keys(void)
+{
+	const char *path = tmp_path("dedup_events.db");
+	struct spool *sp = open_ok(path);
+	struct spool_event ev[3] = {
+	        {"ajs-next-0123456789abcdef0123456789abcdef", "{\"n\":1}", 7,
+	         "msg:ajs-next-0123456789abcdef0123456789abcdef"},
+	        {"c-2", "{\"n\":2}", 7, "msg:c-2"},
+	        {"c-3", "{\"n\":3}", 7, "msg:c-3"}};
+	struct spool_append a = {ev, 2, NULL, -1, ""};
+	struct spool_append *items[1] = {&a};
+
+	is_int(spool_append_group(sp, items, 1, 1000, NULL), FR_OK, "commit");
+	is_int(a.result, FR_OK, "two calls stored");
+	is_int(sql_int(path, "SELECT count(*) FROM events WHERE message_id ="
+	                     " 'ajs-next-0123456789abcdef0123456789abcdef'"),
+	       1, "a 41-character messageId is stored as it is");
+	a = (struct spool_append){ev, 3, NULL, -1, ""};
+	is_int(spool_append_group(sp, items, 1, 2000, NULL), FR_OK, "commit");
+	is_int(a.result, FR_OK, "a batch with one new call is stored");
+	is_int(rows(path), 3, "only the new call was added");
+	a = (struct spool_append){ev + 1, 2, NULL, -1, ""};
+	is_int(spool_append_group(sp, items, 1, 3000, NULL), FR_OK, "commit");
+	is_int(a.result, FR_EDUPLICATE, "every call seen: a duplicate");
+	is_str(a.original, "c-2", "named by the first call's messageId");
+	is_int(rows(path), 3, "nothing stored");
 	spool_close(sp);
 }
 
@@ -884,10 +950,10 @@ test_group(void)
 	                            {m[1], "{}", 2},
 	                            {m[2], "{}", 2},
 	                            {NULL, "{}", 2}};
-	struct spool_append a[4] = {{&ev[0], 1, "w1", -1},
-	                            {&ev[1], 1, "w1", -1},
-	                            {&ev[2], 1, NULL, -1},
-	                            {&ev[3], 1, NULL, -1}};
+	struct spool_append a[4] = {{&ev[0], 1, "webhook:w1", -1, ""},
+	                            {&ev[1], 1, "webhook:w1", -1, ""},
+	                            {&ev[2], 1, NULL, -1, ""},
+	                            {&ev[3], 1, NULL, -1, ""}};
 	struct spool_append *items[4] = {&a[0], &a[1], &a[2], &a[3]};
 	int i;
 
@@ -1047,8 +1113,8 @@ fill_until_full(const char *path, int64_t limit, const char *what)
 		uuid_v4(m[i]);
 		ev[i] = (struct spool_event){m[i], body, sizeof(body)};
 	}
-	is_int(spool_append(sp, ev, 3, "wh-full", 1000, NULL), FR_ESTORE,
-	       "%s: a three-event append fails too", what);
+	is_int(spool_append(sp, ev, 3, "webhook:wh-full", 1000, NULL),
+	       FR_ESTORE, "%s: a three-event append fails too", what);
 	spool_close(sp);
 	sp = open_ok(path);
 	ok(sp != NULL, "%s: the spool opens again", what);
@@ -1057,8 +1123,8 @@ fill_until_full(const char *path, int64_t limit, const char *what)
 	is_int(stored_once(path, ids, acked), acked,
 	       "%s: every acknowledged event intact", what);
 	is_int(stored_once(path, m, 3), 0, "%s: nothing half-written", what);
-	is_int(sql_int(path, "SELECT count(*) FROM webhook_ids"), 0,
-	       "%s: its webhook id not recorded", what);
+	is_int(sql_int(path, "SELECT count(*) FROM dedup"), 0,
+	       "%s: its key not remembered", what);
 }
 
 static void
@@ -1486,7 +1552,8 @@ main(void)
 	test_migrate_v1();
 	test_checkpoint_roles();
 	test_checkpoint_backstop();
-	test_webhook_ids();
+	test_dedup_keys();
+	test_dedup_event_keys();
 	test_group();
 	test_stats();
 	test_state();
