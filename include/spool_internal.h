@@ -35,11 +35,10 @@
 struct spool_wake;
 
 /* What an append whose fsync failed committed, to be undone
- * (spool_recover.c); hooks and its strings are owned by the handle. */
+ * (spool_recover.c): its events, and the keys remembered with their
+ * messageIds. */
 struct spool_undo {
 	int64_t first, last; /* event ids, 0 when none */
-	char **hooks;        /* webhook ids it recorded */
-	size_t n_hooks;
 };
 
 /* Prepared once per handle, on first use. */
@@ -73,7 +72,7 @@ enum stmt_id {
 	ST_STATE_SET,
 	ST_STATE_GET,
 	ST_UNDO_EVENTS,
-	ST_UNDO_WEBHOOK,
+	ST_UNDO_DEDUP,
 	ST_COUNT
 };
 
@@ -140,7 +139,7 @@ int spool_reconnect(struct spool *sp, struct fr_error *err);
 /* ---- spool_recover.c ---- */
 
 /* Note what the append whose fsync failed stored (the events of
- * sp->group_first..group_last, the new webhook ids of items), for
+ * sp->group_first..group_last, and the keys remembered with them), for
  * spool_recover to undo. */
 void spool_undo_keep(struct spool *sp, struct spool_append *const *items,
                      size_t n);

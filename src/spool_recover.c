@@ -9,8 +9,8 @@
  *   1. closed the connection and opened it again (no statement or
  *      cache of the old one survives),
  *   2. undone what the failed commit stored (its events and the
- *      webhook ids recorded with them: they were answered 503, and a
- *      client's retry must not make a second copy), without an fsync,
+ *      de-duplication keys remembered with them: they were answered
+ *      503, and a client's retry must store them then), without an fsync,
  *      so that no deliverer claims them from now on, and
  *   3. checkpointed the write-ahead log into the spool file and
  *      truncated it (SQLITE_CHECKPOINT_TRUNCATE: the spool file is
@@ -33,40 +33,19 @@
 void
 spool_undo_clear(struct spool *sp)
 {
-	size_t i;
-
-	for (i = 0; i < sp->undo.n_hooks; i++)
-		free(sp->undo.hooks[i]);
-	free(sp->undo.hooks);
 	memset(&sp->undo, 0, sizeof(sp->undo));
 }
 
-/* Copy the webhook ids the group recorded (those of stored items). */
-static void
-keep_hooks(struct spool *sp, struct spool_append *const *items, size_t n)
-{
-	size_t i;
-
-	sp->undo.hooks = calloc(n ? n : 1, sizeof(*sp->undo.hooks));
-	if (sp->undo.hooks == NULL)
-		return; /* out of memory: the events are undone all the same */
-	for (i = 0; i < n; i++) {
-		char *id;
-
-		if (items[i]->result != FR_OK || items[i]->webhook_id == NULL)
-			continue;
-		if ((id = xstrdup(items[i]->webhook_id)) != NULL)
-			sp->undo.hooks[sp->undo.n_hooks++] = id;
-	}
-}
-
+/* The keys a group remembered are remembered with the messageIds of
+ * the events it stored: the event ids are enough to undo both. */
 void
 spool_undo_keep(struct spool *sp, struct spool_append *const *items, size_t n)
 {
+	(void)items;
+	(void)n;
 	spool_undo_clear(sp);
 	sp->undo.first = sp->group_first;
 	sp->undo.last = sp->group_last;
-	keep_hooks(sp, items, n);
 }
 
 int
@@ -75,36 +54,32 @@ spool_failed(const struct spool *sp)
 	return sp->failed;
 }
 
-/* Delete one webhook id the failed commit recorded. */
+/* Run statement which over the undone events' id range. */
 static int
-undo_hook(struct spool *sp, const char *id)
+undo_range(struct spool *sp, enum stmt_id which)
 {
 	int rc;
-	sqlite3_stmt *st = spool_stmt(sp, ST_UNDO_WEBHOOK, &rc);
+	sqlite3_stmt *st = spool_stmt(sp, which, &rc);
 
 	if (st == NULL)
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, sp->undo.first);
+	sqlite3_bind_int64(st, 2, sp->undo.last);
 	return spool_step_done(st);
 }
 
 /* Step 2: one transaction, bookkeeping durability (no fsync of its own:
- * step 3 makes it durable). */
+ * step 3 makes it durable).  The keys first: they are found through
+ * the events' messageIds. */
 static int
 undo(struct spool *sp, struct fr_error *err)
 {
 	int rc = spool_tx_begin(sp, BOOKKEEPING);
-	sqlite3_stmt *st =
-	        rc == SQLITE_OK ? spool_stmt(sp, ST_UNDO_EVENTS, &rc) : NULL;
-	size_t i;
 
-	if (st != NULL && sp->undo.first > 0) {
-		sqlite3_bind_int64(st, 1, sp->undo.first);
-		sqlite3_bind_int64(st, 2, sp->undo.last);
-		rc = spool_step_done(st);
-	}
-	for (i = 0; rc == SQLITE_OK && i < sp->undo.n_hooks; i++)
-		rc = undo_hook(sp, sp->undo.hooks[i]);
+	if (rc == SQLITE_OK)
+		rc = undo_range(sp, ST_UNDO_DEDUP);
+	if (rc == SQLITE_OK)
+		rc = undo_range(sp, ST_UNDO_EVENTS);
 	return spool_tx_end(sp, rc, "undo the unsynced commit in", err);
 }
 
@@ -132,7 +107,7 @@ spool_recover(struct spool *sp, struct fr_error *err)
 		return FR_OK;
 	sp->failed = 0; /* lets steps 2 and 3 write */
 	rc = spool_reconnect(sp, err);
-	if (rc == FR_OK && (sp->undo.first > 0 || sp->undo.n_hooks > 0)) {
+	if (rc == FR_OK && sp->undo.first > 0) {
 		rc = undo(sp, err);
 		if (rc == FR_OK)
 			spool_undo_clear(sp);

@@ -225,7 +225,9 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [ST_STATE_GET] = "SELECT value FROM state WHERE key = ?1",
         [ST_UNDO_EVENTS] = "DELETE FROM events WHERE id BETWEEN ?1 AND ?2",
-        [ST_UNDO_WEBHOOK] = "DELETE FROM webhook_ids WHERE id = ?1",
+        [ST_UNDO_DEDUP] = "DELETE FROM dedup WHERE message_id IN"
+                          " (SELECT message_id FROM events"
+                          " WHERE id BETWEEN ?1 AND ?2)",
 };
 
 /* ---- migrations ---- */

@@ -196,17 +196,28 @@ test_sync_fails_webhook(struct spool *sp)
 	fr_error_clear(&err);
 	uuid_v4(id);
 	seen.fail_with = EIO;
-	rc = spool_append(sp, &ev, 1, "msg_retried", 1000, &err);
+	rc = spool_append(sp, &ev, 1, "webhook:msg_retried", 1000, &err);
 	ok(rc == FR_ESTORE, "a webhook whose fsync fails fails (%d)", rc);
 	ok(spool_recover(sp, &err) == FR_OK, "recovered (%s)", err.message);
 	uuid_v4(id);
-	rc = spool_append(sp, &ev, 1, "msg_retried", 1000, &err);
+	rc = spool_append(sp, &ev, 1, "webhook:msg_retried", 1000, &err);
 	ok(rc == FR_OK,
 	   "its retry is stored, not refused as a duplicate "
 	   "(%d: %s)",
 	   rc, err.message);
 	ok(events() == before + 1, "once (%lld events, %lld before)",
 	   (long long)events(), (long long)before);
+	ev.dedup_key = "msg:client-retried-1";
+	uuid_v4(id);
+	seen.fail_with = EIO;
+	rc = spool_append(sp, &ev, 1, NULL, 1000, &err);
+	ok(rc == FR_ESTORE, "a call with its own key whose fsync fails (%d)",
+	   rc);
+	ok(spool_recover(sp, &err) == FR_OK, "recovered (%s)", err.message);
+	rc = spool_append(sp, &ev, 1, NULL, 1000, &err);
+	ok(rc == FR_OK, "its retry is stored too (%d: %s)", rc, err.message);
+	rc = spool_append(sp, &ev, 1, NULL, 1000, &err);
+	ok(rc == FR_EDUPLICATE, "and its key is remembered again (%d)", rc);
 }
 
 int
