@@ -51,6 +51,13 @@ enum config_key_source {
 	CONFIG_KEY_INLINE    /* api_key in the configuration file */
 };
 
+/* [antispam] (SPEC "Spam"); strings owned, NULL when unset. */
+struct antispam_config {
+	int disposable_domains;        /* refuse disposable-mail domains */
+	char *disposable_domains_file; /* default: the list installed */
+	int junk_drop; /* junk = drop: answer 2xx, store nothing; else 422 */
+};
+
 /*
  * Every char * is owned by the struct.  Optional strings are NULL when
  * unset, except event, which is "" when unset.
@@ -100,6 +107,9 @@ struct config {
 	struct config_alias aliases[CONFIG_MAX_ALIASES];
 	size_t alias_count;
 	struct config_list drop;
+
+	/* [antispam] */
+	struct antispam_config spam;
 
 	/* [log] */
 	enum log_level log_level;

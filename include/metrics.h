@@ -32,6 +32,11 @@ void metrics_stored(size_t events);
 /* Events acked, put back for a retry, or dead-lettered. */
 void metrics_delivery(size_t delivered, size_t retried, size_t dead);
 
+/* One submission refused or not forwarded as spam (enum spam_reason),
+ * and the count so far (for `formrelay status`). */
+void metrics_spam(int reason);
+uint64_t metrics_spam_count(int reason);
+
 /* One POST to Customer.io and how long it took. */
 void metrics_upstream(int64_t elapsed_ms);
 

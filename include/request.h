@@ -10,14 +10,16 @@
 #include "parse.h"
 #include "reply.h"
 
+struct domain_list;
 struct ingest;
 struct ratelimit;
 
 /* What a worker thread brings to each request; it owns none of it. */
 struct app {
 	const struct config *cfg;
-	struct ingest *ingest; /* the process's spool writer */
-	struct ratelimit *rl;  /* NULL when rate limiting is off */
+	struct ingest *ingest;          /* the process's spool writer */
+	struct ratelimit *rl;           /* NULL when rate limiting is off */
+	struct domain_list *disposable; /* NULL unless disposable_domains */
 	struct parse_limits limits;
 };
 

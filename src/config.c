@@ -23,6 +23,10 @@
 #define LOCALSTATEDIR "/var"
 #endif
 
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/local/share/formrelay"
+#endif
+
 #define API_BASE_US "https://cdp.customer.io/v1"
 #define API_BASE_EU "https://cdp-eu.customer.io/v1"
 
@@ -34,11 +38,12 @@ enum section {
 	SEC_HTTP,
 	SEC_FIELDS,
 	SEC_LOG,
+	SEC_ANTISPAM,
 	SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-        "customerio", "identity", "spool", "http", "fields", "log",
+        "customerio", "identity", "spool", "http", "fields", "log", "antispam",
 };
 
 struct key_def;
@@ -306,6 +311,35 @@ set_log_level(struct ini *st, const struct key_def *def, char *value)
 	return bad_value(st, def, "expected error, warn, info or debug", value);
 }
 
+/* A choice among names: def's table of (name, value) pairs. */
+struct choice {
+	const char *name;
+	int value;
+};
+
+static int
+set_choice(struct ini *st, const struct key_def *def, char *value,
+           const struct choice *c, size_t n, const char *expected)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ascii_casecmp(value, c[i].name) == 0) {
+			*(int *)field(st, def) = c[i].value;
+			return FR_OK;
+		}
+	}
+	return bad_value(st, def, expected, value);
+}
+
+static int
+set_junk(struct ini *st, const struct key_def *def, char *value)
+{
+	static const struct choice c[] = {{"reject", 0}, {"drop", 1}};
+
+	return set_choice(st, def, value, c, 2, "expected reject or drop");
+}
+
 /* ---- List items ---- */
 
 static int
@@ -400,6 +434,11 @@ static const struct key_def keys[] = {
         {SEC_HTTP, "honeypots", NULL, item_name, F(honeypots)},
         {SEC_HTTP, "metrics_public", set_bool, NULL, F(metrics_public)},
         {SEC_FIELDS, "drop", NULL, item_name, F(drop)},
+        {SEC_ANTISPAM, "disposable_domains", set_bool, NULL,
+         F(spam.disposable_domains)},
+        {SEC_ANTISPAM, "disposable_domains_file", set_required, NULL,
+         F(spam.disposable_domains_file)},
+        {SEC_ANTISPAM, "junk", set_junk, NULL, F(spam.junk_drop)},
         {SEC_LOG, "level", set_log_level, NULL, 0},
         {SEC_LOG, "show_emails", set_bool, NULL, F(log_emails)},
 };
@@ -620,7 +659,7 @@ ini_section(struct ini *st, char *p)
 	}
 	return ini_fail(st,
 	                "unknown section [%.60s] (expected customerio, "
-	                "identity, spool, http, fields or log)",
+	                "identity, spool, http, fields, log or antispam)",
 	                name);
 }
 
@@ -842,8 +881,11 @@ config_defaults(struct config *cfg)
 	cfg->api_base = xstrdup(API_BASE_US);
 	cfg->event = xstrdup("");
 	cfg->spool_path = xstrdup(LOCALSTATEDIR "/lib/formrelay/spool.db");
+	cfg->spam.disposable_domains_file =
+	        xstrdup(PKGDATADIR "/disposable_domains.txt");
 	if (cfg->region == NULL || cfg->api_base == NULL ||
-	    cfg->event == NULL || cfg->spool_path == NULL ||
+	    cfg->spam.disposable_domains_file == NULL || cfg->event == NULL ||
+	    cfg->spool_path == NULL ||
 	    list_set(&cfg->id_fields, id_fields, 4) != FR_OK) {
 		config_free(cfg);
 		return FR_ENOMEM;
@@ -888,6 +930,7 @@ config_free(struct config *cfg)
 		free(cfg->aliases[i].name);
 	}
 	list_clear(&cfg->drop);
+	free(cfg->spam.disposable_domains_file);
 	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -460,6 +460,18 @@ print_http(FILE *fp, const struct config *cfg)
 	          cfg->metrics_public ? "yes" : "no");
 }
 
+static void
+print_antispam(FILE *fp, const struct config *cfg)
+{
+	const struct antispam_config *as = &cfg->spam;
+
+	print_str(fp, "antispam.disposable_domains",
+	          as->disposable_domains ? "yes" : "no");
+	print_str(fp, "antispam.disposable_domains_file",
+	          as->disposable_domains_file);
+	print_str(fp, "antispam.junk", as->junk_drop ? "drop" : "reject");
+}
+
 void
 config_print(const struct config *cfg, FILE *fp)
 {
@@ -480,6 +492,7 @@ config_print(const struct config *cfg, FILE *fp)
 	print_http(fp, cfg);
 	print_aliases(fp, cfg);
 	print_list(fp, "fields.drop", &cfg->drop);
+	print_antispam(fp, cfg);
 	print_str(fp, "log.level", levels[cfg->log_level & 3]);
 	print_str(fp, "log.show_emails", cfg->log_emails ? "yes" : "no");
 }

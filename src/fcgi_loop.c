@@ -17,6 +17,7 @@
 #include <fastcgi.h>
 #include <fcgiapp.h>
 
+#include "domainlist.h"
 #include "fcgi_loop.h"
 #include "ingest.h"
 #include "log.h"
@@ -97,12 +98,18 @@ app_open(struct app *app, const struct config *cfg, struct ingest *in,
 	app->cfg = cfg;
 	app->ingest = in;
 	parse_limits_default(&app->limits);
+	if (cfg->spam.disposable_domains &&
+	    domain_list_open(cfg->spam.disposable_domains_file,
+	                     &app->disposable, err) != FR_OK)
+		return -1;
 	if (cfg->rate_limit_count == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s.ratelimit", cfg->spool_path);
 	if (ratelimit_open(path, cfg->rate_limit_count,
-	                   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK)
+	                   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK) {
+		domain_list_close(app->disposable);
 		return -1;
+	}
 	return 0;
 }
 
@@ -110,6 +117,7 @@ static void
 app_close(struct app *app)
 {
 	ratelimit_close(app->rl);
+	domain_list_close(app->disposable);
 	memset(app, 0, sizeof(*app));
 }
 

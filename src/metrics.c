@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "spam.h"
 
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
 #define GET(var)    __atomic_load_n(&(var), __ATOMIC_RELAXED)
@@ -50,6 +51,7 @@ struct counters {
 	uint64_t commits, commit_submissions;
 	uint64_t lock_wait_bucket[NCOMMIT], lock_wait_sum_us;
 	uint64_t sync_bucket[NCOMMIT], sync_sum_us;
+	uint64_t spam[SPAM_REASONS];
 };
 
 static struct counters local;
@@ -147,6 +149,19 @@ metrics_delivery(size_t ok, size_t retry, size_t died)
 	ADD(C->dead, died);
 }
 
+void
+metrics_spam(int reason)
+{
+	if (reason >= 0 && reason < SPAM_REASONS)
+		ADD(C->spam[reason], 1);
+}
+
+uint64_t
+metrics_spam_count(int reason)
+{
+	return reason >= 0 && reason < SPAM_REASONS ? GET(C->spam[reason]) : 0;
+}
+
 /* One sample v (a negative one counts as 0) into a histogram with the
  * n upper bounds le; its count is the caller's. */
 static void
@@ -231,6 +246,22 @@ render_counters(char *buf, size_t size, size_t *len)
 	     (unsigned long long)GET(C->delivered),
 	     (unsigned long long)GET(C->retried),
 	     (unsigned long long)GET(C->dead));
+}
+
+static void
+render_spam(char *buf, size_t size, size_t *len)
+{
+	int r;
+
+	emit(buf, size, len,
+	     "# HELP formrelay_spam_total Submissions refused or not "
+	     "forwarded as spam, by reason.\n"
+	     "# TYPE formrelay_spam_total counter\n");
+	for (r = 0; r < SPAM_REASONS; r++)
+		emit(buf, size, len,
+		     "formrelay_spam_total{reason=\"%s\"} %llu\n",
+		     spam_reason_name((enum spam_reason)r),
+		     (unsigned long long)GET(C->spam[r]));
 }
 
 /* A histogram whose bounds and sum are counted in 1/per_second of a
@@ -329,6 +360,7 @@ metrics_render(char *buf, size_t size, const struct spool_stats *st,
 	size_t len = 0;
 
 	render_counters(buf, size, &len);
+	render_spam(buf, size, &len);
 	render_latency(buf, size, &len);
 	render_commits(buf, size, &len);
 	if (st != NULL)

@@ -19,6 +19,7 @@
 #include "pipelines.h"
 #include "policy.h"
 #include "ratelimit.h"
+#include "spam.h"
 #include "request.h"
 #include "spool.h"
 #include "unwrap.h"
@@ -36,6 +37,7 @@ struct request {
 	int64_t started;
 	char message_id[MESSAGE_ID_SIZE];
 	const char *outcome;
+	const char *spam; /* the spam reason, for the log, or NULL */
 	struct fr_error err;
 	char *body; /* owned */
 	size_t body_len;
@@ -453,14 +455,20 @@ warn_secret(const char *where)
 	        where);
 }
 
-/* Bots get what people get (an id, a redirect when allowed), so
- * nothing tells them they were caught; nothing is kept. */
+/*
+ * Spam that is not kept but answered as a success: bots get what people
+ * get (a redirect when allowed, an id), so nothing tells them they were
+ * caught.
+ */
 static void
-answer_honeypot(struct request *rq, const struct submission *sub)
+spam_drop(struct request *rq, const struct submission *sub,
+          enum spam_reason why)
 {
 	const char *redirect = NULL;
 
-	rq->outcome = "honeypot";
+	rq->outcome = why == SPAM_HONEYPOT ? "honeypot" : "spam_dropped";
+	rq->spam = spam_reason_name(why);
+	metrics_spam(why);
 	expect_cancel(rq);
 	uuid_v4(rq->message_id);
 	if (sub != NULL && choose_redirect(rq, sub, &redirect) != FR_OK) {
@@ -468,6 +476,28 @@ answer_honeypot(struct request *rq, const struct submission *sub)
 		redirect = NULL;
 	}
 	reply_accepted(&rq->reply, rq->message_id, redirect, 0);
+}
+
+/* [antispam] junk addresses: a 422 naming the field, or under junk =
+ * drop an answer as if stored (rq->reply.status set) and nothing kept. */
+static int
+check_spam(struct request *rq, const struct submission *sub, const char *email)
+{
+	enum spam_reason why = SPAM_REASONS;
+	struct fr_error err;
+
+	if (spam_check_email(rq->app->cfg, rq->app->disposable, email, &why,
+	                     &err) == FR_OK)
+		return FR_OK;
+	if (rq->app->cfg->spam.junk_drop) {
+		spam_drop(rq, sub, why);
+		return FR_OK;
+	}
+	rq->outcome = "spam";
+	rq->spam = spam_reason_name(why);
+	metrics_spam(why);
+	rq->err = err;
+	return err.status;
 }
 
 /*
@@ -490,8 +520,13 @@ submit_calls(struct request *rq, struct fields *f)
 		warn_secret("a writeKey in the body");
 	strlcopy(rq->email, out.email, sizeof(rq->email));
 	if (out.honeypot) {
-		answer_honeypot(rq, NULL);
+		spam_drop(rq, NULL, SPAM_HONEYPOT);
 		return FR_OK;
+	}
+	if ((rc = check_spam(rq, NULL, out.email)) != FR_OK ||
+	    rq->reply.status != 0) { /* refused, or dropped and answered */
+		pipelines_out_free(&out);
+		return rc;
 	}
 	/* each call with the client's messageId is de-duplicated by it */
 	rc = store_events(rq, NULL, NULL, out.ev, out.n);
@@ -539,10 +574,14 @@ submit(struct request *rq)
 	if ((rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
 		goto done;
 	if (sub.honeypot) {
-		answer_honeypot(rq, &sub);
+		spam_drop(rq, &sub, SPAM_HONEYPOT);
 		goto done;
 	}
 	note_email(rq, &sub);
+	if ((rc = check_spam(rq, &sub, rq->email)) != FR_OK)
+		goto done;
+	if (rq->reply.status != 0) /* dropped as spam, answered */
+		goto done;
 	if ((rc = choose_redirect(rq, &sub, &redirect)) != FR_OK)
 		goto done;
 	rc = store_submission(rq, &sub, &wh, redirect);
@@ -704,6 +743,8 @@ request_log(const struct request *rq)
 	if (rq->email[0] != '\0')
 		logline_email(&l, "email", rq->email);
 	logline_str(&l, "outcome", rq->outcome);
+	if (rq->spam != NULL)
+		logline_str(&l, "spam", rq->spam);
 	if (rq->err.status != FR_OK) {
 		logline_str(&l, "error", rq->err.code);
 		logline_str(&l, "reason", rq->err.message);

@@ -142,6 +142,11 @@ test_defaults(void)
 	is_int(cfg.rate_limit_window_ms, 60000, "per minute");
 	is_int(cfg.log_level, LOG_INFO, "log level info");
 	is_int(cfg.log_emails, 0, "emails masked");
+	is_int(cfg.spam.disposable_domains, 0, "disposable domains allowed");
+	is_str(cfg.spam.disposable_domains_file,
+	       PKGDATADIR "/disposable_domains.txt",
+	       "the installed disposable-domain list");
+	is_int(cfg.spam.junk_drop, 0, "junk rejected (422)");
 	ok(cfg.warnings == NULL, "no warnings");
 	out = printed(&cfg);
 	ok(out && strstr(out, "customerio.api_key = (none)\n"),
@@ -246,6 +251,10 @@ test_full_file(void)
 	is_str(cfg.drop.items[1], "tax_id", "drop[1]");
 	is_int(cfg.log_level, LOG_DEBUG, "level debug");
 	is_int(cfg.log_emails, 1, "show_emails");
+	is_int(cfg.spam.disposable_domains, 1, "antispam.disposable_domains");
+	is_str(cfg.spam.disposable_domains_file, "/etc/formrelay/junk.txt",
+	       "antispam.disposable_domains_file");
+	is_int(cfg.spam.junk_drop, 1, "antispam.junk drop");
 	out = printed(&cfg);
 	ok(out &&
 	           strstr(out, "fields.alias.first_name = fname, First Name, "
@@ -274,7 +283,7 @@ static const struct {
         {"region = us\n", "t.conf:1: key 'region' before any [section]"},
         {"; c\n[nope]\n",
          "t.conf:2: unknown section [nope] (expected customerio, identity, "
-         "spool, http, fields or log)"},
+         "spool, http, fields, log or antispam)"},
         {"[customerio]\nregoin = us\n",
          "t.conf:2: unknown key 'regoin' in [customerio]"},
         {"[spool]\nregion = us\n", "t.conf:2: unknown key 'region' in [spool]"},
@@ -390,6 +399,17 @@ static const struct {
          "'verbose'"},
         {"[log]\nshow_emails = perhaps\n",
          "t.conf:2: log.show_emails: expected yes or no, got 'perhaps'"},
+        {"[antispam]\njunk = hide\n",
+         "t.conf:2: antispam.junk: expected reject or drop, got 'hide'"},
+        {"[antispam]\ndisposable_domains = maybe\n",
+         "t.conf:2: antispam.disposable_domains: expected yes or no, got "
+         "'maybe'"},
+        {"[antispam]\ndisposable_domains_file =\n",
+         "t.conf:2: antispam.disposable_domains_file: expected a path, got "
+         "''"},
+        {"[spam]\n", "t.conf:1: unknown section [spam] (expected "
+                     "customerio, identity, spool, http, fields, log or "
+                     "antispam)"},
         {"[log]\nlevel = info\x01\n",
          "t.conf:2: control character 0x01 at column 13"},
         {"[identity]\nevent = caf\xc3\xa9\n[log]\nlevel = \xe9t\xe9\n",

@@ -1,0 +1,46 @@
+/*
+ * Spam outcomes (SPEC "Spam", [antispam]): why a submission was refused
+ * or not forwarded, as counted in formrelay_spam_total{reason=…} and
+ * shown by `formrelay status`, and the request path's own check of the
+ * submitter's address.  CAPTCHA tokens are verified by
+ * formrelay-deliver (captcha.h), not here: the request path stays free
+ * of libcurl and of the vendor's latency.
+ */
+#ifndef FORMRELAY_SPAM_H
+#define FORMRELAY_SPAM_H
+
+#include "config.h"
+#include "error.h"
+
+struct domain_list;
+
+enum spam_reason {
+	SPAM_HONEYPOT = 0,        /* a honeypot field was filled */
+	SPAM_DISPOSABLE,          /* email at a disposable-mail domain */
+	SPAM_DOUBLE_SUBMIT,       /* same content again within the window */
+	SPAM_CAPTCHA_MISSING,     /* no token in the widget's field */
+	SPAM_CAPTCHA_INVALID,     /* the vendor said no (invalid, reused,
+	                             expired) */
+	SPAM_CAPTCHA_SCORE,       /* reCAPTCHA v3 score under the minimum */
+	SPAM_CAPTCHA_ACTION,      /* reCAPTCHA v3 action not the one expected */
+	SPAM_CAPTCHA_HOSTNAME,    /* solved on a site not in allowed_origins */
+	SPAM_CAPTCHA_UNREACHABLE, /* vendor unreachable, captcha_unreachable
+	                             = closed */
+	SPAM_REASONS
+};
+
+/* "honeypot", "disposable_email", … (the metric's label values). */
+const char *spam_reason_name(enum spam_reason r);
+
+/*
+ * The junk-address check on a normalised email (NULL or "" passes): with
+ * [antispam] disposable_domains on, an address at a listed domain (or a
+ * subdomain of one) is refused: FR_EINVALID with err naming the field
+ * "email" (code "disposable_email") and *reason set.  FR_OK otherwise,
+ * also when list is NULL.
+ */
+int spam_check_email(const struct config *cfg, const struct domain_list *list,
+                     const char *email, enum spam_reason *reason,
+                     struct fr_error *err);
+
+#endif
