@@ -215,6 +215,12 @@ allowed_origins = https://www.example.com
 ; answer 429 to nearly all of it
 rate_limit = off
 
+[antispam]
+; wrk cycles 1024 bodies a thread: within 5 s the same body comes
+; round again, and double submits would be answered without a store
+double_submit_window = off
+${BENCH_ANTISPAM:-}
+
 [log]
 level = warn
 EOF

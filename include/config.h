@@ -56,6 +56,7 @@ struct antispam_config {
 	int disposable_domains;        /* refuse disposable-mail domains */
 	char *disposable_domains_file; /* default: the list installed */
 	int junk_drop; /* junk = drop: answer 2xx, store nothing; else 422 */
+	int64_t double_submit_ms; /* double_submit_window; 0: off (5s) */
 };
 
 /*

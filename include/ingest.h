@@ -93,6 +93,27 @@ int ingest_append_async(struct ingest *in, const struct spool_event *evs,
                         void *arg);
 
 /*
+ * What a submission may ask of the spool besides its events and key
+ * (struct spool_append): dedup_window_ms > 0 makes dedup_key a double
+ * submit's (seen only within the window); hold holds the events for a
+ * CAPTCHA verdict.  x and what it points to stay valid as dedup_key.
+ */
+struct ingest_extra {
+	int64_t dedup_window_ms;
+	const struct spool_hold *hold;
+};
+
+/* ingest_append and ingest_append_async with x (NULL: none). */
+int ingest_append_x(struct ingest *in, const struct spool_event *evs, size_t n,
+                    const char *dedup_key, char *original,
+                    const struct ingest_extra *x, int expected,
+                    struct fr_error *err);
+int ingest_append_async_x(struct ingest *in, const struct spool_event *evs,
+                          size_t n, const char *dedup_key, char *original,
+                          const struct ingest_extra *x, int expected,
+                          struct fr_error *err, ingest_done_fn done, void *arg);
+
+/*
  * Call fn(arg) from the writer thread after each transaction that stored
  * something new (to nudge the delivery process once per group, not once
  * per request).  fn must not block.  Set it before any ingest_append.

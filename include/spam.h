@@ -13,6 +13,7 @@
 #include "error.h"
 
 struct domain_list;
+struct submission;
 
 enum spam_reason {
 	SPAM_HONEYPOT = 0,        /* a honeypot field was filled */
@@ -42,5 +43,17 @@ const char *spam_reason_name(enum spam_reason r);
 int spam_check_email(const struct config *cfg, const struct domain_list *list,
                      const char *email, enum spam_reason *reason,
                      struct fr_error *err);
+
+/* "submit:" and 32 hex digits: spam_submit_key's length, NUL included. */
+#define SPAM_SUBMIT_KEY_SIZE 40
+
+/*
+ * The content key of a normalised submission for double submits: a
+ * digest (SHA-256, first 128 bits, hex) of its userId, traits, event,
+ * properties and form name, so the same form sent again (a double
+ * click, a back-button resubmit) has the same key.  out holds at least
+ * SPAM_SUBMIT_KEY_SIZE bytes.
+ */
+void spam_submit_key(const struct submission *sub, char *out);
 
 #endif

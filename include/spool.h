@@ -49,12 +49,15 @@
 #include "util.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SPOOL_SCHEMA_VERSION 4
+#define SPOOL_SCHEMA_VERSION 5
 /* How long a write waits for another process's transaction. */
 #define SPOOL_BUSY_TIMEOUT_MS 5000
 /* How long de-duplication keys are remembered (at least the 24 h a
  * browser or a webhook sender retries for). */
 #define SPOOL_DEDUP_TTL_MS (48LL * 3600 * 1000)
+/* The due time of events held for a CAPTCHA verdict: never, until
+ * spool_verify_settle releases them. */
+#define SPOOL_HELD_MS INT64_MAX
 /* The reason given to events dead-lettered by spool_expire. */
 #define SPOOL_REASON_MAX_AGE "max_age exceeded"
 /* The WAL's length in pages at which a delivery handle
@@ -105,6 +108,18 @@ struct spool_append {
 	const char *dedup_key;
 	int result;
 	char original[MESSAGE_ID_SIZE]; /* set with FR_EDUPLICATE */
+	/* > 0: dedup_key counts as seen only if remembered less than this
+	 * long ago (double submits); an older one is remembered anew. */
+	int64_t dedup_window_ms;
+	/* A CAPTCHA token to verify before delivery (NULL: none): the
+	 * events are held (SPOOL_HELD_MS) until spool_verify_settle. */
+	const struct spool_hold *hold;
+};
+
+/* What formrelay-deliver needs to verify a submission's CAPTCHA. */
+struct spool_hold {
+	const char *token; /* the widget's response; never logged */
+	const char *ip;    /* the visitor's address (remoteip), or "" */
 };
 
 /* One stored event handed out by spool_claim. */
@@ -312,13 +327,51 @@ int spool_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
  * Dead-letter every pending event created (or requeued) before
  * now - max_age_ms, with status 0 and reason SPOOL_REASON_MAX_AGE; *count
  * gets how many.  Also forgets de-duplication keys older than
- * SPOOL_DEDUP_TTL_MS.
+ * SPOOL_DEDUP_TTL_MS and CAPTCHA tokens older than max_age.
  */
 int spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
                  int64_t *count);
 
-/* When something next falls due: the earliest pending due_ms, or the
- * end of the earliest lease (INT64_MAX when none). */
+/*
+ * CAPTCHA tokens held with their events (struct spool_hold).  A
+ * deliverer takes those due (spool_verify_take: each leased for
+ * lease_ms, so that one deliverer asks the vendor at a time), asks the
+ * vendor, and settles each: SPOOL_VERDICT_PASS makes its events due now;
+ * SPOOL_VERDICT_DROP deletes them (spam: never forwarded);
+ * SPOOL_VERDICT_RETRY asks again at retry_ms (vendor unreachable).
+ * Pass and drop commit durably: a verdict undone by a power cut would be
+ * asked again, and vendors answer "already used" the second time.
+ * Events dead-lettered meanwhile (max_age) are left alone.
+ */
+struct spool_verify_item {
+	int64_t id;
+	int64_t first_event; /* the events are first_event .. + events - 1 */
+	int64_t events;
+	int64_t created_ms;
+	int tries;   /* vendor attempts that failed before this one */
+	char *token; /* owned by the array */
+	char ip[64];
+};
+
+enum spool_verdict {
+	SPOOL_VERDICT_PASS = 0,
+	SPOOL_VERDICT_DROP,
+	SPOOL_VERDICT_RETRY
+};
+
+/* Up to max due items into *out (the caller's: spool_verify_free);
+ * FR_OK (*count may be 0) or FR_ESTORE. */
+int spool_verify_take(struct spool *sp, int64_t now, int64_t lease_ms,
+                      size_t max, struct spool_verify_item **out,
+                      size_t *count);
+int spool_verify_settle(struct spool *sp, const struct spool_verify_item *it,
+                        enum spool_verdict v, int64_t now, int64_t retry_ms);
+/* Wipes the tokens.  NULL is a no-op. */
+void spool_verify_free(struct spool_verify_item *items, size_t count);
+
+/* When something next falls due: the earliest pending due_ms, the end
+ * of the earliest lease, or the earliest CAPTCHA to verify (INT64_MAX
+ * when none). */
 int spool_next_due(struct spool *sp, int64_t *due_ms);
 
 int spool_stats(struct spool *sp, int64_t now, struct spool_stats *st);

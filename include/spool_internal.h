@@ -19,6 +19,7 @@
  *   spool_claim.c    claims, hand-off of appends, settling claims
  *   spool_admin.c    expiry, counts, dead letters, requeue, purge
  *   spool_state.c    the shared key/value state
+ *   spool_verify.c   CAPTCHA tokens held for formrelay-deliver
  *   spool_recover.c  after a failed fsync: undo, reopen, checkpoint
  */
 #ifndef FORMRELAY_SPOOL_INTERNAL_H
@@ -51,6 +52,17 @@ enum stmt_id {
 	ST_INSERT_BODY,
 	ST_DEDUP_INSERT,
 	ST_DEDUP_GET,
+	ST_DEDUP_RENEW,
+	ST_INSERT_HELD,
+	ST_INSERT_VERIFY,
+	ST_VERIFY_DUE,
+	ST_VERIFY_LEASE,
+	ST_VERIFY_RETRY,
+	ST_VERIFY_DONE,
+	ST_VERIFY_RELEASE,
+	ST_VERIFY_DROP,
+	ST_VERIFY_NEXT,
+	ST_PRUNE_VERIFY,
 	ST_TOP_ID,
 	ST_TAKE_HANDED,
 	ST_CLAIM_EXPIRED,

@@ -340,6 +340,27 @@ set_junk(struct ini *st, const struct key_def *def, char *value)
 	return set_choice(st, def, value, c, 2, "expected reject or drop");
 }
 
+/* A window that may be turned off ("off" or 0), at most an hour: the
+ * same content an hour apart is a new submission. */
+static int
+set_window(struct ini *st, const struct key_def *def, char *value)
+{
+	int64_t ms;
+
+	if (ascii_casecmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+		*(int64_t *)field(st, def) = 0;
+		return FR_OK;
+	}
+	if (config_parse_duration(value, &ms) != 0 || ms <= 0 ||
+	    ms > 3600 * 1000)
+		return bad_value(st, def,
+		                 "expected off or a duration up to 1h, such "
+		                 "as 5s",
+		                 value);
+	*(int64_t *)field(st, def) = ms;
+	return FR_OK;
+}
+
 /* ---- List items ---- */
 
 static int
@@ -439,6 +460,8 @@ static const struct key_def keys[] = {
         {SEC_ANTISPAM, "disposable_domains_file", set_required, NULL,
          F(spam.disposable_domains_file)},
         {SEC_ANTISPAM, "junk", set_junk, NULL, F(spam.junk_drop)},
+        {SEC_ANTISPAM, "double_submit_window", set_window, NULL,
+         F(spam.double_submit_ms)},
         {SEC_LOG, "level", set_log_level, NULL, 0},
         {SEC_LOG, "show_emails", set_bool, NULL, F(log_emails)},
 };
@@ -877,6 +900,7 @@ config_defaults(struct config *cfg)
 	cfg->rate_limit_count = 20;
 	cfg->rate_limit_window_ms = 60 * 1000;
 	cfg->log_level = LOG_INFO;
+	cfg->spam.double_submit_ms = 5000;
 	cfg->region = xstrdup("us");
 	cfg->api_base = xstrdup(API_BASE_US);
 	cfg->event = xstrdup("");

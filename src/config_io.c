@@ -470,6 +470,11 @@ print_antispam(FILE *fp, const struct config *cfg)
 	print_str(fp, "antispam.disposable_domains_file",
 	          as->disposable_domains_file);
 	print_str(fp, "antispam.junk", as->junk_drop ? "drop" : "reject");
+	if (as->double_submit_ms == 0)
+		print_str(fp, "antispam.double_submit_window", "off");
+	else
+		print_duration(fp, "antispam.double_submit_window",
+		               as->double_submit_ms);
 }
 
 void

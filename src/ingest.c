@@ -311,12 +311,17 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 
 static void
 waiter_fill(struct waiter *w, const struct spool_event *evs, size_t n,
-            const char *dedup_key, char *original, struct fr_error *err)
+            const char *dedup_key, char *original, struct fr_error *err,
+            const struct ingest_extra *x)
 {
 	memset(w, 0, sizeof(*w));
 	w->append.evs = evs;
 	w->append.n = n;
 	w->append.dedup_key = dedup_key;
+	if (x != NULL) {
+		w->append.dedup_window_ms = x->dedup_window_ms;
+		w->append.hold = x->hold;
+	}
 	w->original = original;
 	w->err = err;
 }
@@ -349,12 +354,22 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
               const char *dedup_key, char *original, int expected,
               struct fr_error *err)
 {
+	return ingest_append_x(in, evs, n, dedup_key, original, NULL, expected,
+	                       err);
+}
+
+int
+ingest_append_x(struct ingest *in, const struct spool_event *evs, size_t n,
+                const char *dedup_key, char *original,
+                const struct ingest_extra *x, int expected,
+                struct fr_error *err)
+{
 	struct append_wait aw;
 	struct waiter w;
 	int rc;
 
 	if (!in->threaded) {
-		waiter_fill(&w, evs, n, dedup_key, original, err);
+		waiter_fill(&w, evs, n, dedup_key, original, err, x);
 		settle_expectation(in, expected);
 		commit_group(in, begin_group(in), &w);
 		return w.append.result;
@@ -362,8 +377,8 @@ ingest_append(struct ingest *in, const struct spool_event *evs, size_t n,
 	if (sem_init(&aw.done, 0, 0) != 0)
 		return fr_fail(err, FR_ESTORE, "cannot_store", NULL,
 		               "cannot wait for the spool writer");
-	rc = ingest_append_async(in, evs, n, dedup_key, original, expected, err,
-	                         append_done, &aw);
+	rc = ingest_append_async_x(in, evs, n, dedup_key, original, x, expected,
+	                           err, append_done, &aw);
 	if (rc == FR_OK) {
 		while (sem_wait(&aw.done) != 0)
 			; /* EINTR: the stop signal; the commit ends the wait */
@@ -378,6 +393,16 @@ ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
                     const char *dedup_key, char *original, int expected,
                     struct fr_error *err, ingest_done_fn done, void *arg)
 {
+	return ingest_append_async_x(in, evs, n, dedup_key, original, NULL,
+	                             expected, err, done, arg);
+}
+
+int
+ingest_append_async_x(struct ingest *in, const struct spool_event *evs,
+                      size_t n, const char *dedup_key, char *original,
+                      const struct ingest_extra *x, int expected,
+                      struct fr_error *err, ingest_done_fn done, void *arg)
+{
 	struct waiter *w;
 
 	if (!in->threaded)
@@ -385,7 +410,7 @@ ingest_append_async(struct ingest *in, const struct spool_event *evs, size_t n,
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return fr_fail(err, FR_ENOMEM, "out_of_memory", NULL,
 		               "out of memory queueing for the spool writer");
-	waiter_fill(w, evs, n, dedup_key, original, err);
+	waiter_fill(w, evs, n, dedup_key, original, err, x);
 	w->on_done = done;
 	w->on_done_arg = arg;
 	pthread_mutex_lock(&in->lock);

@@ -37,7 +37,10 @@ struct request {
 	int64_t started;
 	char message_id[MESSAGE_ID_SIZE];
 	const char *outcome;
-	const char *spam; /* the spam reason, for the log, or NULL */
+	const char *spam;       /* the spam reason, for the log, or NULL */
+	struct ingest_extra x;  /* double submit window, CAPTCHA hold */
+	struct spool_hold hold; /* x.hold points here when set */
+	char submit_key[SPAM_SUBMIT_KEY_SIZE]; /* "" unless double submits */
 	struct fr_error err;
 	char *body; /* owned */
 	size_t body_len;
@@ -279,6 +282,16 @@ stored_reply(struct request *rq, int result, const char *original,
 		reply_error(&rq->reply, &rq->err, 0);
 		return result;
 	}
+	if (result == FR_EDUPLICATE && rq->submit_key[0] != '\0') {
+		/* a double click: answered as the first was */
+		rq->outcome = "double_submit";
+		rq->spam = spam_reason_name(SPAM_DOUBLE_SUBMIT);
+		metrics_spam(SPAM_DOUBLE_SUBMIT);
+		reply_accepted(&rq->reply,
+		               rq->message_id[0] ? rq->message_id : NULL,
+		               redirect, 0);
+		return FR_OK;
+	}
 	rq->outcome = result == FR_OK ? "stored" : "duplicate";
 	reply_accepted(&rq->reply, rq->message_id[0] ? rq->message_id : NULL,
 	               redirect, result == FR_EDUPLICATE);
@@ -337,14 +350,16 @@ defer_store(struct request *rq, const char *dedup, const char *redirect,
 	d->rq = *rq;
 	d->rq.body = NULL;
 	d->rq.expected = 0;
+	if (rq->x.hold != NULL) /* it points into the request it is in */
+		d->rq.x.hold = &d->rq.hold;
 	d->ev = (struct built_event *)(d + 1);
 	d->sev = (struct spool_event *)(d->ev + n);
 	memcpy(d->ev, ev, n * sizeof(ev[0]));
 	spool_view(d->ev, d->sev, n); /* not the caller's: it points there */
 	d->n = n;
-	rc = ingest_append_async(rq->app->ingest, d->sev, n, d->dedup,
-	                         d->original, rq->expected, &d->rq.err,
-	                         deferred_done, d);
+	rc = ingest_append_async_x(rq->app->ingest, d->sev, n, d->dedup,
+	                           d->original, &d->rq.x, rq->expected,
+	                           &d->rq.err, deferred_done, d);
 	if (rc != FR_OK) {
 		if (rc != FR_EINTERNAL)
 			rq->err = d->rq.err;
@@ -378,8 +393,8 @@ store_events(struct request *rq, const char *dedup, const char *redirect,
 		return fail(rq, FR_ENOMEM, NULL, "out of memory");
 	}
 	spool_view(ev, sev, n);
-	rc = ingest_append(rq->app->ingest, sev, n, dedup, original,
-	                   rq->expected, &rq->err);
+	rc = ingest_append_x(rq->app->ingest, sev, n, dedup, original, &rq->x,
+	                     rq->expected, &rq->err);
 	rq->expected = 0;
 	if (sev != sev_small)
 		free(sev);
@@ -407,8 +422,15 @@ store_submission(struct request *rq, const struct submission *sub,
 	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
 	if (rc != FR_OK)
 		return rc;
-	return store_events(rq, rq->verified_webhook ? key : NULL, redirect, ev,
-	                    n);
+	if (rq->verified_webhook)
+		return store_events(rq, key, redirect, ev, n);
+	/* the same content again within the window: answered, not stored */
+	if (rq->app->cfg->spam.double_submit_ms > 0) {
+		spam_submit_key(sub, rq->submit_key);
+		rq->x.dedup_window_ms = rq->app->cfg->spam.double_submit_ms;
+	}
+	return store_events(rq, rq->submit_key[0] ? rq->submit_key : NULL,
+	                    redirect, ev, n);
 }
 
 /* This request will store nothing after all: the spool writer need not

@@ -1,7 +1,12 @@
 /* Spam outcomes and the request path's address check. */
+#include <stdint.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <nettle/sha2.h>
+
 #include "domainlist.h"
+#include "normalise.h"
 #include "spam.h"
 
 static const char *const reason_names[SPAM_REASONS] = {
@@ -37,4 +42,48 @@ spam_check_email(const struct config *cfg, const struct domain_list *list,
 	               "addresses at %.100s are disposable and not accepted; "
 	               "please use an address you keep",
 	               at + 1);
+}
+
+/* One part of the key, with its length first so that no two different
+ * submissions run together into the same bytes. */
+static void
+key_part(struct sha256_ctx *c, const char *s)
+{
+	uint8_t len[8];
+	size_t n = s ? strlen(s) : 0, i;
+
+	for (i = 0; i < 8; i++)
+		len[i] = (uint8_t)((uint64_t)n >> (8 * i));
+	sha256_update(c, sizeof(len), len);
+	sha256_update(c, n, (const uint8_t *)(s ? s : ""));
+}
+
+static const char *
+json_text(struct json_object *o)
+{
+	return o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)
+	         : NULL;
+}
+
+void
+spam_submit_key(const struct submission *sub, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sha256_ctx c;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	size_t i;
+
+	sha256_init(&c);
+	key_part(&c, sub->user_id);
+	key_part(&c, json_text(sub->traits));
+	key_part(&c, sub->event);
+	key_part(&c, json_text(sub->properties));
+	key_part(&c, sub->form_name);
+	sha256_digest(&c, sizeof(d), d);
+	memcpy(out, "submit:", 7);
+	for (i = 0; i < 16; i++) {
+		out[7 + 2 * i] = hex[d[i] >> 4];
+		out[8 + 2 * i] = hex[d[i] & 15];
+	}
+	out[39] = '\0';
 }

@@ -46,6 +46,8 @@ spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms, int64_t *count)
 	if (rc == SQLITE_OK)
 		rc = exec_2(sp, ST_PRUNE_DEDUP, now - SPOOL_DEDUP_TTL_MS, 0,
 		            NULL);
+	if (rc == SQLITE_OK && max_age_ms > 0)
+		rc = exec_2(sp, ST_PRUNE_VERIFY, now - max_age_ms, 0, NULL);
 	rc = spool_tx_end(sp, rc, "expire events in", NULL);
 	if (count != NULL)
 		*count = rc == FR_OK ? n : 0;
@@ -55,8 +57,13 @@ spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms, int64_t *count)
 int
 spool_next_due(struct spool *sp, int64_t *due_ms)
 {
+	int64_t verify = INT64_MAX;
 	int rc = spool_cached_int(sp, ST_NEXT_DUE, INT64_MAX, due_ms);
 
+	if (rc == SQLITE_OK)
+		rc = spool_cached_int(sp, ST_VERIFY_NEXT, INT64_MAX, &verify);
+	if (rc == SQLITE_OK && verify < *due_ms)
+		*due_ms = verify;
 	return rc == SQLITE_OK ? FR_OK : spool_store_fail(sp, rc, "read", NULL);
 }
 

@@ -35,7 +35,8 @@ append_valid(const struct spool_append *a)
 	size_t i;
 
 	if ((a->n > 0 && a->evs == NULL) || !key_valid(a->dedup_key) ||
-	    (a->dedup_key != NULL && a->n == 0))
+	    (a->dedup_key != NULL && a->n == 0) ||
+	    (a->hold != NULL && a->hold->token == NULL))
 		return 0;
 	for (i = 0; i < a->n; i++)
 		if (!event_valid(&a->evs[i]))
@@ -46,17 +47,23 @@ append_valid(const struct spool_append *a)
 /* The event's row (handed, when this handle hands its appends), then
  * its body under the same id. */
 static int
-insert_event(struct spool *sp, const struct spool_event *ev, int64_t now)
+insert_event(struct spool *sp, const struct spool_event *ev, int held,
+             int64_t now)
 {
-	int rc, handed = sp->hand_token[0] != '\0';
-	sqlite3_stmt *st = spool_stmt(
-	        sp, handed ? ST_INSERT_HANDED : ST_INSERT_EVENT, &rc);
+	int rc, handed = !held && sp->hand_token[0] != '\0';
+	sqlite3_stmt *st = spool_stmt(sp,
+	                              held     ? ST_INSERT_HELD
+	                              : handed ? ST_INSERT_HANDED
+	                                       : ST_INSERT_EVENT,
+	                              &rc);
 	sqlite3_stmt *body = st ? spool_stmt(sp, ST_INSERT_BODY, &rc) : NULL;
 
 	if (body == NULL)
 		return rc;
 	sqlite3_bind_text(st, 1, ev->message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
+	if (held) /* never handed: only a verdict makes it due */
+		sqlite3_bind_int64(st, 3, SPOOL_HELD_MS);
 	if (handed) {
 		sqlite3_bind_int64(st, 3, now + sp->hand_lease_ms);
 		sqlite3_bind_text(st, 4, sp->hand_token, -1, SQLITE_STATIC);
@@ -100,10 +107,12 @@ dedup_original(struct spool *sp, const char *key, char *original, size_t size)
  * original then holds the messageId it was remembered with). */
 static int
 dedup_remember(struct spool *sp, const char *key, const char *message_id,
-               int64_t now, int *dup, char *original, size_t size)
+               int64_t now, int64_t window_ms, int *dup, char *original,
+               size_t size)
 {
 	int rc;
-	sqlite3_stmt *st = spool_stmt(sp, ST_DEDUP_INSERT, &rc);
+	sqlite3_stmt *st = spool_stmt(
+	        sp, window_ms > 0 ? ST_DEDUP_RENEW : ST_DEDUP_INSERT, &rc);
 
 	*dup = 0;
 	if (st == NULL)
@@ -111,6 +120,8 @@ dedup_remember(struct spool *sp, const char *key, const char *message_id,
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
+	if (window_ms > 0)
+		sqlite3_bind_int64(st, 4, now - window_ms);
 	rc = spool_step_done(st);
 	if (rc != SQLITE_OK || sqlite3_changes(sp->db) != 0)
 		return rc;
@@ -135,17 +146,37 @@ insert_events(struct spool *sp, struct spool_append *a, int64_t now,
 		dup = 0;
 		if (ev->dedup_key != NULL)
 			rc = dedup_remember(sp, ev->dedup_key, ev->message_id,
-			                    now, &dup, original,
+			                    now, 0, &dup, original,
 			                    sizeof(original));
 		if (rc == SQLITE_OK && dup && *stored == 0 &&
 		    a->original[0] == '\0')
 			strlcopy(a->original, original, sizeof(a->original));
 		if (rc == SQLITE_OK && !dup) {
-			rc = insert_event(sp, ev, now);
+			rc = insert_event(sp, ev, a->hold != NULL, now);
 			++*stored;
 		}
 	}
 	return rc;
+}
+
+/* A held submission's token, naming its events: the last *stored
+ * inserted (ids under one write lock follow each other). */
+static int
+insert_verify(struct spool *sp, const struct spool_append *a, size_t stored,
+              int64_t now)
+{
+	int rc;
+	sqlite3_stmt *st = spool_stmt(sp, ST_INSERT_VERIFY, &rc);
+
+	if (st == NULL)
+		return rc;
+	sqlite3_bind_int64(st, 1, sp->group_last - (int64_t)stored + 1);
+	sqlite3_bind_int64(st, 2, (int64_t)stored);
+	sqlite3_bind_text(st, 3, a->hold->token, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->hold->ip ? a->hold->ip : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return spool_step_done(st);
 }
 
 /* One submission inside the open transaction; sets a->result. */
@@ -162,9 +193,12 @@ append_one(struct spool *sp, struct spool_append *a, int64_t now)
 	}
 	if (a->dedup_key != NULL)
 		rc = dedup_remember(sp, a->dedup_key, a->evs[0].message_id, now,
-		                    &dup, a->original, sizeof(a->original));
+		                    a->dedup_window_ms, &dup, a->original,
+		                    sizeof(a->original));
 	if (rc == SQLITE_OK && !dup)
 		rc = insert_events(sp, a, now, &stored);
+	if (rc == SQLITE_OK && stored > 0 && a->hold != NULL)
+		rc = insert_verify(sp, a, stored, now);
 	a->result = dup || (a->n > 0 && stored == 0) ? FR_EDUPLICATE : FR_OK;
 	if (a->result == FR_OK)
 		a->original[0] = '\0';

@@ -58,6 +58,12 @@
  * messageId stored under it, so that a duplicate is answered with the
  * original's id.  Ids recorded before did not keep it: their
  * message_id is ''.
+ *
+ * 4 -> 5: [antispam] captcha.  verify holds a CAPTCHA token until
+ * formrelay-deliver has asked the vendor about it: the submission's
+ * events (ids first_event .. first_event + events - 1, appended in one
+ * transaction) are stored pending but due only at SPOOL_HELD_MS, so
+ * that no claim takes them before the verdict releases or deletes them.
  */
 static const char *const schema_steps[] = {
         /* 0 -> 1 */
@@ -137,6 +143,17 @@ static const char *const schema_steps[] = {
         "INSERT INTO dedup (key, message_id, seen_ms)"
         " SELECT 'webhook:' || id, '', seen_ms FROM webhook_ids;"
         "DROP TABLE webhook_ids;",
+        /* 4 -> 5 */
+        "CREATE TABLE verify ("
+        " id INTEGER PRIMARY KEY,"
+        " first_event INTEGER NOT NULL,"
+        " events INTEGER NOT NULL,"
+        " token TEXT NOT NULL,"
+        " ip TEXT NOT NULL,"
+        " created_ms INTEGER NOT NULL,"
+        " due_ms INTEGER NOT NULL,"
+        " tries INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX verify_due ON verify (due_ms);",
 };
 
 _Static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -166,6 +183,30 @@ const char *const spool_stmt_sql[ST_COUNT] = {
         [ST_DEDUP_INSERT] = "INSERT OR IGNORE INTO dedup (key, message_id,"
                             " seen_ms) VALUES (?1, ?2, ?3)",
         [ST_DEDUP_GET] = "SELECT message_id FROM dedup WHERE key = ?1",
+        /* a key remembered before ?4 counts as new (double submits) */
+        [ST_DEDUP_RENEW] = "INSERT INTO dedup (key, message_id, seen_ms)"
+                           " VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE"
+                           " SET message_id = excluded.message_id,"
+                           " seen_ms = excluded.seen_ms"
+                           " WHERE dedup.seen_ms < ?4",
+        [ST_INSERT_HELD] = "INSERT INTO events (message_id, created_ms,"
+                           " due_ms) VALUES (?1, ?2, ?3)",
+        [ST_INSERT_VERIFY] = "INSERT INTO verify (first_event, events,"
+                             " token, ip, created_ms, due_ms)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        [ST_VERIFY_DUE] = "SELECT id, first_event, events, token, ip,"
+                          " created_ms, tries FROM verify"
+                          " WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+        [ST_VERIFY_LEASE] = "UPDATE verify SET due_ms = ?2 WHERE id = ?1",
+        [ST_VERIFY_RETRY] = "UPDATE verify SET due_ms = ?2,"
+                            " tries = tries + 1 WHERE id = ?1",
+        [ST_VERIFY_DONE] = "DELETE FROM verify WHERE id = ?1",
+        [ST_VERIFY_RELEASE] = "UPDATE events SET due_ms = ?3 WHERE id >= ?1"
+                              " AND id < ?1 + ?2 AND state = 'pending'",
+        [ST_VERIFY_DROP] = "DELETE FROM events WHERE id >= ?1"
+                           " AND id < ?1 + ?2 AND state = 'pending'",
+        [ST_VERIFY_NEXT] = "SELECT min(due_ms) FROM verify",
+        [ST_PRUNE_VERIFY] = "DELETE FROM verify WHERE created_ms < ?1",
         [ST_TOP_ID] = "SELECT max(id) FROM events",
         /* by id (the newest rows); "+" keeps SQLite off events_due */
         [ST_TAKE_HANDED] = CLAIM_SELECT " WHERE e.id > ?3 AND e.id <= ?4"

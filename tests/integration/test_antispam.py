@@ -71,15 +71,75 @@ def check_disposable_dropped(t):
         env.close()
 
 
+def check_double_submit(t, env):
+    env.standin.reset()
+    form = {"entryId": "ds-1", "email": "ann@example.com", "name": "Ann"}
+    first = env.relay.post_json(form)
+    again = env.relay.post_json(form)
+    t.eq((first.status, again.status), (202, 202),
+         "a double submit: both answered 202")
+    t.eq(again.body, first.body,
+         "the second is answered as the first was (same id, same body)")
+    changed = env.relay.post_json(dict(form, name="Ann Lee"))
+    t.ok(changed.status == 202 and
+         changed.json().get("id") != first.json().get("id"),
+         "a changed field is a new submission with its own id")
+    html = {"entryId": "ds-2", "email": "bo@example.com",
+            "_next": "http://127.0.0.1/thanks"}
+    r1 = env.relay.post_form(html)
+    r2 = env.relay.post_form(html)
+    t.eq((r1.status, r2.status, r2.header("location")),
+         (303, 303, "http://127.0.0.1/thanks"),
+         "an HTML form sent twice: redirected both times")
+    ids = sorted(delivered_ids(env, 3))
+    t.eq(ids, ["ds-1", "ds-1", "ds-2"],
+         "each distinct submission reached Customer.io once")
+    msgs = {m["messageId"] for m in env.standin.messages()
+            if m["userId"] == "ds-1" and m["traits"].get("name") == "Ann"}
+    t.eq(msgs, {first.json()["id"]},
+         "the double-submitted one under the first's messageId")
+    t.eq(spam_count(env, "double_submit"), 2,
+         "formrelay_spam_total{reason=\"double_submit\"} counts both")
+    t.ok("outcome=double_submit spam=double_submit" in env.relay.log(),
+         "the log line says double_submit")
+
+
+def check_window_ends(t):
+    env = Env(t, conf_extra={"antispam": {"double_submit_window": "300ms"}})
+    try:
+        form = {"entryId": "ds-3", "email": "cy@example.com"}
+        first = env.relay.post_json(form).json()["id"]
+        later = wait_until(
+            lambda: (lambda i: i != first and i)(
+                env.relay.post_json(form).json()["id"]),
+            15, "the window to end")
+        t.ok(later != first, "once the window has passed, the same content "
+             "is stored again under a new id")
+    finally:
+        env.close()
+    env = Env(t, conf_extra={"antispam": {"double_submit_window": "off"}})
+    try:
+        form = {"entryId": "ds-4", "email": "di@example.com"}
+        a = env.relay.post_json(form).json()["id"]
+        b = env.relay.post_json(form).json()["id"]
+        t.ok(a != b, "double_submit_window = off: each post is stored")
+    finally:
+        env.close()
+
+
 def main():
     t = Tap()
-    env = Env(t, conf_extra={"antispam": {
-        "disposable_domains": "yes", "disposable_domains_file": LIST}})
+    env = Env(t, conf_extra={
+        "antispam": {"disposable_domains": "yes",
+                     "disposable_domains_file": LIST},
+        "http": {"redirect_allow": "http://127.0.0.1/"}})
     try:
         check_disposable_refused(t, env)
+        check_double_submit(t, env)
     finally:
         env.close()
     check_disposable_dropped(t)
+    check_window_ends(t)
     t.done()
 
 
