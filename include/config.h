@@ -43,6 +43,57 @@ struct config_alias {
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* [webhook.NAME] platform (SPEC "Webhook sources"). */
+enum hook_platform {
+	HOOK_STANDARD = 0, /* Standard Webhooks / Svix (Embeddables) */
+	HOOK_TYPEFORM,
+	HOOK_TALLY,
+	HOOK_WEBFLOW,
+	HOOK_JOTFORM,
+	HOOK_UNBOUNCE,
+	HOOK_HMAC /* any other HMAC sender, described by the keys below */
+};
+
+enum hook_algorithm { HOOK_SHA256 = 0, HOOK_SHA512, HOOK_SHA1 };
+enum hook_encoding { HOOK_HEX = 0, HOOK_BASE64 };
+
+#define CONFIG_MAX_HOOKS   32
+#define CONFIG_MAX_ROTATE  4  /* secrets (or tokens) a file may hold */
+#define CONFIG_MAX_HOOK_ID 64 /* bytes in a source's NAME */
+
+/*
+ * One [webhook.NAME] section: the route <mount>/hooks/NAME.  Strings
+ * owned, NULL when unset.  secrets[] and tokens[] are the lines of
+ * secret_file and token_file (several during a rotation: any one
+ * verifies), read by config_load and wiped by config_free.
+ */
+struct config_hook {
+	char *name;
+	enum hook_platform platform;
+	char *secret_file;
+	char *token_file;
+	char *secrets[CONFIG_MAX_ROTATE];
+	size_t secret_count;
+	char *tokens[CONFIG_MAX_ROTATE];
+	size_t token_count;
+	unsigned rate_count; /* this source's budget; 0: unlimited */
+	int64_t rate_window_ms;
+	/* platform = hmac */
+	char *header; /* e.g. X-Hub-Signature-256 */
+	enum hook_algorithm algorithm;
+	enum hook_encoding encoding;
+	char *prefix;           /* e.g. "sha256=", or NULL */
+	char *timestamp_header; /* signed as timestamp separator body */
+	char *separator;        /* default "." */
+	/* Ids for this source instead of [identity] id_fields (e.g.
+	 * Jotform's submissionID); count 0: the global list. */
+	struct config_list id_fields;
+	/* Lines of the keys naming files, for errors while reading them;
+	 * the keys set so far (a bit each, duplicates are errors). */
+	unsigned secret_line, token_line;
+	unsigned keys_seen;
+};
+
 /* Where the effective API key came from. */
 enum config_key_source {
 	CONFIG_KEY_NONE = 0, /* no key: fine for dry_run demos */
@@ -112,6 +163,10 @@ struct config {
 	/* [antispam] */
 	struct antispam_config spam;
 
+	/* [webhook.NAME] */
+	struct config_hook hooks[CONFIG_MAX_HOOKS];
+	size_t hook_count;
+
 	/* [log] */
 	enum log_level log_level;
 	int log_emails; /* show_emails: 1: do not mask emails in logs */
@@ -155,6 +210,13 @@ const char *config_choose_path(const char *opt);
 /* Print every effective setting as "section.key = value", one a line,
  * the API key and webhook secret masked, for --check-config. */
 void config_print(const struct config *cfg, FILE *fp);
+
+/* The [webhook.NAME] section called name, or NULL. */
+const struct config_hook *config_hook_find(const struct config *cfg,
+                                           const char *name, size_t len);
+
+/* "standard", "typeform", ... for a platform. */
+const char *config_hook_platform_name(enum hook_platform p);
 
 /* Release everything cfg owns and zero it.  NULL is a no-op. */
 void config_free(struct config *cfg);

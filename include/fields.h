@@ -7,6 +7,7 @@
 #define FORMRELAY_FIELDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 
@@ -48,6 +49,12 @@ struct fields {
 	/* Form name from the body envelope (webhook form name), owned or NULL.
 	 */
 	char *form_name;
+	/* The platform's own id of this delivery or submission (Typeform
+	 * event_id, Tally eventId, Webflow payload.id, Jotform
+	 * submissionID), for de-duplication; owned or NULL. */
+	char *event_id;
+	/* When the platform says the form was submitted (Unix ms), or 0. */
+	int64_t submitted_ms;
 };
 
 /* Initialise an empty set.  Cannot fail. */

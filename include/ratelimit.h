@@ -64,6 +64,15 @@ int ratelimit_open_slots(const char *path, unsigned limit, int64_t window_ms,
 int ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now_ms,
                     int64_t *retry_after_ms);
 
+/*
+ * ratelimit_check for a budget of its own: limit requests per window_ms
+ * under key (a webhook source's "hook:NAME", say), whatever rl's own
+ * budget is.  limit 0 (or rl NULL) allows everything.  Same returns.
+ */
+int ratelimit_check_budget(struct ratelimit *rl, const char *key,
+                           unsigned limit, int64_t window_ms, int64_t now_ms,
+                           int64_t *retry_after_ms);
+
 /* Retry-After seconds for a retry_after_ms: rounded up, at least 1. */
 int64_t ratelimit_retry_after_s(int64_t retry_after_ms);
 

@@ -39,11 +39,13 @@ enum section {
 	SEC_FIELDS,
 	SEC_LOG,
 	SEC_ANTISPAM,
+	SEC_WEBHOOK, /* [webhook.NAME]: config_webhook.c */
 	SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-        "customerio", "identity", "spool", "http", "fields", "log", "antispam",
+        "customerio", "identity", "spool",    "http",
+        "fields",     "log",      "antispam", "webhook",
 };
 
 struct key_def;
@@ -662,6 +664,43 @@ set_alias(struct ini *st, const char *trait, char *value)
 /* ---- Lines ---- */
 
 static int
+ini_webhook_section(struct ini *st, const char *name)
+{
+	const char *why = NULL;
+	int rc = cw_section(st->cfg, name, &why);
+
+	if (rc == FR_ENOMEM)
+		return ini_nomem(st);
+	if (rc != FR_OK)
+		return ini_fail(st, "[webhook.%.64s]: %s", name, why);
+	st->section = SEC_WEBHOOK;
+	return FR_OK;
+}
+
+/* key = value in a [webhook.NAME] section. */
+static int
+ini_webhook_key(struct ini *st, const char *key, char *value)
+{
+	const char *name = st->cfg->hooks[st->cfg->hook_count - 1].name;
+	const char *why = NULL;
+	char *text = NULL;
+	int rc = unquote(st, value, &text);
+
+	if (rc != FR_OK)
+		return rc;
+	rc = cw_set(st->cfg, key, text, st->line, &why);
+	if (rc == FR_ENOMEM)
+		return ini_nomem(st);
+	if (rc == 1)
+		return ini_fail(st, "unknown key '%.60s' in [webhook.%s]", key,
+		                name);
+	if (rc != FR_OK)
+		return ini_fail(st, "webhook.%s.%s: %s, got '%.60s'", name, key,
+		                why, text);
+	return FR_OK;
+}
+
+static int
 ini_section(struct ini *st, char *p)
 {
 	char *close = strchr(p, ']'), *name, *rest;
@@ -674,7 +713,9 @@ ini_section(struct ini *st, char *p)
 	rest = trim(close + 1);
 	if (*rest != '\0' && *rest != ';' && *rest != '#')
 		return ini_fail(st, "text after the section header");
-	for (i = 0; i < SEC_COUNT; i++) {
+	if (strncasecmp(name, "webhook.", 8) == 0)
+		return ini_webhook_section(st, name + 8);
+	for (i = 0; i < SEC_WEBHOOK; i++) {
 		if (ascii_casecmp(name, section_names[i]) == 0) {
 			st->section = i;
 			return FR_OK;
@@ -682,7 +723,8 @@ ini_section(struct ini *st, char *p)
 	}
 	return ini_fail(st,
 	                "unknown section [%.60s] (expected customerio, "
-	                "identity, spool, http, fields, log or antispam)",
+	                "identity, spool, http, fields, log, antispam or "
+	                "webhook.NAME)",
 	                name);
 }
 
@@ -725,6 +767,8 @@ ini_assignment(struct ini *st, char *p)
 	rc = strip_comment(st, eq + 1, &value);
 	if (rc != FR_OK)
 		return rc;
+	if (st->section == SEC_WEBHOOK)
+		return ini_webhook_key(st, key, value);
 	for (i = 0; i < KEY_COUNT; i++)
 		if (keys[i].section == st->section &&
 		    ascii_casecmp(key, keys[i].name) == 0)
@@ -792,8 +836,11 @@ static int
 ini_finish(struct ini *st)
 {
 	struct config *cfg = st->cfg;
-	const char *base;
+	const char *base, *hook = NULL, *why = NULL;
 
+	if (cw_finish(cfg, &hook, &why) != 0)
+		return fr_fail(st->err, FR_ECONFIG, NULL, NULL,
+		               "%s: [webhook.%s]: %s", st->name, hook, why);
 	if (cfg->retry_min_ms > cfg->retry_max_ms) {
 		unsigned min_line = seen_line(st, F(retry_min_ms));
 		unsigned max_line = seen_line(st, F(retry_max_ms));
@@ -955,6 +1002,7 @@ config_free(struct config *cfg)
 	}
 	list_clear(&cfg->drop);
 	free(cfg->spam.disposable_domains_file);
+	cw_free(cfg);
 	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));
 }

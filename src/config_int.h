@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "error.h"
@@ -63,5 +64,30 @@ void cv_format_duration(int64_t ms, char *buf, size_t size);
 void cv_format_size(size_t n, char *buf, size_t size);
 /* "20/min" or "off". */
 void cv_format_rate(unsigned count, int64_t window_ms, char *buf, size_t size);
+
+/*
+ * Read a secret file named by key (set on line) whole into *buf (owned:
+ * wipe and free it), warning in cfg->warnings when others may read it.
+ * FR_OK, FR_ECONFIG ("conf:line: key: path: reason") or FR_ENOMEM.
+ */
+int config_secret_file(struct config *cfg, const char *key, unsigned line,
+                       const char *path, char **buf, size_t *len,
+                       struct fr_error *err);
+
+/* ---- [webhook.NAME] (config_webhook.c) ---- */
+
+/* Begin a section: FR_OK, FR_ENOMEM, or -1 with *why. */
+int cw_section(struct config *cfg, const char *name, const char **why);
+/* key = value in the section begun last: FR_OK, FR_ENOMEM, -1 with *why
+ * (a bad value), or 1 for an unknown key. */
+int cw_set(struct config *cfg, const char *key, char *value, unsigned line,
+           const char **why);
+/* Cross-key rules once the text is read: 0, or -1 with the section's
+ * *name and *why. */
+int cw_finish(const struct config *cfg, const char **name, const char **why);
+/* Read every section's secret_file and token_file. */
+int cw_load_secrets(struct config *cfg, struct fr_error *err);
+void cw_free(struct config *cfg);
+void cw_print(const struct config *cfg, FILE *fp);
 
 #endif

@@ -157,14 +157,12 @@ secret_take(const struct secret_ref *ref, char *buf, char **out,
 	return FR_OK;
 }
 
-/* Read a key or secret file named by the configuration, warning when
- * others may read it. */
+/* Read a key or secret file whole into *buf (owned, to be wiped),
+ * warning when others may read it. */
 static int
-secret_read(struct config *cfg, const struct secret_ref *ref, char **out,
-            struct fr_error *err)
+secret_file_read(struct config *cfg, const struct secret_ref *ref, char **buf,
+                 size_t *len, struct fr_error *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
 	struct stat sb;
 	int fd, rc;
 
@@ -180,7 +178,7 @@ secret_read(struct config *cfg, const struct secret_ref *ref, char **out,
 		close(fd);
 		return secret_fail(ref, err, "not a regular file");
 	}
-	rc = read_bounded(fd, CONFIG_MAX_SECRET, &buf, &len);
+	rc = read_bounded(fd, CONFIG_MAX_SECRET, buf, len);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : errno;
 		close(fd);
@@ -189,15 +187,46 @@ secret_read(struct config *cfg, const struct secret_ref *ref, char **out,
 		                           : strerror(rc));
 	}
 	close(fd);
-	rc = secret_take(ref, buf, out, err);
-	free_wiped(buf, len);
-	if (rc == FR_OK && (sb.st_mode & 004) &&
+	if ((sb.st_mode & 004) &&
 	    warn_add(cfg,
 	             "%s:%u: %s %s is readable by others (mode %04o); "
 	             "chmod o-r it",
 	             ref->conf, ref->line, ref->key, ref->path,
-	             (unsigned)(sb.st_mode & 07777)) != FR_OK)
-		rc = FR_ENOMEM;
+	             (unsigned)(sb.st_mode & 07777)) != FR_OK) {
+		free_wiped(*buf, *len);
+		*buf = NULL;
+		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	}
+	return FR_OK;
+}
+
+int
+config_secret_file(struct config *cfg, const char *key, unsigned line,
+                   const char *path, char **buf, size_t *len,
+                   struct fr_error *err)
+{
+	struct secret_ref ref = {cfg->path ? cfg->path : "(config)", line, key,
+	                         path};
+
+	*buf = NULL;
+	*len = 0;
+	return secret_file_read(cfg, &ref, buf, len, err);
+}
+
+/* Read a key or secret file named by the configuration: one value. */
+static int
+secret_read(struct config *cfg, const struct secret_ref *ref, char **out,
+            struct fr_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = secret_file_read(cfg, ref, &buf, &len, err);
+	if (rc != FR_OK)
+		return rc;
+	rc = secret_take(ref, buf, out, err);
+	free_wiped(buf, len);
 	return rc;
 }
 
@@ -342,6 +371,8 @@ config_load(struct config *cfg, const char *path, struct fr_error *err)
 		rc = load_api_key(&tmp, &lines, mode, err);
 	if (rc == FR_OK)
 		rc = load_webhook_secret(&tmp, &lines, err);
+	if (rc == FR_OK)
+		rc = cw_load_secrets(&tmp, err);
 	if (rc != FR_OK) {
 		config_free(&tmp);
 		return rc;
@@ -500,4 +531,5 @@ config_print(const struct config *cfg, FILE *fp)
 	print_antispam(fp, cfg);
 	print_str(fp, "log.level", levels[cfg->log_level & 3]);
 	print_str(fp, "log.show_emails", cfg->log_emails ? "yes" : "no");
+	cw_print(cfg, fp);
 }

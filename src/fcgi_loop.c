@@ -83,6 +83,18 @@ fcgx_getenv(void *ctx, const char *name)
 	return NULL;
 }
 
+/* Any budget at all: per address, or a webhook source's own. */
+static int
+rate_limited(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->hook_count; i++)
+		if (cfg->hooks[i].rate_count > 0)
+			return 1;
+	return cfg->rate_limit_count > 0;
+}
+
 /*
  * A worker's view: the process's ingest, and its own handle on the
  * shared rate-limit file beside the spool (its own open file, so that
@@ -102,10 +114,13 @@ app_open(struct app *app, const struct config *cfg, struct ingest *in,
 	    domain_list_open(cfg->spam.disposable_domains_file,
 	                     &app->disposable, err) != FR_OK)
 		return -1;
-	if (cfg->rate_limit_count == 0)
+	if (!rate_limited(cfg))
 		return 0;
+	/* With [http] rate_limit off, the file still holds the webhook
+	 * sources' budgets; request.c then skips the per-address one. */
 	snprintf(path, sizeof(path), "%s.ratelimit", cfg->spool_path);
-	if (ratelimit_open(path, cfg->rate_limit_count,
+	if (ratelimit_open(path,
+	                   cfg->rate_limit_count ? cfg->rate_limit_count : 1,
 	                   cfg->rate_limit_window_ms, &app->rl, err) != FR_OK) {
 		domain_list_close(app->disposable);
 		return -1;

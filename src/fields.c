@@ -85,5 +85,6 @@ fields_free(struct fields *f)
 	json_object_put(f->root);
 	json_object_put(f->context);
 	free(f->form_name);
+	free(f->event_id);
 	fields_init(f);
 }

@@ -296,24 +296,26 @@ slot_for(const struct ratelimit *rl, const unsigned char key[16])
  * impossible unless the clock went back or the slot is garbage: reset.
  */
 static int
-gcra(const struct ratelimit *rl, struct rl_slot *s, int64_t now_us,
+gcra(int64_t interval_us, int64_t window_us, struct rl_slot *s, int64_t now_us,
      int64_t *retry_us)
 {
 	int64_t tat = s->tat_us;
 
-	if (tat < now_us || tat > now_us + rl->window_us)
+	if (tat < now_us || tat > now_us + window_us)
 		tat = now_us;
-	if (tat + rl->interval_us - now_us > rl->window_us) {
-		*retry_us = tat + rl->interval_us - rl->window_us - now_us;
+	if (tat + interval_us - now_us > window_us) {
+		*retry_us = tat + interval_us - window_us - now_us;
 		return FR_ERATELIMIT;
 	}
-	s->tat_us = tat + rl->interval_us;
+	s->tat_us = tat + interval_us;
 	return FR_OK;
 }
 
-int
-ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now_ms,
-                int64_t *retry_after_ms)
+/* One request under key with the budget interval_us a request within
+ * window_us. */
+static int
+check_key(struct ratelimit *rl, const char *key_text, int64_t interval_us,
+          int64_t window_us, int64_t now_ms, int64_t *retry_after_ms)
 {
 	unsigned char key[16];
 	int64_t retry_us = 0;
@@ -327,13 +329,42 @@ ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now_ms,
 		return FR_EIO;
 	rc = rl_validate(rl) == 0 ? FR_OK : FR_EIO;
 	if (rc == FR_OK) {
-		client_key(rl, addr, key);
-		rc = gcra(rl, slot_for(rl, key), now_ms * 1000, &retry_us);
+		client_key(rl, key_text, key);
+		rc = gcra(interval_us, window_us, slot_for(rl, key),
+		          now_ms * 1000, &retry_us);
 	}
 	rl_unlock(rl);
 	if (rc == FR_ERATELIMIT && retry_after_ms != NULL)
 		*retry_after_ms = (retry_us + 999) / 1000;
 	return rc;
+}
+
+int
+ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now_ms,
+                int64_t *retry_after_ms)
+{
+	if (retry_after_ms != NULL)
+		*retry_after_ms = 0;
+	if (rl == NULL)
+		return FR_OK;
+	return check_key(rl, addr, rl->interval_us, rl->window_us, now_ms,
+	                 retry_after_ms);
+}
+
+int
+ratelimit_check_budget(struct ratelimit *rl, const char *key, unsigned limit,
+                       int64_t window_ms, int64_t now_ms,
+                       int64_t *retry_after_ms)
+{
+	int64_t interval_us;
+
+	if (retry_after_ms != NULL)
+		*retry_after_ms = 0;
+	if (rl == NULL || limit == 0 || window_ms <= 0)
+		return FR_OK;
+	interval_us = window_ms * 1000 / limit;
+	return check_key(rl, key, interval_us, interval_us * limit, now_ms,
+	                 retry_after_ms);
 }
 
 int64_t

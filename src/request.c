@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "hooks.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -45,6 +46,9 @@ struct request {
 	char *body; /* owned */
 	size_t body_len;
 	int verified_webhook;
+	const struct config_hook *hook; /* on <mount>/hooks/NAME, or NULL */
+	struct hook_proof proof;
+	int server_sent; /* from a platform's servers: not the visitor */
 	enum pipelines_route route; /* where under the mount it was posted */
 	int expected;               /* ingest_expect not yet settled */
 	int deferred;    /* handed to the spool writer, which finishes it */
@@ -177,25 +181,68 @@ webhook_getenv(const char *name, void *ctx)
 	return req_env(ctx, name);
 }
 
+/* The query string: QUERY_STRING (RFC 3875, 4.1.7), else the URI's. */
+static const char *
+req_query(const struct request *rq)
+{
+	const char *q = req_env(rq, "QUERY_STRING");
+
+	if (q == NULL && rq->uri != NULL && (q = strchr(rq->uri, '?')))
+		q++;
+	return q;
+}
+
+/* On a hooks route the source's own proof is always required. */
 static int
 check_signature(struct request *rq, struct webhook_headers *h)
 {
 	const char *secret = rq->app->cfg->webhook_secret;
 
 	webhook_headers_get(h, webhook_getenv, rq);
+	if (rq->hook != NULL) {
+		if (hooks_verify(rq->hook, webhook_getenv, rq, req_query(rq),
+		                 rq->body, rq->body_len, now_ms(), &rq->proof,
+		                 &rq->err) != FR_OK)
+			return rq->err.status;
+		rq->server_sent = 1;
+		return FR_OK;
+	}
 	if (secret == NULL || !webhook_present(h))
 		return FR_OK;
 	if (webhook_verify(secret, h, rq->body, rq->body_len, now_ms(),
 	                   &rq->err) != FR_OK)
 		return rq->err.status;
 	rq->verified_webhook = 1;
+	rq->server_sent = 1;
 	return FR_OK;
 }
 
 /*
- * Verified webhooks come from one sender address and are exempt.  A
- * limiter that cannot lock its file lets the request through: losing a
- * submission is worse than a missed count.
+ * Once parsed: with [http] webhook_secret_file set, the main route takes
+ * a platform's envelope only signed (a forger strips the headers;
+ * browsers post plain fields, still accepted).  Platforms post from
+ * their servers, whose address is not the visitor's.
+ */
+static int
+check_envelope(struct request *rq, const struct fields *f)
+{
+	if (hooks_server_source(f->source))
+		rq->server_sent = 1;
+	if (rq->hook != NULL || rq->verified_webhook ||
+	    rq->app->cfg->webhook_secret == NULL ||
+	    !hooks_envelope_source(f->source))
+		return FR_OK;
+	return fr_fail(&rq->err, FR_EFORBIDDEN, "missing_signature", NULL,
+	               "webhook_secret_file is set: a webhook body needs "
+	               "webhook-id, webhook-timestamp and webhook-signature "
+	               "headers (or a [webhook.NAME] route)");
+}
+
+/*
+ * A webhook source spends its own budget, not its sender's address';
+ * other verified webhooks are exempt.  A limiter that cannot lock its
+ * file lets the request through: losing a submission is worse than a
+ * missed count.
  */
 static int
 check_rate(struct request *rq, int64_t *retry_after_s)
@@ -203,9 +250,15 @@ check_rate(struct request *rq, int64_t *retry_after_s)
 	int64_t retry_ms = 0;
 	int rc;
 
-	if (rq->app->rl == NULL || rq->verified_webhook)
+	if (rq->app->rl == NULL)
 		return FR_OK;
-	rc = ratelimit_check(rq->app->rl, rq->client, now_ms(), &retry_ms);
+	if (rq->hook != NULL)
+		rc = hooks_rate(rq->app->rl, rq->hook, now_ms(), &retry_ms);
+	else if (rq->verified_webhook || rq->app->cfg->rate_limit_count == 0)
+		return FR_OK;
+	else
+		rc = ratelimit_check(rq->app->rl, rq->client, now_ms(),
+		                     &retry_ms);
 	if (rc == FR_OK)
 		return FR_OK;
 	if (rc != FR_ERATELIMIT) {
@@ -215,7 +268,10 @@ check_rate(struct request *rq, int64_t *retry_after_s)
 	}
 	*retry_after_s = ratelimit_retry_after_s(retry_ms);
 	return fail(rq, FR_ERATELIMIT, "rate_limited",
-	            "too many submissions from this address; retry later");
+	            rq->hook ? "this webhook source is over its rate_limit; "
+	                       "retry later"
+	                     : "too many submissions from this address; "
+	                       "retry later");
 }
 
 /* _next must be an allowed prefix; success_url is the operator's own. */
@@ -239,9 +295,14 @@ choose_redirect(struct request *rq, const struct submission *sub,
 	return FR_OK;
 }
 
+/* The sender's context; none from a platform's servers (SPEC "Webhook
+ * sources"): the visitor's then comes from the body, when it says. */
 static void
 request_context_fill(struct request *rq, struct request_context *ctx)
 {
+	memset(ctx, 0, sizeof(*ctx));
+	if (rq->server_sent)
+		return;
 	ctx->ip = rq->client;
 	ctx->user_agent = req_env(rq, "HTTP_USER_AGENT");
 	ctx->referer = req_env(rq, "HTTP_REFERER");
@@ -401,29 +462,38 @@ store_events(struct request *rq, const char *dedup, const char *redirect,
 	return stored_reply(rq, rc, original, redirect, ev, n);
 }
 
-/* A form submission: build its calls and store them. */
+/* A form submission: build its calls and store them.  A signed webhook
+ * is de-duplicated by its id (spool.h), a hooks route's delivery by its
+ * platform's event id. */
 static int
 store_submission(struct request *rq, const struct submission *sub,
-                 const struct webhook_headers *wh, const char *redirect)
+                 const struct fields *f, const struct webhook_headers *wh,
+                 const char *redirect)
 {
 	struct built_event ev[2];
 	struct request_context ctx;
 	char key[SPOOL_DEDUP_KEY_MAX + 1];
+	const char *dedup = NULL;
 	size_t n = 0;
 	int rc;
 
-	/* a signed webhook is de-duplicated by its id (spool.h) */
-	if (rq->verified_webhook &&
-	    (size_t)snprintf(key, sizeof(key), "webhook:%s", wh->id) >=
-	            sizeof(key))
-		return fail(rq, FR_EMALFORMED, "malformed",
-		            "the webhook-id header is too long");
+	if (rq->hook != NULL) {
+		if (hooks_dedup_key(rq->hook, &rq->proof, f, key,
+		                    sizeof(key)) == 0)
+			dedup = key;
+	} else if (rq->verified_webhook) {
+		if ((size_t)snprintf(key, sizeof(key), "webhook:%s", wh->id) >=
+		    sizeof(key))
+			return fail(rq, FR_EMALFORMED, "malformed",
+			            "the webhook-id header is too long");
+		dedup = key;
+	}
 	request_context_fill(rq, &ctx);
 	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
 	if (rc != FR_OK)
 		return rc;
-	if (rq->verified_webhook)
-		return store_events(rq, key, redirect, ev, n);
+	if (rq->hook != NULL || rq->verified_webhook)
+		return store_events(rq, dedup, redirect, ev, n);
 	/* the same content again within the window: answered, not stored */
 	if (rq->app->cfg->spam.double_submit_ms > 0) {
 		spam_submit_key(sub, rq->submit_key);
@@ -587,7 +657,8 @@ submit(struct request *rq)
 	rq->expected = 1;
 	if ((rc = check_signature(rq, &wh)) != FR_OK ||
 	    (rc = check_rate(rq, &retry_after_s)) != FR_OK ||
-	    (rc = parse_fields(rq, &f, &calls)) != FR_OK)
+	    (rc = parse_fields(rq, &f, &calls)) != FR_OK ||
+	    (rc = check_envelope(rq, &f)) != FR_OK)
 		goto done;
 	if (calls) {
 		rc = submit_calls(rq, &f);
@@ -606,7 +677,7 @@ submit(struct request *rq)
 		goto done;
 	if ((rc = choose_redirect(rq, &sub, &redirect)) != FR_OK)
 		goto done;
-	rc = store_submission(rq, &sub, &wh, redirect);
+	rc = store_submission(rq, &sub, &f, &wh, redirect);
 done:
 	expect_cancel(rq);
 	if (rc != FR_OK && rq->reply.status == 0)
@@ -728,12 +799,34 @@ serve_options(struct request *rq)
 	return reply_preflight(&rq->reply);
 }
 
+/* <mount>/hooks/NAME: a configured source, POSTs only. */
+static int
+route_hook(struct request *rq, const char *name, size_t len)
+{
+	rq->hook = config_hook_find(rq->app->cfg, name, len);
+	if (rq->hook == NULL)
+		fr_fail(&rq->err, FR_ENOTFOUND, "unknown_hook", NULL,
+		        "no [webhook.%.*s] section is configured", (int)len,
+		        name);
+	else if (strcmp(rq->method, "POST") != 0)
+		fr_fail(&rq->err, FR_EMETHOD, "method_not_allowed", NULL,
+		        "webhooks are POSTed; %s is not accepted here",
+		        rq->method);
+	else
+		return submit(rq) == FR_OK || rq->reply.status != 0 ? 0 : -1;
+	return reply_error(&rq->reply, &rq->err, 0);
+}
+
 static int
 route(struct request *rq)
 {
 	int is_get = strcmp(rq->method, "GET") == 0 ||
 	             strcmp(rq->method, "HEAD") == 0;
+	const char *hook;
+	size_t hook_len;
 
+	if (hooks_route(rq->uri, &hook, &hook_len))
+		return route_hook(rq, hook, hook_len);
 	if (is_get && path_is(rq->uri, "healthz"))
 		return serve_health(rq);
 	if (is_get && path_is(rq->uri, "metrics"))
@@ -751,12 +844,13 @@ static void
 request_log(const struct request *rq)
 {
 	struct logline l;
+	char uri[1024];
 
 	if (!log_enabled(LOG_INFO))
 		return;
 	logline_start(&l, LOG_INFO);
 	logline_str(&l, "method", rq->method);
-	logline_str(&l, "uri", rq->uri);
+	logline_str(&l, "uri", hooks_log_uri(rq->uri, uri, sizeof(uri)));
 	logline_int(&l, "status", rq->reply.status);
 	logline_int(&l, "duration_ms", mono_ms() - rq->started);
 	logline_str(&l, "client", rq->client);
