@@ -283,7 +283,7 @@ static const struct {
         {"region = us\n", "t.conf:1: key 'region' before any [section]"},
         {"; c\n[nope]\n",
          "t.conf:2: unknown section [nope] (expected customerio, identity, "
-         "spool, http, fields, log or antispam)"},
+         "spool, http, fields, log, antispam or webhook.NAME)"},
         {"[customerio]\nregoin = us\n",
          "t.conf:2: unknown key 'regoin' in [customerio]"},
         {"[spool]\nregion = us\n", "t.conf:2: unknown key 'region' in [spool]"},
