@@ -22,6 +22,7 @@
 #include "ratelimit.h"
 #include "spam.h"
 #include "request.h"
+#include "request_status.h"
 #include "spool.h"
 #include "unwrap.h"
 #include "util.h"
@@ -687,104 +688,18 @@ done:
 	return rc;
 }
 
-static void
-health_add_state(struct request *rq, struct json_object *o, const char *key,
-                 const char *name)
-{
-	char buf[256];
-
-	if (ingest_state_get(rq->app->ingest, key, buf, sizeof(buf)) == FR_OK &&
-	    buf[0] != '\0')
-		json_object_object_add(o, name, json_object_new_string(buf));
-}
-
-/* Paused when a 401/403 set paused_until in the future. */
-static int
-health_paused(struct request *rq, int64_t now)
-{
-	char buf[32];
-
-	if (ingest_state_get(rq->app->ingest, "paused_until", buf,
-	                     sizeof(buf)) != FR_OK)
-		return 0;
-	return buf[0] != '\0' && strtoll(buf, NULL, 10) > now;
-}
-
-static struct json_object *
-health_spool(const struct spool_stats *st, int64_t now)
-{
-	struct json_object *s = json_object_new_object();
-
-	json_object_object_add(s, "pending",
-	                       json_object_new_int64(st->pending));
-	json_object_object_add(s, "inflight",
-	                       json_object_new_int64(st->inflight));
-	json_object_object_add(s, "dead", json_object_new_int64(st->dead));
-	json_object_object_add(
-	        s, "oldest_pending_age_s",
-	        json_object_new_int64(st->oldest_pending_ms > 0
-	                                      ? (now - st->oldest_pending_ms) /
-	                                                1000
-	                                      : 0));
-	return s;
-}
-
-/* GET …/healthz: 200 while the spool answers, 503 when it does not. */
+/* GET …/healthz and …/metrics (request_status.c). */
 static int
 serve_health(struct request *rq)
 {
-	struct spool_stats st;
-	struct json_object *o = json_object_new_object();
-	int64_t now = now_ms();
-	int ok = ingest_stats(rq->app->ingest, now, &st) == FR_OK, paused = 0;
-	const char *s;
-	int rc;
-
-	if (ok) {
-		paused = health_paused(rq, now);
-		json_object_object_add(o, "spool", health_spool(&st, now));
-		health_add_state(rq, o, "last_success_ms", "last_success_ms");
-		health_add_state(rq, o, "last_error", "last_error");
-		health_add_state(rq, o, "pause_reason", "pause_reason");
-	}
-	json_object_object_add(o, "status",
-	                       json_object_new_string(!ok      ? "error"
-	                                              : paused ? "paused"
-	                                                       : "ok"));
-	json_object_object_add(o, "paused_for_auth",
-	                       json_object_new_boolean(paused));
-	json_object_object_add(o, "dry_run",
-	                       json_object_new_boolean(rq->app->cfg->dry_run));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	rc = reply_body(&rq->reply, ok ? 200 : 503, "application/json", s,
-	                strlen(s));
-	json_object_put(o);
-	return rc;
+	return request_serve_health(rq->app, &rq->reply);
 }
 
-/* GET …/metrics: only loopback and trusted proxies unless public. */
 static int
 serve_metrics(struct request *rq)
 {
-	const struct config *cfg = rq->app->cfg;
-	const char *peer = req_env(rq, "REMOTE_ADDR");
-	struct spool_stats st;
-	char buf[8192];
-	int64_t now = now_ms();
-	int have = ingest_stats(rq->app->ingest, now, &st) == FR_OK;
-	long len;
-
-	if (!cfg->metrics_public &&
-	    !addr_in_list(peer ? peer : "", &cfg->trusted_proxies)) {
-		fail(rq, FR_EFORBIDDEN, "forbidden",
-		     "metrics are served to loopback and trusted proxies only");
-		return reply_error(&rq->reply, &rq->err, 0);
-	}
-	len = metrics_render(buf, sizeof(buf), have ? &st : NULL, now);
-	if (len < 0)
-		return reply_body(&rq->reply, 500, "text/plain", "", 0);
-	return reply_body(&rq->reply, 200, "text/plain; version=0.0.4", buf,
-	                  (size_t)len);
+	return request_serve_metrics(rq->app, &rq->reply,
+	                             req_env(rq, "REMOTE_ADDR"), &rq->err);
 }
 
 static int

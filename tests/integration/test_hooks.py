@@ -251,6 +251,7 @@ def check_replay(t, env, signer):
     r2 = post(env, "emb", body, h)
     t.eq(r2.status, 202, "the same webhook-id again: acknowledged")
     t.eq(r2.json().get("duplicate"), True, "... marked duplicate")
+    t.eq(r2.json().get("id"), mid, "... with the original messageId")
     return mid
 
 
