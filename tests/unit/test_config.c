@@ -408,8 +408,8 @@ static const struct {
          "t.conf:2: antispam.disposable_domains_file: expected a path, got "
          "''"},
         {"[spam]\n", "t.conf:1: unknown section [spam] (expected "
-                     "customerio, identity, spool, http, fields, log or "
-                     "antispam)"},
+                     "customerio, identity, spool, http, fields, log, "
+                     "antispam or webhook.NAME)"},
         {"[log]\nlevel = info\x01\n",
          "t.conf:2: control character 0x01 at column 13"},
         {"[identity]\nevent = caf\xc3\xa9\n[log]\nlevel = \xe9t\xe9\n",
