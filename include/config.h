@@ -102,8 +102,25 @@ enum config_key_source {
 	CONFIG_KEY_INLINE    /* api_key in the configuration file */
 };
 
+/* [antispam] captcha: whose widget's token a submission must carry. */
+enum captcha_vendor {
+	CAPTCHA_NONE = 0,
+	CAPTCHA_TURNSTILE, /* cf-turnstile-response */
+	CAPTCHA_HCAPTCHA,  /* h-captcha-response */
+	CAPTCHA_RECAPTCHA  /* g-recaptcha-response (v2, or v3 with a score) */
+};
+
 /* [antispam] (SPEC "Spam"); strings owned, NULL when unset. */
 struct antispam_config {
+	enum captcha_vendor captcha;
+	char *captcha_secret_file;
+	char *captcha_secret;          /* read from the file; never printed */
+	char *captcha_verify_url;      /* NULL: the vendor's siteverify */
+	double recaptcha_min_score;    /* v3 scores below it fail (0.5) */
+	char *recaptcha_action;        /* v3: the action expected, or NULL */
+	int captcha_fail_open;         /* vendor unreachable for all of
+	                                  captcha_retry_for: 1 forward, 0 drop */
+	int64_t captcha_retry_for_ms;  /* 0: the vendor's token lifetime */
 	int disposable_domains;        /* refuse disposable-mail domains */
 	char *disposable_domains_file; /* default: the list installed */
 	int junk_drop; /* junk = drop: answer 2xx, store nothing; else 422 */

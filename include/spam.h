@@ -44,6 +44,14 @@ int spam_check_email(const struct config *cfg, const struct domain_list *list,
                      const char *email, enum spam_reason *reason,
                      struct fr_error *err);
 
+/* The longest token taken (Turnstile's are at most 2048 characters;
+ * reCAPTCHA's run longer). */
+#define SPAM_CAPTCHA_TOKEN_MAX 4096
+
+/* The widget's form field holding the CAPTCHA token, e.g.
+ * "cf-turnstile-response"; NULL for CAPTCHA_NONE. */
+const char *spam_captcha_field(enum captcha_vendor v);
+
 /* "submit:" and 32 hex digits: spam_submit_key's length, NUL included. */
 #define SPAM_SUBMIT_KEY_SIZE 40
 

@@ -15,6 +15,8 @@
 
 #include "admin.h"
 #include "deliver_child.h"
+#include "metrics.h"
+#include "spam.h"
 #include "spool.h"
 #include "util.h"
 
@@ -233,6 +235,38 @@ read_delivery_state(struct spool *sp, struct delivery_state *ds)
 	                sizeof(ds->last_error));
 }
 
+/* Spam refused or not forwarded, by reason (the /metrics counters,
+ * shared by every process through the file beside the spool). */
+static void
+status_spam_json(struct json_object *o)
+{
+	struct json_object *spam = json_object_new_object();
+	int r;
+
+	for (r = 0; r < SPAM_REASONS; r++)
+		json_add_int(spam, spam_reason_name((enum spam_reason)r),
+		             (int64_t)metrics_spam_count(r));
+	json_object_object_add(o, "spam", spam);
+}
+
+static void
+status_spam_text(struct admin *a)
+{
+	uint64_t total = 0, n;
+	int r, shown = 0;
+
+	for (r = 0; r < SPAM_REASONS; r++)
+		total += metrics_spam_count(r);
+	fprintf(a->out, "%-13s %" PRIu64, "spam", total);
+	for (r = 0; r < SPAM_REASONS; r++) {
+		if ((n = metrics_spam_count(r)) == 0)
+			continue;
+		fprintf(a->out, "%s%s %" PRIu64, shown++ ? ", " : " (",
+		        spam_reason_name((enum spam_reason)r), n);
+	}
+	fprintf(a->out, "%s\n", shown ? ")" : "");
+}
+
 static void
 status_json(struct admin *a, const struct spool_stats *st,
             const struct delivery_state *ds)
@@ -260,6 +294,7 @@ status_json(struct admin *a, const struct spool_stats *st,
 	json_add_time(o, "last_error_at", ds->last_error_ms);
 	if (ds->last_error[0] != '\0')
 		json_add_str(o, "last_error", ds->last_error);
+	status_spam_json(o);
 	emit_json(a, o);
 }
 
@@ -299,6 +334,7 @@ status_text(struct admin *a, const struct spool_stats *st,
 	print_when(a, "last success", ds->last_success_ms, NULL);
 	if (ds->last_error[0] != '\0')
 		print_when(a, "last error", ds->last_error_ms, ds->last_error);
+	status_spam_text(a);
 }
 
 static int
@@ -314,6 +350,7 @@ cmd_status(struct admin *a)
 	if (spool_stats(a->sp, a->now, &st) != FR_OK)
 		return fail(a, "%s", spool_last_error(a->sp)->message);
 	read_delivery_state(a->sp, &ds);
+	metrics_open_beside(a->cfg->spool_path);
 	if (a->json)
 		status_json(a, &st, &ds);
 	else

@@ -335,11 +335,61 @@ set_choice(struct ini *st, const struct key_def *def, char *value,
 }
 
 static int
+set_captcha(struct ini *st, const struct key_def *def, char *value)
+{
+	static const struct choice c[] = {{"none", CAPTCHA_NONE},
+	                                  {"turnstile", CAPTCHA_TURNSTILE},
+	                                  {"hcaptcha", CAPTCHA_HCAPTCHA},
+	                                  {"recaptcha", CAPTCHA_RECAPTCHA}};
+
+	return set_choice(st, def, value, c, 4,
+	                  "expected none, turnstile, hcaptcha or recaptcha");
+}
+
+static int
+set_open_closed(struct ini *st, const struct key_def *def, char *value)
+{
+	static const struct choice c[] = {{"open", 1}, {"closed", 0}};
+
+	return set_choice(st, def, value, c, 2, "expected open or closed");
+}
+
+static int
 set_junk(struct ini *st, const struct key_def *def, char *value)
 {
 	static const struct choice c[] = {{"reject", 0}, {"drop", 1}};
 
 	return set_choice(st, def, value, c, 2, "expected reject or drop");
+}
+
+/* reCAPTCHA v3 scores run from 0.0 to 1.0 (Google's documentation). */
+static int
+set_score(struct ini *st, const struct key_def *def, char *value)
+{
+	char *end = NULL;
+	double v = strtod(value, &end);
+
+	if (end == value || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+		return bad_value(st, def, "expected a score from 0.0 to 1.0",
+		                 value);
+	st->cfg->spam.recaptcha_min_score = v;
+	return FR_OK;
+}
+
+static int
+set_http_url(struct ini *st, const struct key_def *def, char *value)
+{
+	const char *why = NULL;
+	int rc;
+
+	if (value[0] == '\0')
+		return set_optional(st, def, value);
+	rc = cv_check_http_url(value, 0, &why);
+	if (rc == FR_ENOMEM)
+		return ini_nomem(st);
+	if (rc != 0)
+		return bad_value(st, def, why, value);
+	return set_optional(st, def, value);
 }
 
 /* A window that may be turned off ("off" or 0), at most an hour: the
@@ -457,6 +507,18 @@ static const struct key_def keys[] = {
         {SEC_HTTP, "honeypots", NULL, item_name, F(honeypots)},
         {SEC_HTTP, "metrics_public", set_bool, NULL, F(metrics_public)},
         {SEC_FIELDS, "drop", NULL, item_name, F(drop)},
+        {SEC_ANTISPAM, "captcha", set_captcha, NULL, F(spam.captcha)},
+        {SEC_ANTISPAM, "captcha_secret_file", set_optional, NULL,
+         F(spam.captcha_secret_file)},
+        {SEC_ANTISPAM, "captcha_verify_url", set_http_url, NULL,
+         F(spam.captcha_verify_url)},
+        {SEC_ANTISPAM, "recaptcha_min_score", set_score, NULL, 0},
+        {SEC_ANTISPAM, "recaptcha_action", set_optional, NULL,
+         F(spam.recaptcha_action)},
+        {SEC_ANTISPAM, "captcha_unreachable", set_open_closed, NULL,
+         F(spam.captcha_fail_open)},
+        {SEC_ANTISPAM, "captcha_retry_for", set_duration, NULL,
+         F(spam.captcha_retry_for_ms)},
         {SEC_ANTISPAM, "disposable_domains", set_bool, NULL,
          F(spam.disposable_domains)},
         {SEC_ANTISPAM, "disposable_domains_file", set_required, NULL,
@@ -865,6 +927,8 @@ record_lines(const struct ini *st, struct config_lines *lines)
 			lines->api_key = st->seen[i];
 	lines->api_key_file = seen_line(st, F(api_key_file));
 	lines->webhook_secret_file = seen_line(st, F(webhook_secret_file));
+	lines->captcha = seen_line(st, F(spam.captcha));
+	lines->captcha_secret_file = seen_line(st, F(spam.captcha_secret_file));
 }
 
 static int
@@ -948,6 +1012,8 @@ config_defaults(struct config *cfg)
 	cfg->rate_limit_window_ms = 60 * 1000;
 	cfg->log_level = LOG_INFO;
 	cfg->spam.double_submit_ms = 5000;
+	cfg->spam.recaptcha_min_score = 0.5;
+	cfg->spam.captcha_fail_open = 1;
 	cfg->region = xstrdup("us");
 	cfg->api_base = xstrdup(API_BASE_US);
 	cfg->event = xstrdup("");
@@ -1003,6 +1069,10 @@ config_free(struct config *cfg)
 	list_clear(&cfg->drop);
 	free(cfg->spam.disposable_domains_file);
 	cw_free(cfg);
+	free(cfg->spam.captcha_secret_file);
+	free_secret(cfg->spam.captcha_secret);
+	free(cfg->spam.captcha_verify_url);
+	free(cfg->spam.recaptcha_action);
 	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -19,6 +19,8 @@ struct config_lines {
 	unsigned api_key;
 	unsigned api_key_file;
 	unsigned webhook_secret_file;
+	unsigned captcha; /* antispam.captcha */
+	unsigned captcha_secret_file;
 };
 
 /*

@@ -312,6 +312,31 @@ load_webhook_secret(struct config *cfg, const struct config_lines *lines,
 	return FR_OK;
 }
 
+/* A CAPTCHA needs its secret: the vendor refuses a check without one. */
+static int
+load_captcha_secret(struct config *cfg, const struct config_lines *lines,
+                    struct fr_error *err)
+{
+	struct antispam_config *as = &cfg->spam;
+	struct secret_ref ref = {cfg->path, lines->captcha_secret_file,
+	                         "antispam.captcha_secret_file",
+	                         as->captcha_secret_file};
+	char *value = NULL;
+	int rc;
+
+	if (as->captcha == CAPTCHA_NONE)
+		return FR_OK;
+	if (as->captcha_secret_file == NULL)
+		return fr_fail(err, FR_ECONFIG, NULL, NULL,
+		               "%s:%u: antispam.captcha: needs "
+		               "captcha_secret_file (the widget's secret key)",
+		               cfg->path, lines->captcha);
+	rc = secret_read(cfg, &ref, &value, err);
+	if (rc == FR_OK)
+		set_secret(&as->captcha_secret, value);
+	return rc;
+}
+
 /* Open and read the configuration file itself. */
 static int
 read_config_file(const char *path, char **text, size_t *len, mode_t *mode,
@@ -350,7 +375,7 @@ int
 config_load(struct config *cfg, const char *path, struct fr_error *err)
 {
 	struct config tmp;
-	struct config_lines lines = {0, 0, 0};
+	struct config_lines lines = {0};
 	char *text = NULL;
 	size_t len = 0;
 	mode_t mode = 0;
@@ -373,6 +398,8 @@ config_load(struct config *cfg, const char *path, struct fr_error *err)
 		rc = load_webhook_secret(&tmp, &lines, err);
 	if (rc == FR_OK)
 		rc = cw_load_secrets(&tmp, err);
+	if (rc == FR_OK)
+		rc = load_captcha_secret(&tmp, &lines, err);
 	if (rc != FR_OK) {
 		config_free(&tmp);
 		return rc;
@@ -494,8 +521,24 @@ print_http(FILE *fp, const struct config *cfg)
 static void
 print_antispam(FILE *fp, const struct config *cfg)
 {
+	static const char *const captcha_names[] = {"none", "turnstile",
+	                                            "hcaptcha", "recaptcha"};
 	const struct antispam_config *as = &cfg->spam;
 
+	print_str(fp, "antispam.captcha", captcha_names[as->captcha & 3]);
+	print_str(fp, "antispam.captcha_secret_file", as->captcha_secret_file);
+	print_str(fp, "antispam.captcha_verify_url", as->captcha_verify_url);
+	fprintf(fp, "antispam.recaptcha_min_score = %.2f\n",
+	        as->recaptcha_min_score);
+	print_str(fp, "antispam.recaptcha_action", as->recaptcha_action);
+	print_str(fp, "antispam.captcha_unreachable",
+	          as->captcha_fail_open ? "open" : "closed");
+	if (as->captcha_retry_for_ms == 0)
+		print_str(fp, "antispam.captcha_retry_for",
+		          "(the token's lifetime)");
+	else
+		print_duration(fp, "antispam.captcha_retry_for",
+		               as->captcha_retry_for_ms);
 	print_str(fp, "antispam.disposable_domains",
 	          as->disposable_domains ? "yes" : "no");
 	print_str(fp, "antispam.disposable_domains_file",

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "payload.h"
 #include "spool.h"
+#include "captcha.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -38,9 +39,10 @@ struct deliverer {
 	char *owner;
 	struct spool *sp;
 	struct upstream *up;
-	int64_t hold_until;   /* no claims before this (after a RETRY) */
-	int64_t next_expire;  /* spool_expire again at this time */
-	int64_t pause_logged; /* when the pause was last logged */
+	struct captcha *captcha; /* held submissions' tokens */
+	int64_t hold_until;      /* no claims before this (after a RETRY) */
+	int64_t next_expire;     /* spool_expire again at this time */
+	int64_t pause_logged;    /* when the pause was last logged */
 };
 
 /* What stops the rest of a split batch from being posted. */
@@ -76,6 +78,8 @@ deliverer_new(const struct config *cfg, const char *owner,
 		rc = spool_for_delivery(d->sp, err);
 	if (rc == FR_OK)
 		rc = upstream_new(cfg, &d->up, err);
+	if (rc == FR_OK)
+		rc = captcha_new(cfg, &d->captcha, err);
 	if (rc != FR_OK) {
 		deliverer_free(d);
 		return rc;
@@ -94,6 +98,7 @@ deliverer_free(struct deliverer *d)
 		spool_close(d->sp);
 	}
 	upstream_free(d->up);
+	captcha_free(d->captcha);
 	free(d->owner);
 	free(d);
 }
@@ -546,14 +551,18 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 	struct spool_batch b = {NULL, 0};
 	struct job j;
 	int64_t due = INT64_MAX;
+	size_t released = 0;
 
 	*more = 0;
 	if (recover_if_failed(d) != FR_OK)
 		return FR_ESTORE;
 	if (paused(d, now, rep) || now < d->hold_until)
 		return FR_OK;
-	if (expire_old(d, now, rep) != FR_OK)
+	if (expire_old(d, now, rep) != FR_OK ||
+	    captcha_settle_due(d->captcha, d->sp, now, &released) != FR_OK)
 		return FR_ESTORE;
+	if (released > 0) /* they are due from now */
+		now = now_ms();
 	if (spool_claim(d->sp, d->owner, now, d->cfg->lease_ms,
 	                DELIVER_MAX_EVENTS, DELIVER_MAX_BYTES, &b) != FR_OK)
 		return FR_ESTORE;

@@ -43,6 +43,7 @@ struct request {
 	struct ingest_extra x;  /* double submit window, CAPTCHA hold */
 	struct spool_hold hold; /* x.hold points here when set */
 	char submit_key[SPAM_SUBMIT_KEY_SIZE]; /* "" unless double submits */
+	char *token; /* owned: the CAPTCHA token, held for verification */
 	struct fr_error err;
 	char *body; /* owned */
 	size_t body_len;
@@ -369,6 +370,7 @@ deferred_free(struct deferred *d)
 		return;
 	free(d->redirect);
 	free(d->dedup);
+	free(d->rq.token);
 	free(d);
 }
 
@@ -412,8 +414,11 @@ defer_store(struct request *rq, const char *dedup, const char *redirect,
 	d->rq = *rq;
 	d->rq.body = NULL;
 	d->rq.expected = 0;
-	if (rq->x.hold != NULL) /* it points into the request it is in */
+	if (rq->x.hold != NULL) { /* it points into the request it is in */
 		d->rq.x.hold = &d->rq.hold;
+		d->rq.hold.ip = d->rq.client;
+	}
+	rq->token = NULL; /* d->rq's now */
 	d->ev = (struct built_event *)(d + 1);
 	d->sev = (struct spool_event *)(d->ev + n);
 	memcpy(d->ev, ev, n * sizeof(ev[0]));
@@ -593,6 +598,8 @@ check_spam(struct request *rq, const struct submission *sub, const char *email)
 	return err.status;
 }
 
+static int check_captcha(struct request *rq, const struct fields *f);
+
 /*
  * Pipelines calls: every call of the body is built, then all are stored
  * in one transaction, or none.
@@ -617,7 +624,8 @@ submit_calls(struct request *rq, struct fields *f)
 		return FR_OK;
 	}
 	if ((rc = check_spam(rq, NULL, out.email)) != FR_OK ||
-	    rq->reply.status != 0) { /* refused, or dropped and answered */
+	    rq->reply.status != 0 || /* refused, or dropped and answered */
+	    (rc = check_captcha(rq, f)) != FR_OK) {
 		pipelines_out_free(&out);
 		return rc;
 	}
@@ -635,6 +643,61 @@ note_email(struct request *rq, const struct submission *sub)
 	if (json_object_object_get_ex(sub->traits, "email", &email))
 		strlcopy(rq->email, json_object_get_string(email),
 		         sizeof(rq->email));
+}
+
+/* The widget's token: a form field, or a member of a JSON body. */
+static const char *
+captcha_token(const struct fields *f, const char *name)
+{
+	const struct field *fd = fields_find(f, name);
+	struct json_object *m;
+
+	if (fd != NULL && json_object_is_type(fd->value, json_type_string))
+		return json_object_get_string(fd->value);
+	if (f->root != NULL && json_object_is_type(f->root, json_type_object) &&
+	    json_object_object_get_ex(f->root, name, &m) &&
+	    json_object_is_type(m, json_type_string))
+		return json_object_get_string(m);
+	return NULL;
+}
+
+/*
+ * [antispam] captcha: every submission but a signed webhook carries the
+ * widget's token.  Without one: 422 naming the field.  With one, it is
+ * stored with the events, which stay held until formrelay-deliver has
+ * the vendor's verdict (captcha.h): the reply does not wait for the
+ * vendor, and the token is never forwarded or logged.
+ */
+static int
+check_captcha(struct request *rq, const struct fields *f)
+{
+	const char *name = spam_captcha_field(rq->app->cfg->spam.captcha);
+	const char *token;
+
+	if (name == NULL || rq->verified_webhook)
+		return FR_OK;
+	token = captcha_token(f, name);
+	if (token == NULL || *token == '\0' ||
+	    strlen(token) > SPAM_CAPTCHA_TOKEN_MAX) {
+		rq->outcome = "spam";
+		rq->spam = spam_reason_name(token && *token
+		                                    ? SPAM_CAPTCHA_INVALID
+		                                    : SPAM_CAPTCHA_MISSING);
+		metrics_spam(token && *token ? SPAM_CAPTCHA_INVALID
+		                             : SPAM_CAPTCHA_MISSING);
+		return fr_fail(&rq->err, FR_EINVALID,
+		               token && *token ? "captcha_invalid"
+		                               : "captcha_missing",
+		               name,
+		               "the form's CAPTCHA was not completed: "
+		               "complete it and send the form again");
+	}
+	if ((rq->token = xstrdup(token)) == NULL)
+		return fail(rq, FR_ENOMEM, NULL, "out of memory");
+	rq->hold.token = rq->token;
+	rq->hold.ip = rq->client;
+	rq->x.hold = &rq->hold;
+	return FR_OK;
 }
 
 /* Parse to store; on FR_OK the reply is already sent. */
@@ -675,6 +738,8 @@ submit(struct request *rq)
 	if ((rc = check_spam(rq, &sub, rq->email)) != FR_OK)
 		goto done;
 	if (rq->reply.status != 0) /* dropped as spam, answered */
+		goto done;
+	if ((rc = check_captcha(rq, &f)) != FR_OK)
 		goto done;
 	if ((rc = choose_redirect(rq, &sub, &redirect)) != FR_OK)
 		goto done;
@@ -810,6 +875,7 @@ request_handle(struct app *app, const struct http_io *io)
 	               sizeof(rq.client));
 	rc = route(&rq);
 	free(rq.body);
+	free(rq.token);
 	if (rq.deferred)
 		return REQUEST_DEFERRED;
 	request_end(&rq, rc);

@@ -87,3 +87,18 @@ spam_submit_key(const struct submission *sub, char *out)
 	}
 	out[39] = '\0';
 }
+
+const char *
+spam_captcha_field(enum captcha_vendor v)
+{
+	switch (v) {
+	case CAPTCHA_TURNSTILE:
+		return "cf-turnstile-response";
+	case CAPTCHA_HCAPTCHA:
+		return "h-captcha-response";
+	case CAPTCHA_RECAPTCHA:
+		return "g-recaptcha-response";
+	default:
+		return NULL;
+	}
+}

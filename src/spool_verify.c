@@ -86,10 +86,18 @@ spool_verify_take(struct spool *sp, int64_t now, int64_t lease_ms, size_t max,
 	size_t i, n = 0;
 	int rc;
 
+	int64_t due = INT64_MAX;
+
 	*out = NULL;
 	*count = 0;
 	if (items == NULL)
 		return spool_store_fail(sp, SQLITE_NOMEM, "read", NULL);
+	/* most rounds have none: no write transaction for them */
+	rc = spool_cached_int(sp, ST_VERIFY_NEXT, INT64_MAX, &due);
+	if (rc == SQLITE_OK && due > now) {
+		free(items);
+		return FR_OK;
+	}
 	rc = spool_tx_begin(sp, BOOKKEEPING);
 	if (rc == SQLITE_OK)
 		rc = select_due(sp, now, max, items, &n);

@@ -2,12 +2,16 @@
 submits and CAPTCHA outcomes; only what passes reaches the stand-in
 Customer.io, each refusal has its status and its counter in /metrics."""
 
+import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SRCDIR, Env, Tap, wait_until  # noqa: E402
+from harness import (SRCDIR, Env, Tap, http_request,  # noqa: E402
+                     wait_until)
 
 LIST = os.path.join(SRCDIR, "data", "disposable_domains.txt")
 JSON = {"Accept": "application/json"}
@@ -47,6 +51,12 @@ def check_disposable_refused(t, env):
          "only the ordinary address reached Customer.io")
     t.eq(spam_count(env, "disposable_email"), 3,
          "formrelay_spam_total{reason=\"disposable_email\"} counts all three")
+    st = env.relay.status() or {}
+    t.eq(st.get("spam", {}).get("disposable_email"), 3,
+         "formrelay status --json shows the count by reason")
+    rc, out = env.relay.admin("status")
+    t.ok(re.search(r"^spam +3 \(disposable_email 3\)$", out, re.M)
+         is not None, "formrelay status shows it too", out)
     log = env.relay.log()
     t.ok(re.search(r"status=422 .*outcome=spam spam=disposable_email", log)
          is not None, "the log line names the outcome and the reason")
@@ -127,6 +137,195 @@ def check_window_ends(t):
         env.close()
 
 
+SECRET = "0x4AAAAAAAtest-secret_Key"
+ORIGIN = "https://www.example.com"
+
+
+class Siteverify:
+    """tests/siteverify.py, the stand-in CAPTCHA vendor."""
+
+    def __init__(self, tmp):
+        self.port_file = os.path.join(tmp, "siteverify.port")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SRCDIR, "tests", "siteverify.py"),
+             "--port-file", self.port_file, "--secret", SECRET])
+        wait_until(lambda: os.path.exists(self.port_file), 10, "siteverify")
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+        self.url = "http://127.0.0.1:%d/siteverify" % self.port
+
+    def control(self, what, body=None):
+        r = http_request(self.port, "POST" if body is not None else "GET",
+                         "/_control/" + what,
+                         json.dumps(body) if body is not None else None)
+        return json.loads(r.body)
+
+    def tokens(self, answers):
+        self.control("tokens", answers)
+
+    def status(self, status):
+        self.control("status", {"status": status})
+
+    def requests(self):
+        return self.control("requests")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def captcha_env(t, sv, tmp, **antispam):
+    secret_file = os.path.join(tmp, "captcha_secret")
+    with open(secret_file, "w") as f:
+        f.write(SECRET + "\n")
+    os.chmod(secret_file, 0o600)
+    conf = {"captcha": "turnstile", "captcha_secret_file": secret_file,
+            "captcha_verify_url": sv.url}
+    conf.update(antispam)
+    return Env(t, conf_extra={"antispam": conf,
+                              "http": {"allowed_origins": ORIGIN}})
+
+
+def post_token(env, entry, token, field="cf-turnstile-response"):
+    form = {"entryId": entry, "email": entry + "@example.com"}
+    if token is not None:
+        form[field] = token
+    return env.relay.post_json(form)
+
+
+def settled(env, reason, n):
+    return wait_until(lambda: (spam_count(env, reason) or 0) >= n, 20,
+                      "%d %s" % (n, reason))
+
+
+def check_turnstile(t, sv, tmp):
+    sv.tokens({"tok-ok": {"hostname": "www.example.com"},
+               "tok-ok2": {"hostname": "www.example.com"},
+               "tok-expired": {"expired": True},
+               "tok-evil": {"hostname": "evil.example"},
+               "tok-later": {"hostname": "www.example.com"}})
+    env = captcha_env(t, sv, tmp)
+    try:
+        r = post_token(env, "c-none", None)
+        t.eq((r.status, r.json().get("error")), (422, "captcha_missing"),
+             "no token: 422 captcha_missing")
+        t.ok("cf-turnstile-response" in r.json().get("fields", {}),
+             "the reply names the widget's field", r.body)
+        r = env.relay.post_form({"entryId": "c-html",
+                                 "email": "h@example.com"})
+        t.ok(r.status == 422 and "CAPTCHA" in r.body,
+             "an HTML form without the token: a 422 page saying so")
+        r = post_token(env, "c-ok", "tok-ok")
+        t.eq(r.status, 202, "a valid token: 202 at once")
+        t.eq(delivered_ids(env, 1), ["c-ok"], "and it is delivered")
+        req = sv.requests()[0]
+        t.eq((req["secret"], req["response"], req["remoteip"]),
+             (SECRET, "tok-ok", "127.0.0.1"),
+             "siteverify got the secret, the token and the visitor's IP")
+        t.eq(req["content_type"], "application/x-www-form-urlencoded",
+             "as a form-urlencoded POST")
+        ev = env.standin.messages()[0]
+        t.ok("tok-ok" not in json.dumps(ev),
+             "the token is not forwarded to Customer.io")
+        for entry, token in (("c-bad", "tok-unknown"),
+                             ("c-reused", "tok-ok"),
+                             ("c-expired", "tok-expired")):
+            r = post_token(env, entry, token)
+            t.eq(r.status, 202, "%s: 202 (verified after the reply)" % entry)
+        settled(env, "captcha_invalid", 3)
+        t.ok(True, "invalid, reused and expired tokens are refused: "
+             "formrelay_spam_total{reason=\"captcha_invalid\"} 3")
+        post_token(env, "c-evil", "tok-evil")
+        settled(env, "captcha_hostname", 1)
+        t.ok(True, "a token solved on another site is refused "
+             "(captcha_hostname)")
+        sv.status(503)
+        post_token(env, "c-later", "tok-later")
+        wait_until(lambda: any(q["response"] == "tok-later"
+                               for q in sv.requests()), 20, "a first ask")
+        t.eq(spam_count(env, "captcha_unreachable"), 0,
+             "vendor down: held, not refused")
+        sv.status(200)
+        post_token(env, "c-ok2", "tok-ok2")
+        ids = delivered_ids(env, 3)
+        t.eq(sorted(ids), ["c-later", "c-ok", "c-ok2"],
+             "once the vendor answers again the held one is delivered; "
+             "nothing refused reached Customer.io")
+        log = env.relay.log()
+        t.ok(not any(tok in log for tok in ("tok-ok", "tok-unknown",
+                                            "tok-evil", "tok-later")),
+             "no token in the log")
+        t.ok("captcha=turnstile outcome=refused spam=captcha_hostname" in log,
+             "refusals are logged with the reason")
+        st = env.relay.status()
+        t.eq((st or {}).get("pending", -1), 0, "nothing left in the spool")
+    finally:
+        env.close()
+
+
+def check_unreachable(t, sv, tmp):
+    sv.status(503)
+    sv.tokens({"tok-open": {"hostname": "www.example.com"},
+               "tok-closed": {"hostname": "www.example.com"}})
+    env = captcha_env(t, sv, tmp, captcha_retry_for="1s",
+                      captcha_unreachable="closed")
+    try:
+        post_token(env, "u-closed", "tok-closed")
+        settled(env, "captcha_unreachable", 1)
+        t.ok(True, "vendor down past captcha_retry_for, closed: dropped "
+             "and counted as captcha_unreachable")
+        t.eq(env.standin.messages(), [], "nothing delivered")
+    finally:
+        env.close()
+    env = captcha_env(t, sv, tmp, captcha_retry_for="1s",
+                      captcha_unreachable="open")
+    try:
+        post_token(env, "u-open", "tok-open")
+        t.eq(delivered_ids(env, 1), ["u-open"],
+             "vendor down past captcha_retry_for, open: forwarded")
+        t.ok("outcome=unverified_forwarded" in env.relay.log(),
+             "and the log says it went unverified")
+    finally:
+        env.close()
+    sv.status(200)
+
+
+def check_recaptcha_v3(t, sv, tmp):
+    sv.tokens({"v3-good": {"hostname": "www.example.com", "score": 0.9,
+                           "action": "signup"},
+               "v3-low": {"hostname": "www.example.com", "score": 0.1,
+                          "action": "signup"},
+               "v3-action": {"hostname": "www.example.com", "score": 0.9,
+                             "action": "login"}})
+    env = captcha_env(t, sv, tmp, captcha="recaptcha",
+                      recaptcha_min_score="0.5", recaptcha_action="signup")
+    try:
+        for entry, token in (("r-low", "v3-low"), ("r-act", "v3-action"),
+                             ("r-good", "v3-good")):
+            post_token(env, entry, token, "g-recaptcha-response")
+        t.eq(delivered_ids(env, 1), ["r-good"],
+             "reCAPTCHA v3: the good score and action is delivered")
+        settled(env, "captcha_score", 1)
+        settled(env, "captcha_action", 1)
+        t.ok(True, "a low score and a wrong action are refused, "
+             "each counted")
+        t.eq([m["userId"] for m in env.standin.messages()], ["r-good"],
+             "only that one")
+    finally:
+        env.close()
+
+
+def check_captcha(t):
+    tmp = tempfile.mkdtemp(prefix="formrelay-sv-")
+    sv = Siteverify(tmp)
+    try:
+        check_turnstile(t, sv, tmp)
+        check_unreachable(t, sv, tmp)
+        check_recaptcha_v3(t, sv, tmp)
+    finally:
+        sv.stop()
+
+
 def main():
     t = Tap()
     env = Env(t, conf_extra={
@@ -140,6 +339,7 @@ def main():
         env.close()
     check_disposable_dropped(t)
     check_window_ends(t)
+    check_captcha(t)
     t.done()
 
 

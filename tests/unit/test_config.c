@@ -399,6 +399,21 @@ static const struct {
          "'verbose'"},
         {"[log]\nshow_emails = perhaps\n",
          "t.conf:2: log.show_emails: expected yes or no, got 'perhaps'"},
+        {"[antispam]\ncaptcha = recaptcha3\n",
+         "t.conf:2: antispam.captcha: expected none, turnstile, hcaptcha or "
+         "recaptcha, got 'recaptcha3'"},
+        {"[antispam]\nrecaptcha_min_score = 1.5\n",
+         "t.conf:2: antispam.recaptcha_min_score: expected a score from 0.0 "
+         "to 1.0, got '1.5'"},
+        {"[antispam]\ncaptcha_unreachable = maybe\n",
+         "t.conf:2: antispam.captcha_unreachable: expected open or closed, "
+         "got 'maybe'"},
+        {"[antispam]\ncaptcha_verify_url = ftp://x.test/sv\n",
+         "t.conf:2: antispam.captcha_verify_url: the scheme must be http or "
+         "https, got 'ftp://x.test/sv'"},
+        {"[antispam]\ndouble_submit_window = 2h\n",
+         "t.conf:2: antispam.double_submit_window: expected off or a "
+         "duration up to 1h, such as 5s, got '2h'"},
         {"[antispam]\njunk = hide\n",
          "t.conf:2: antispam.junk: expected reject or drop, got 'hide'"},
         {"[antispam]\ndisposable_domains = maybe\n",
@@ -894,6 +909,32 @@ expect_load_error(const char *conf_text, const char *want, const char *what)
 	config_free(&cfg);
 }
 
+/* captcha needs its secret, read at load like the other secrets. */
+static void
+test_captcha_secret(void)
+{
+	char conf[512], path[512], text[1200], want[1200];
+	struct config cfg;
+	struct fr_error err = {0};
+
+	error_conf_path(conf, sizeof(conf));
+	snprintf(want, sizeof(want),
+	         "%s:3: antispam.captcha: needs captcha_secret_file (the "
+	         "widget's secret key)",
+	         conf);
+	expect_load_error("[antispam]\n\ncaptcha = turnstile\n", want,
+	                  "captcha without its secret file");
+	write_file("cs", "0x4AAAAAAAsecret\n", 0600, path, sizeof(path));
+	snprintf(text, sizeof(text),
+	         "[antispam]\ncaptcha = hcaptcha\ncaptcha_secret_file = %s\n",
+	         path);
+	write_file("e.conf", text, 0600, conf, sizeof(conf));
+	memset(&cfg, 0, sizeof(cfg));
+	is_int(config_load(&cfg, conf, &err), FR_OK, "captcha with its secret");
+	is_str(cfg.spam.captcha_secret, "0x4AAAAAAAsecret", "the secret read");
+	config_free(&cfg);
+}
+
 static void
 test_key_file_errors(void)
 {
@@ -1244,6 +1285,7 @@ main(void)
 	test_missing_file();
 	test_key_precedence();
 	test_key_file_errors();
+	test_captcha_secret();
 	test_permission_warnings();
 	test_webhook_secret();
 	test_print_masks();

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""A stand-in for a CAPTCHA vendor's siteverify endpoint (Cloudflare
+Turnstile, hCaptcha, Google reCAPTCHA: they share the shape).
+
+It answers as the vendors document: a POST of
+application/x-www-form-urlencoded "secret", "response" and optional
+"remoteip", answered 200 with JSON {"success": bool, "error-codes": [...],
+"hostname", "challenge_ts", and for reCAPTCHA v3 "score" and "action"}.
+Tokens are single use, as the vendors' are: a token answered with
+success once is answered {"success": false, "error-codes":
+["timeout-or-duplicate"]} the next time.
+
+Usage:
+    python3 tests/siteverify.py --port-file FILE --secret SECRET
+
+It binds 127.0.0.1 on an ephemeral port and writes the port to FILE once
+listening; it exits on SIGTERM, when its parent goes away, or after
+--max-lifetime seconds.
+
+Control (never recorded):
+    POST /_control/tokens  {"<token>": {answer members}, ...}: the
+        answer for each token (merged over {"success": true}); unknown
+        tokens get {"success": false, "error-codes":
+        ["invalid-input-response"]}.  {"expired": true} in an answer makes
+        it {"success": false, "error-codes": ["timeout-or-duplicate"]}.
+    POST /_control/status  {"status": 503}: answer every verification
+        with that status and no JSON (the vendor is down); 200 restores.
+    GET  /_control/requests  the verifications received:
+        [{"content_type", "secret", "response", "remoteip"}, ...]
+
+Python 3 standard library only.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class State:
+    def __init__(self, secret):
+        self.lock = threading.Lock()
+        self.secret = secret
+        self.tokens = {}
+        self.used = set()
+        self.status = 200
+        self.requests = []
+
+    def answer(self, form):
+        """The JSON answer for one verification (under the lock)."""
+        token = form.get("response", "")
+        if form.get("secret") != self.secret:
+            return {"success": False, "error-codes": ["invalid-input-secret"]}
+        if not token:
+            return {"success": False,
+                    "error-codes": ["missing-input-response"]}
+        if token in self.used:
+            return {"success": False, "error-codes": ["timeout-or-duplicate"]}
+        spec = self.tokens.get(token)
+        if spec is None:
+            return {"success": False,
+                    "error-codes": ["invalid-input-response"]}
+        if spec.get("expired"):
+            return {"success": False, "error-codes": ["timeout-or-duplicate"]}
+        out = {"success": True, "challenge_ts": "2026-01-01T00:00:00Z",
+               "error-codes": []}
+        out.update(spec)
+        if out["success"]:
+            self.used.add(token)
+        return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, body, ctype="application/json"):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n).decode("utf-8", "replace") if n else ""
+
+    def do_GET(self):
+        st = self.server.state
+        if self.path == "/_control/requests":
+            with st.lock:
+                self.reply(200, json.dumps(st.requests))
+        else:
+            self.reply(404, "{}")
+
+    def do_POST(self):
+        st = self.server.state
+        text = self.body()
+        if self.path == "/_control/tokens":
+            with st.lock:
+                st.tokens.update(json.loads(text))
+            return self.reply(200, "{}")
+        if self.path == "/_control/status":
+            with st.lock:
+                st.status = json.loads(text)["status"]
+            return self.reply(200, "{}")
+        form = {k: v[0] for k, v in
+                urllib.parse.parse_qs(text, keep_blank_values=True).items()}
+        with st.lock:
+            st.requests.append({
+                "content_type": self.headers.get("Content-Type"),
+                "secret": form.get("secret"),
+                "response": form.get("response"),
+                "remoteip": form.get("remoteip")})
+            if st.status != 200:
+                return self.reply(st.status, "upstream unavailable",
+                                  "text/plain")
+            answer = st.answer(form)
+        self.reply(200, json.dumps(answer))
+
+
+def watch_parent(server, parent, deadline):
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent or time.monotonic() > deadline:
+            server.shutdown()
+            return
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--secret", required=True)
+    ap.add_argument("--max-lifetime", type=float, default=3600.0)
+    args = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.state = State(args.secret)
+    stop = lambda *_: threading.Thread(target=server.shutdown).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=watch_parent, daemon=True,
+                     args=(server, os.getppid(),
+                           time.monotonic() + args.max_lifetime)).start()
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % server.server_address[1])
+    os.rename(tmp, args.port_file)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
