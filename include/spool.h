@@ -1,6 +1,10 @@
 /*
  * The spool: durable storage of events between receipt and delivery, in
- * SQLite (WAL; every append fsync'd).  The only SQLite user.  Any number of
+ * SQLite (WAL; every append fsync'd; the default) or in PostgreSQL (every
+ * append committed with synchronous_commit on; include/spool_pg.h).  Both
+ * backends keep the same states, rules and answers; what follows says
+ * SQLite's words, and spool_pg.h what PostgreSQL does instead.  The only
+ * SQLite and libpq user.  Any number of
  * processes may share one spool file; claims carry a lease so that no
  * event is in flight twice at once and a crashed owner's claims return.
  *
@@ -168,6 +172,48 @@ struct spool_dead {
  * FR_ESTORE with err naming the cause.
  */
 int spool_open(const char *path, struct spool **out, struct fr_error *err);
+
+/* Which backend holds a spool (SPEC "PostgreSQL spool"). */
+enum spool_backend { SPOOL_SQLITE = 0, SPOOL_POSTGRESQL };
+
+/* Where a spool is: a SQLite file, or a PostgreSQL database. */
+struct spool_target {
+	enum spool_backend backend;
+	const char *path;          /* SQLite: the spool file */
+	const char *url;           /* PostgreSQL: libpq's URI or key=value */
+	const char *password_file; /* PostgreSQL: NULL for libpq's own
+	                            * (PGPASSFILE, ~/.pgpass) */
+};
+
+/*
+ * Open (creating and migrating the schema of) the spool t names: SQLite
+ * as spool_open; PostgreSQL as spool_pg_open (include/spool_pg.h).
+ * *out owned by the caller (spool_close).  FR_OK or FR_ESTORE with err
+ * naming the cause (never the password).
+ */
+int spool_open_target(const struct spool_target *t, struct spool **out,
+                      struct fr_error *err);
+
+/* "sqlite" or "postgresql". */
+const char *spool_backend_name(const struct spool *sp);
+
+/*
+ * Where the spool is, for messages: the SQLite file, or the PostgreSQL
+ * URL without its password, into buf.  Returns buf.
+ */
+const char *spool_where(const struct spool_target *t, char *buf, size_t size);
+
+/*
+ * A descriptor that becomes readable when another process committed
+ * events (PostgreSQL's LISTEN/NOTIFY, on a delivery handle), or -1 when
+ * the backend has none (SQLite: its writers wake deliverers of the same
+ * host otherwise).  spool_wake_drain takes what made it readable, and
+ * returns 1 when that was a wake-up (look for work before sleeping:
+ * one may have come in during another call); both only between other
+ * calls on sp.
+ */
+int spool_wake_fd(struct spool *sp);
+int spool_wake_drain(struct spool *sp);
 
 /* Close; NULL is a no-op. */
 void spool_close(struct spool *sp);

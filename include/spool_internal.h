@@ -10,6 +10,9 @@
  * the busy timeout bounds the wait.
  *
  * The files, by job:
+ *   spool.c          the public calls, dispatched to the handle's backend
+ *                    (include/spool_ops.h); what both backends share
+ *   spool_pg*.c      the PostgreSQL backend (include/spool_pg.h)
  *   spool_schema.c   the SQL: schema steps (migrations) and statements
  *   spool_durable.c  errors, statements and transactions, commit
  *                    durability, the WAL fsync, checkpoints, the busy
@@ -31,8 +34,10 @@
 
 #include "error.h"
 #include "spool.h"
+#include "spool_ops.h"
 #include "util.h"
 
+struct spool_pg;
 struct spool_wake;
 
 /* What an append whose fsync failed committed, to be undone
@@ -116,6 +121,8 @@ extern const char *const spool_stmt_sql[ST_COUNT];
 enum durability { DURABLE = 0, SYNC_AFTER, BOOKKEEPING };
 
 struct spool {
+	const struct spool_ops *ops; /* its backend (spool_ops.h) */
+	struct spool_pg *pg;         /* PostgreSQL's state, else NULL */
 	sqlite3 *db;
 	int sync_full; /* PRAGMA synchronous of this connection is FULL */
 	int64_t last_sync_us; /* the last wal_sync, for /metrics */

@@ -33,7 +33,8 @@ exec_2(struct spool *sp, enum stmt_id id, int64_t a, int64_t b,
 }
 
 int
-spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms, int64_t *count)
+spool_sqlite_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
+                    int64_t *count)
 {
 	int64_t n = 0;
 	int rc = spool_tx_begin(sp, BOOKKEEPING);
@@ -55,7 +56,7 @@ spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms, int64_t *count)
 }
 
 int
-spool_next_due(struct spool *sp, int64_t *due_ms)
+spool_sqlite_next_due(struct spool *sp, int64_t *due_ms)
 {
 	int64_t verify = INT64_MAX;
 	int rc = spool_cached_int(sp, ST_NEXT_DUE, INT64_MAX, due_ms);
@@ -93,7 +94,7 @@ count_states(struct spool *sp, struct spool_stats *st)
 }
 
 int
-spool_stats(struct spool *sp, int64_t now, struct spool_stats *st)
+spool_sqlite_stats(struct spool *sp, int64_t now, struct spool_stats *st)
 {
 	int rc;
 
@@ -147,8 +148,8 @@ read_dead(sqlite3_stmt *q, struct spool_dead **out, size_t *count)
 }
 
 int
-spool_list_dead(struct spool *sp, size_t max, struct spool_dead **out,
-                size_t *count)
+spool_sqlite_list_dead(struct spool *sp, size_t max, struct spool_dead **out,
+                       size_t *count)
 {
 	int rc;
 	sqlite3_stmt *q = spool_stmt(sp, ST_LIST_DEAD, &rc);
@@ -169,7 +170,7 @@ spool_list_dead(struct spool *sp, size_t max, struct spool_dead **out,
 }
 
 int
-spool_requeue(struct spool *sp, int64_t id, int64_t now, int64_t *count)
+spool_sqlite_requeue(struct spool *sp, int64_t id, int64_t now, int64_t *count)
 {
 	int64_t n = 0;
 	int rc = spool_set_durability(sp, DURABLE);
@@ -186,7 +187,7 @@ spool_requeue(struct spool *sp, int64_t id, int64_t now, int64_t *count)
 }
 
 int
-spool_purge(struct spool *sp, int64_t id, int64_t *count)
+spool_sqlite_purge(struct spool *sp, int64_t id, int64_t *count)
 {
 	int64_t n = 0;
 	int rc = spool_set_durability(sp, DURABLE);

@@ -214,16 +214,16 @@ spool_append_group(struct spool *sp, struct spool_append *const *items,
 }
 
 int
-spool_append_begin(struct spool *sp)
+spool_sqlite_append_begin(struct spool *sp)
 {
 	sp->group_first = sp->group_last = 0;
 	return spool_tx_begin(sp, SYNC_AFTER);
 }
 
 int
-spool_append_finish(struct spool *sp, int begun,
-                    struct spool_append *const *items, size_t n, int64_t now,
-                    struct fr_error *err)
+spool_sqlite_append_finish(struct spool *sp, int begun,
+                           struct spool_append *const *items, size_t n,
+                           int64_t now, struct fr_error *err)
 {
 	size_t i;
 	int rc = begun;

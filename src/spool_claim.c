@@ -236,8 +236,9 @@ take_handed(struct spool *sp, struct claim_limits *lim, struct spool_batch *b)
 }
 
 int
-spool_claim(struct spool *sp, const char *owner, int64_t now, int64_t lease_ms,
-            size_t max_events, size_t max_bytes, struct spool_batch *out)
+spool_sqlite_claim(struct spool *sp, const char *owner, int64_t now,
+                   int64_t lease_ms, size_t max_events, size_t max_bytes,
+                   struct spool_batch *out)
 {
 	struct claim_limits lim = {now, max_events, max_bytes, 0, 0, 0};
 	size_t handed;
@@ -317,7 +318,7 @@ settle(struct spool *sp, sqlite3_stmt *st, const int64_t *ids, size_t n,
 }
 
 int
-spool_ack(struct spool *sp, const int64_t *ids, size_t n)
+spool_sqlite_ack(struct spool *sp, const int64_t *ids, size_t n)
 {
 	int rc;
 	sqlite3_stmt *st = spool_stmt(sp, ST_ACK, &rc);
@@ -328,8 +329,8 @@ spool_ack(struct spool *sp, const int64_t *ids, size_t n)
 }
 
 int
-spool_retry_later(struct spool *sp, const int64_t *ids, size_t n,
-                  int64_t due_ms, const char *reason)
+spool_sqlite_retry_later(struct spool *sp, const int64_t *ids, size_t n,
+                         int64_t due_ms, const char *reason)
 {
 	int rc;
 	sqlite3_stmt *st = spool_stmt(sp, ST_RETRY, &rc);
@@ -342,8 +343,8 @@ spool_retry_later(struct spool *sp, const int64_t *ids, size_t n,
 }
 
 int
-spool_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
-                  int http_status, const char *reason, int64_t now)
+spool_sqlite_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
+                         int http_status, const char *reason, int64_t now)
 {
 	int rc;
 	sqlite3_stmt *st = spool_stmt(sp, ST_DEAD, &rc);
@@ -375,7 +376,7 @@ release_handed(struct spool *sp)
 }
 
 int
-spool_release(struct spool *sp, const char *owner)
+spool_sqlite_release(struct spool *sp, const char *owner)
 {
 	int rc;
 	sqlite3_stmt *st = spool_stmt(sp, ST_RELEASE, &rc);

@@ -195,26 +195,27 @@ open_db(struct spool *sp, struct fr_error *err)
 }
 
 int
-spool_open(const char *path, struct spool **out, struct fr_error *err)
+spool_sqlite_open(const char *path, struct spool **out, struct fr_error *err)
 {
 	struct spool *sp = calloc(1, sizeof(*sp));
 
 	*out = NULL;
 	if (sp == NULL || (sp->path = xstrdup(path)) == NULL ||
 	    uuid_v4(sp->claim)) {
-		spool_close(sp);
+		spool_sqlite_close(sp);
 		return fr_fail(err, FR_ESTORE, NULL, NULL,
 		               "cannot open spool %s: out of memory or "
 		               "randomness",
 		               path);
 	}
+	sp->ops = &spool_sqlite_ops;
 	sp->busy_ms = SPOOL_BUSY_TIMEOUT_MS;
 	if (prepare_file(sp, err) != FR_OK) {
-		spool_close(sp);
+		spool_sqlite_close(sp);
 		return FR_ESTORE;
 	}
 	if (open_db(sp, err) != FR_OK || set_up(sp, err) != FR_OK) {
-		spool_close(sp);
+		spool_sqlite_close(sp);
 		return FR_ESTORE;
 	}
 	fr_error_clear(&sp->err);
@@ -256,7 +257,7 @@ spool_reconnect(struct spool *sp, struct fr_error *err)
 }
 
 void
-spool_close(struct spool *sp)
+spool_sqlite_close(struct spool *sp)
 {
 	if (sp == NULL)
 		return;
@@ -268,7 +269,7 @@ spool_close(struct spool *sp)
 }
 
 int
-spool_for_delivery(struct spool *sp, struct fr_error *err)
+spool_sqlite_for_delivery(struct spool *sp, struct fr_error *err)
 {
 	char sql[64];
 	int rc;
@@ -321,7 +322,7 @@ spool_set_busy_timeout(struct spool *sp, int ms)
 }
 
 int
-spool_set_max_size(struct spool *sp, int64_t max_bytes)
+spool_sqlite_set_max_size(struct spool *sp, int64_t max_bytes)
 {
 	char sql[96];
 	int64_t page = 4096, pages;

@@ -13,7 +13,7 @@
 /* ---- shared state ------------------------------------------------------- */
 
 int
-spool_state_set(struct spool *sp, const char *key, const char *value)
+spool_sqlite_state_set(struct spool *sp, const char *key, const char *value)
 {
 	int rc;
 	sqlite3_stmt *st = spool_stmt(sp, ST_STATE_SET, &rc);
@@ -29,7 +29,8 @@ spool_state_set(struct spool *sp, const char *key, const char *value)
 }
 
 int
-spool_state_get(struct spool *sp, const char *key, char *buf, size_t size)
+spool_sqlite_state_get(struct spool *sp, const char *key, char *buf,
+                       size_t size)
 {
 	int rc, status = FR_OK;
 	sqlite3_stmt *st = spool_stmt(sp, ST_STATE_GET, &rc);
