@@ -13,11 +13,12 @@ mode=${1:-demo}
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 libcurl4-openssl-dev libjson-c-dev libsqlite3-dev nettle-dev lighttpd
-liburiparser-dev python3 curl sqlite3"
+liburiparser-dev libpq-dev python3 curl sqlite3"
 # What the whole test suite drives for real, on top of the demo's needs:
 # a browser for the demo page, clang for the fuzz targets, and the other
-# web servers whose setups contrib/ ships.
-TEST_PACKAGES="chromium nodejs clang"
+# web servers whose setups contrib/ ships; PostgreSQL, whose initdb and
+# pg_ctl the PostgreSQL spool's tests run a cluster of their own with.
+TEST_PACKAGES="chromium nodejs clang postgresql"
 
 install_packages() {
 	missing=

@@ -11,6 +11,9 @@
  *   formrelay [-c FILE] purge ID|all    delete dead letters
  *   formrelay [-c FILE] flush           deliver until nothing is due now
  *                                       (CGI deployments: cron, timers)
+ *   formrelay [-c FILE] migrate         create or migrate the spool's
+ *                                       schema and say its version (every
+ *                                       process also does on opening)
  *
  * Every command takes --json (anywhere after the command name) for one
  * line of JSON on stdout instead of text.  See docs/admin.md.

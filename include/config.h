@@ -149,7 +149,11 @@ struct config {
 	char *event;           /* "" or a track event name */
 
 	/* [spool] */
-	char *spool_path;
+	char *spool_path;          /* SQLite's file; with PostgreSQL, where this
+	                            * host's metrics and rate-limit files go beside */
+	int spool_postgresql;      /* backend = postgresql (else sqlite) */
+	char *spool_url;           /* libpq URI; NULL with sqlite */
+	char *spool_password_file; /* NULL: libpq's .pgpass/PGPASSFILE */
 	int64_t max_age_ms;
 	int64_t retry_min_ms; /* back-off floor (default 1s) */
 	int64_t retry_max_ms; /* back-off ceiling (default 15min) */

@@ -194,6 +194,13 @@ struct spool_target {
 int spool_open_target(const struct spool_target *t, struct spool **out,
                       struct fr_error *err);
 
+/* The spool a configuration names ([spool] backend, path, url,
+ * password_file; t borrows cfg's strings), and opening it. */
+struct config;
+void spool_target_of(const struct config *cfg, struct spool_target *t);
+int spool_open_config(const struct config *cfg, struct spool **out,
+                      struct fr_error *err);
+
 /* "sqlite" or "postgresql". */
 const char *spool_backend_name(const struct spool *sp);
 

@@ -164,6 +164,13 @@ void spool_undo_keep(struct spool *sp, struct spool_append *const *items,
                      size_t n);
 void spool_undo_clear(struct spool *sp);
 
+/* ---- spool.c: what every backend shares ---- */
+
+/* Whether a submission may be stored: its events have a body and a
+ * messageId that fits, its keys fit (include/spool.h,
+ * "De-duplication"); a submission key needs an event to remember. */
+int spool_append_valid(const struct spool_append *a);
+
 /* ---- spool_schema.c ---- */
 
 /* Bring the schema to SPOOL_SCHEMA_VERSION (see spool_schema.c). */

@@ -51,6 +51,13 @@ struct spool_ops {
 	int (*state_set)(struct spool *sp, const char *key, const char *value);
 	int (*state_get)(struct spool *sp, const char *key, char *buf,
 	                 size_t size);
+	int (*verify_take)(struct spool *sp, int64_t now, int64_t lease_ms,
+	                   size_t max, struct spool_verify_item **out,
+	                   size_t *count);
+	int (*verify_settle)(struct spool *sp,
+	                     const struct spool_verify_item *it,
+	                     enum spool_verdict v, int64_t now,
+	                     int64_t retry_ms);
 	/* A descriptor readable when another process stored events, or -1
 	 * (spool_wake_fd); and taking what made it readable: 1 when it was a
 	 * wake-up. */
@@ -91,6 +98,13 @@ int spool_sqlite_requeue(struct spool *sp, int64_t id, int64_t now,
 int spool_sqlite_purge(struct spool *sp, int64_t id, int64_t *count);
 int spool_sqlite_state_set(struct spool *sp, const char *key,
                            const char *value);
+int spool_sqlite_verify_take(struct spool *sp, int64_t now, int64_t lease_ms,
+                             size_t max, struct spool_verify_item **out,
+                             size_t *count);
+int spool_sqlite_verify_settle(struct spool *sp,
+                               const struct spool_verify_item *it,
+                               enum spool_verdict v, int64_t now,
+                               int64_t retry_ms);
 int spool_sqlite_state_get(struct spool *sp, const char *key, char *buf,
                            size_t size);
 

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "spam.h"
 #include "spool.h"
+#include "spool_pg.h"
 #include "util.h"
 
 struct admin {
@@ -32,8 +33,8 @@ struct admin {
 	struct spool *sp;
 };
 
-static const char *const commands[] = {"status", "dead", "requeue", "purge",
-                                       "flush"};
+static const char *const commands[] = {"status", "dead",  "requeue",
+                                       "purge",  "flush", "migrate"};
 
 int
 admin_is_command(const char *name)
@@ -72,7 +73,8 @@ usage(struct admin *a, const char *fmt, ...)
 	fprintf(a->errs,
 	        "\nusage: formrelay [-c FILE] status|dead|flush [--json]\n"
 	        "       formrelay [-c FILE] dead [--limit N] [--json]\n"
-	        "       formrelay [-c FILE] requeue|purge ID|all [--json]\n");
+	        "       formrelay [-c FILE] requeue|purge ID|all [--json]\n"
+	        "       formrelay [-c FILE] migrate [--json]\n");
 	return ADMIN_EXIT_USAGE;
 }
 
@@ -194,9 +196,19 @@ open_spool(struct admin *a)
 	struct fr_error err;
 
 	fr_error_clear(&err);
-	if (spool_open(a->cfg->spool_path, &a->sp, &err) != FR_OK)
+	if (a->sp == NULL && spool_open_config(a->cfg, &a->sp, &err) != FR_OK)
 		return fail(a, "cannot open spool: %s", err.message);
 	return ADMIN_EXIT_OK;
+}
+
+/* The spool for people: its file, or its database without the password. */
+static const char *
+spool_where_cfg(const struct admin *a, char *buf, size_t size)
+{
+	struct spool_target t;
+
+	spool_target_of(a->cfg, &t);
+	return spool_where(&t, buf, size);
 }
 
 /* A shared state value as a number (0 when unset or unreadable). */
@@ -272,8 +284,9 @@ status_json(struct admin *a, const struct spool_stats *st,
             const struct delivery_state *ds)
 {
 	struct json_object *o = json_object_new_object();
+	char where[1024];
 
-	json_add_str(o, "spool", a->cfg->spool_path);
+	json_add_str(o, "spool", spool_where_cfg(a, where, sizeof(where)));
 	json_add_int(o, "pending", st->pending);
 	json_add_int(o, "inflight", st->inflight);
 	json_add_int(o, "dead", st->dead);
@@ -315,9 +328,10 @@ static void
 status_text(struct admin *a, const struct spool_stats *st,
             const struct delivery_state *ds)
 {
-	char age[32];
+	char age[32], where[1024];
 
-	fprintf(a->out, "%-13s %s\n", "spool", a->cfg->spool_path);
+	fprintf(a->out, "%-13s %s\n", "spool",
+	        spool_where_cfg(a, where, sizeof(where)));
 	fprintf(a->out, "%-13s %" PRId64, "pending", st->pending);
 	if (st->pending > 0) {
 		format_age(a->now - st->oldest_pending_ms, age, sizeof(age));
@@ -495,6 +509,40 @@ cmd_flush(struct admin *a)
 	return rc;
 }
 
+/* ---- migrate ---------------------------------------------------------------
+ */
+
+/* Opening creates or migrates the schema; say what the spool now is. */
+static int
+cmd_migrate(struct admin *a)
+{
+	struct fr_error err;
+	char where[1024];
+	int version = SPOOL_SCHEMA_VERSION;
+	struct json_object *o;
+
+	if (a->arg != NULL)
+		return usage(a, "unexpected argument %s", a->arg);
+	if (open_spool(a) != ADMIN_EXIT_OK)
+		return ADMIN_EXIT_ERROR;
+	fr_error_clear(&err);
+	if (a->cfg->spool_postgresql &&
+	    spool_pg_migrate(a->sp, 1, &version, &err) != FR_OK)
+		return fail(a, "%s", err.message);
+	spool_where_cfg(a, where, sizeof(where));
+	if (!a->json) {
+		fprintf(a->out, "spool %s (%s): schema version %d\n", where,
+		        spool_backend_name(a->sp), version);
+		return ADMIN_EXIT_OK;
+	}
+	o = json_object_new_object();
+	json_add_str(o, "spool", where);
+	json_add_str(o, "backend", spool_backend_name(a->sp));
+	json_add_int(o, "schema_version", version);
+	emit_json(a, o);
+	return ADMIN_EXIT_OK;
+}
+
 /* ---- entry
  * ------------------------------------------------------------------- */
 
@@ -509,6 +557,8 @@ dispatch(struct admin *a)
 		return cmd_requeue_purge(a, 1);
 	if (strcmp(a->cmd, "purge") == 0)
 		return cmd_requeue_purge(a, 0);
+	if (strcmp(a->cmd, "migrate") == 0)
+		return cmd_migrate(a);
 	return cmd_flush(a);
 }
 

@@ -178,6 +178,19 @@ set_api_key(struct ini *st, const struct key_def *def, char *value)
 
 /* A path or other optional string: empty leaves it unset. */
 static int
+set_backend(struct ini *st, const struct key_def *def, char *value)
+{
+	if (ascii_casecmp(value, "sqlite") == 0)
+		st->cfg->spool_postgresql = 0;
+	else if (ascii_casecmp(value, "postgresql") == 0)
+		st->cfg->spool_postgresql = 1;
+	else
+		return bad_value(st, def, "expected sqlite or postgresql",
+		                 value);
+	return FR_OK;
+}
+
+static int
 set_optional(struct ini *st, const struct key_def *def, char *value)
 {
 	char **slot = field(st, def);
@@ -492,6 +505,10 @@ static const struct key_def keys[] = {
         {SEC_IDENTITY, "missing_id", set_missing_id, NULL, 0},
         {SEC_IDENTITY, "event", set_event, NULL, 0},
         {SEC_SPOOL, "path", set_required, NULL, F(spool_path)},
+        {SEC_SPOOL, "backend", set_backend, NULL, F(spool_postgresql)},
+        {SEC_SPOOL, "url", set_optional, NULL, F(spool_url)},
+        {SEC_SPOOL, "password_file", set_optional, NULL,
+         F(spool_password_file)},
         {SEC_SPOOL, "max_age", set_duration, NULL, F(max_age_ms)},
         {SEC_SPOOL, "retry_min", set_duration, NULL, F(retry_min_ms)},
         {SEC_SPOOL, "retry_max", set_duration, NULL, F(retry_max_ms)},
@@ -911,6 +928,17 @@ ini_finish(struct ini *st)
 		return ini_fail(st, "spool.retry_min is longer than "
 		                    "spool.retry_max");
 	}
+	if (cfg->spool_postgresql != (cfg->spool_url != NULL)) {
+		st->line = seen_line(st, cfg->spool_postgresql
+		                                 ? F(spool_postgresql)
+		                                 : F(spool_url));
+		return ini_fail(st,
+		                cfg->spool_postgresql
+		                        ? "spool.backend = postgresql needs "
+		                          "spool.url"
+		                        : "spool.url is set but "
+		                          "spool.backend is not postgresql");
+	}
 	if (st->api_base_set)
 		return FR_OK;
 	base = strcmp(cfg->region, "eu") == 0 ? API_BASE_EU : API_BASE_US;
@@ -1055,6 +1083,8 @@ config_free(struct config *cfg)
 	list_clear(&cfg->id_fields);
 	free(cfg->event);
 	free(cfg->spool_path);
+	free(cfg->spool_url);
+	free(cfg->spool_password_file);
 	list_clear(&cfg->allowed_origins);
 	list_clear(&cfg->redirect_allow);
 	free(cfg->success_url);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "spool_pg.h"
 #include "webhook.h"
 #include "config_int.h"
 #include "util.h"
@@ -551,6 +552,23 @@ print_antispam(FILE *fp, const struct config *cfg)
 		               as->double_submit_ms);
 }
 
+/* The URL without its password (a libpq URI may hold one). */
+static void
+print_spool(FILE *fp, const struct config *cfg)
+{
+	char url[1024];
+
+	print_str(fp, "spool.backend",
+	          cfg->spool_postgresql ? "postgresql" : "sqlite");
+	print_str(fp, "spool.path", cfg->spool_path);
+	if (cfg->spool_url != NULL) {
+		spool_pg_url_masked(cfg->spool_url, url, sizeof(url));
+		print_str(fp, "spool.url", url);
+	}
+	if (cfg->spool_password_file != NULL)
+		print_str(fp, "spool.password_file", cfg->spool_password_file);
+}
+
 void
 config_print(const struct config *cfg, FILE *fp)
 {
@@ -563,7 +581,7 @@ config_print(const struct config *cfg, FILE *fp)
 	print_str(fp, "identity.missing_id",
 	          cfg->missing_id_reject ? "reject" : "email");
 	print_str(fp, "identity.event", cfg->event);
-	print_str(fp, "spool.path", cfg->spool_path);
+	print_spool(fp, cfg);
 	print_duration(fp, "spool.max_age", cfg->max_age_ms);
 	print_duration(fp, "spool.retry_min", cfg->retry_min_ms);
 	print_duration(fp, "spool.retry_max", cfg->retry_max_ms);

@@ -73,7 +73,7 @@ deliverer_new(const struct config *cfg, const char *owner,
 		               "out of memory creating the deliverer");
 	}
 	d->cfg = cfg;
-	rc = spool_open(cfg->spool_path, &d->sp, err);
+	rc = spool_open_config(cfg, &d->sp, err);
 	if (rc == FR_OK)
 		rc = spool_for_delivery(d->sp, err);
 	if (rc == FR_OK)
@@ -646,21 +646,36 @@ take_wakes(struct deliver_thread *t, const struct pollfd *pfd, nfds_t n)
 	return woken;
 }
 
+/* Whether the spool's own wake-up (PostgreSQL's NOTIFY, from any host)
+ * came; drains it. */
+static int
+spool_woke(struct deliver_thread *t, const struct pollfd *pfd)
+{
+	return pfd->fd >= 0 && pfd->revents != 0 && spool_wake_drain(t->d->sp);
+}
+
 /* Sleep until wake_at (ms since the epoch) or a stop, and a wake when
- * wakeable (else a wake is left for the next sleep). */
+ * wakeable (else a wake is left for the next sleep).  A wake is a write
+ * to the eventfd or the pipe, or one the spool gives (spool_wake_fd). */
 static void
 thread_sleep(struct deliver_thread *t, int64_t wake_at, int wakeable)
 {
-	struct pollfd pfd[3] = {{t->stop_fd, POLLIN, 0},
+	struct pollfd pfd[4] = {{t->stop_fd, POLLIN, 0},
 	                        {t->wake_efd, POLLIN, 0},
-	                        {t->wake_fd, POLLIN, 0}};
-	nfds_t n = wakeable ? 3 : 1;
+	                        {t->wake_fd, POLLIN, 0},
+	                        {-1, POLLIN, 0}};
+	nfds_t n = wakeable ? 4 : 1;
 	int64_t left;
 
+	/* one that came during the last round's statements */
+	if (wakeable && spool_wake_drain(t->d->sp))
+		return;
 	while (!thread_stopping(t) && (left = wake_at - now_ms()) > 0) {
 		pfd[2].fd = t->wake_fd;
+		pfd[3].fd = wakeable ? spool_wake_fd(t->d->sp) : -1;
 		if (poll(pfd, n, left > INT_MAX ? INT_MAX : (int)left) > 0 &&
-		    wakeable && take_wakes(t, pfd + 1, n - 1))
+		    wakeable &&
+		    (take_wakes(t, pfd + 1, 2) | spool_woke(t, &pfd[3])))
 			return;
 	}
 }
@@ -692,9 +707,11 @@ thread_main(void *arg)
 		} while (rc == FR_OK && more && !thread_stopping(t));
 		if (rc != FR_OK)
 			log_msg(LOG_ERROR,
-			        "delivery round failed: %s; "
+			        "delivery round failed: %s (%s); "
 			        "trying again in %d ms",
-			        fr_status_name(rc), DELIVER_POLL_MS);
+			        fr_status_name(rc),
+			        spool_last_error(t->d->sp)->message,
+			        DELIVER_POLL_MS);
 		thread_sleep(t,
 		             rc == FR_OK ? deliver_next_wake(t->d, now_ms())
 		                         : now_ms() + DELIVER_POLL_MS,

@@ -285,7 +285,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 	if (in == NULL)
 		return fr_fail(err, FR_ESTORE, "out_of_memory", NULL,
 		               "out of memory");
-	if (spool_open(cfg->spool_path, &in->sp, err) != FR_OK) {
+	if (spool_open_config(cfg, &in->sp, err) != FR_OK) {
 		free(in);
 		return FR_ESTORE;
 	}

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fcgi_loop.h"
 #include "log.h"
+#include "spool.h"
 
 struct options {
 	const char *config;
@@ -27,7 +28,8 @@ usage(FILE *fp)
 	        "usage: formrelay [-c FILE] [--listen ADDR] [--threads N]\n"
 	        "       formrelay [-c FILE] --check-config\n"
 	        "       formrelay [-c FILE] status | dead | flush |\n"
-	        "                 requeue ID|all | purge ID|all  [--json]\n"
+	        "                 requeue ID|all | purge ID|all | migrate\n"
+	        "                 [--json]\n"
 	        "       formrelay --version | --help\n"
 	        "\n"
 	        "Without a command it serves FastCGI on the socket it was\n"
@@ -102,6 +104,30 @@ config_ready(struct config *cfg, const char *opt)
 	return 0;
 }
 
+/*
+ * --check-config: print the settings; with a PostgreSQL spool, connect
+ * (and create or migrate its schema) and say what is wrong.  A SQLite
+ * spool is created on first use, so nothing is opened for it here.
+ */
+static int
+check_config(const struct config *cfg)
+{
+	struct fr_error err;
+	struct spool *sp = NULL;
+
+	config_print(cfg, stdout);
+	if (!cfg->spool_postgresql)
+		return 0;
+	fflush(stdout);
+	fr_error_clear(&err);
+	if (spool_open_config(cfg, &sp, &err) != FR_OK) {
+		fprintf(stderr, "formrelay: spool: %s\n", err.message);
+		return 1;
+	}
+	spool_close(sp);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -119,7 +145,7 @@ main(int argc, char **argv)
 	/* Without the index lookups still work, only slower. */
 	(void)alias_config_prepare(&cfg);
 	if (o.check_config)
-		config_print(&cfg, stdout), rc = 0;
+		rc = check_config(&cfg);
 	else if (optind < argc)
 		rc = admin_main(&cfg, argc - optind, argv + optind);
 	else if (o.serve.listen == NULL && serve_is_cgi())

@@ -3,12 +3,15 @@
  * handle's backend (include/spool_ops.h), and what is the same for
  * every backend.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "spool.h"
 #include "spool_internal.h"
+#include "config.h"
 #include "spool_ops.h"
+#include "spool_pg.h"
 #include "util.h"
 
 static int
@@ -45,6 +48,8 @@ const struct spool_ops spool_sqlite_ops = {
         .purge = spool_sqlite_purge,
         .state_set = spool_sqlite_state_set,
         .state_get = spool_sqlite_state_get,
+        .verify_take = spool_sqlite_verify_take,
+        .verify_settle = spool_sqlite_verify_settle,
         .wake_fd = no_wake_fd,
         .wake_drain = no_wake_drain,
 };
@@ -61,10 +66,8 @@ int
 spool_open_target(const struct spool_target *t, struct spool **out,
                   struct fr_error *err)
 {
-	*out = NULL;
 	if (t->backend == SPOOL_POSTGRESQL)
-		return fr_fail(err, FR_ESTORE, NULL, NULL,
-		               "this formrelay has no PostgreSQL spool");
+		return spool_pg_open(t->url, t->password_file, out, err);
 	return spool_sqlite_open(t->path, out, err);
 }
 
@@ -77,8 +80,30 @@ spool_backend_name(const struct spool *sp)
 const char *
 spool_where(const struct spool_target *t, char *buf, size_t size)
 {
-	strlcopy(buf, t->path ? t->path : "", size);
+	if (t->backend == SPOOL_POSTGRESQL)
+		spool_pg_url_masked(t->url ? t->url : "", buf, size);
+	else
+		strlcopy(buf, t->path ? t->path : "", size);
 	return buf;
+}
+
+void
+spool_target_of(const struct config *cfg, struct spool_target *t)
+{
+	t->backend = cfg->spool_postgresql ? SPOOL_POSTGRESQL : SPOOL_SQLITE;
+	t->path = cfg->spool_path;
+	t->url = cfg->spool_url;
+	t->password_file = cfg->spool_password_file;
+}
+
+int
+spool_open_config(const struct config *cfg, struct spool **out,
+                  struct fr_error *err)
+{
+	struct spool_target t;
+
+	spool_target_of(cfg, &t);
+	return spool_open_target(&t, out, err);
 }
 
 void
@@ -113,6 +138,36 @@ spool_wake_drain(struct spool *sp)
 }
 
 /* ---- appending ------------------------------------------------------ */
+
+static int
+key_valid(const char *key)
+{
+	return key == NULL ||
+	       (*key != '\0' && strlen(key) <= SPOOL_DEDUP_KEY_MAX);
+}
+
+static int
+event_valid(const struct spool_event *ev)
+{
+	return ev->message_id != NULL && ev->body != NULL &&
+	       strlen(ev->message_id) < MESSAGE_ID_SIZE &&
+	       ev->len <= INT32_MAX && key_valid(ev->dedup_key);
+}
+
+int
+spool_append_valid(const struct spool_append *a)
+{
+	size_t i;
+
+	if ((a->n > 0 && a->evs == NULL) || !key_valid(a->dedup_key) ||
+	    (a->dedup_key != NULL && a->n == 0) ||
+	    (a->hold != NULL && a->hold->token == NULL))
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (!event_valid(&a->evs[i]))
+			return 0;
+	return 1;
+}
 
 int
 spool_append_begin(struct spool *sp)
@@ -213,4 +268,18 @@ int
 spool_state_get(struct spool *sp, const char *key, char *buf, size_t size)
 {
 	return sp->ops->state_get(sp, key, buf, size);
+}
+
+int
+spool_verify_take(struct spool *sp, int64_t now, int64_t lease_ms, size_t max,
+                  struct spool_verify_item **out, size_t *count)
+{
+	return sp->ops->verify_take(sp, now, lease_ms, max, out, count);
+}
+
+int
+spool_verify_settle(struct spool *sp, const struct spool_verify_item *it,
+                    enum spool_verdict v, int64_t now, int64_t retry_ms)
+{
+	return sp->ops->verify_settle(sp, it, v, now, retry_ms);
 }

@@ -14,36 +14,6 @@
 /* ---- appending ------------------------------------------------------------
  */
 
-static int
-key_valid(const char *key)
-{
-	return key == NULL ||
-	       (*key != '\0' && strlen(key) <= SPOOL_DEDUP_KEY_MAX);
-}
-
-static int
-event_valid(const struct spool_event *ev)
-{
-	return ev->message_id != NULL && ev->body != NULL &&
-	       strlen(ev->message_id) < MESSAGE_ID_SIZE &&
-	       ev->len <= INT32_MAX && key_valid(ev->dedup_key);
-}
-
-static int
-append_valid(const struct spool_append *a)
-{
-	size_t i;
-
-	if ((a->n > 0 && a->evs == NULL) || !key_valid(a->dedup_key) ||
-	    (a->dedup_key != NULL && a->n == 0) ||
-	    (a->hold != NULL && a->hold->token == NULL))
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (!event_valid(&a->evs[i]))
-			return 0;
-	return 1;
-}
-
 /* The event's row (handed, when this handle hands its appends), then
  * its body under the same id. */
 static int
@@ -187,7 +157,7 @@ append_one(struct spool *sp, struct spool_append *a, int64_t now)
 	size_t stored = 0;
 
 	a->original[0] = '\0';
-	if (!append_valid(a)) {
+	if (!spool_append_valid(a)) {
 		a->result = FR_EINTERNAL;
 		return SQLITE_OK;
 	}

@@ -79,8 +79,9 @@ exec_id_time(struct spool *sp, enum stmt_id id, int64_t a, int64_t b)
 }
 
 int
-spool_verify_take(struct spool *sp, int64_t now, int64_t lease_ms, size_t max,
-                  struct spool_verify_item **out, size_t *count)
+spool_sqlite_verify_take(struct spool *sp, int64_t now, int64_t lease_ms,
+                         size_t max, struct spool_verify_item **out,
+                         size_t *count)
 {
 	struct spool_verify_item *items = calloc(max ? max : 1, sizeof(*items));
 	size_t i, n = 0;
@@ -130,8 +131,8 @@ settle_events(struct spool *sp, const struct spool_verify_item *it,
 }
 
 int
-spool_verify_settle(struct spool *sp, const struct spool_verify_item *it,
-                    enum spool_verdict v, int64_t now, int64_t retry_ms)
+spool_sqlite_verify_settle(struct spool *sp, const struct spool_verify_item *it,
+                           enum spool_verdict v, int64_t now, int64_t retry_ms)
 {
 	/* A verdict undone by a power cut would be asked again, and the
 	 * vendor says "already used" the second time: settle durably. */

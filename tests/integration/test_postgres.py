@@ -1,0 +1,205 @@
+"""The PostgreSQL spool (issue 22) against a real PostgreSQL started
+for the test (tests/pgcluster.py): configuration and --check-config,
+`formrelay migrate`, submissions stored and delivered with their
+messageIds, de-duplication through the database, dead letters and the
+admin commands, /healthz and /metrics, and a database that goes away:
+503 meanwhile, never a 2xx for a row not committed, and back once it
+returns."""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import pgcluster  # noqa: E402
+from harness import BIN, Env, Tap, wait_until  # noqa: E402
+
+SECRET = "whsec_" + base64.b64encode(b"formrelay-pg-secret-32-bytes!!!!").decode()
+
+
+def webhook(env, msg_id, body):
+    """A Standard Webhooks post signed with SECRET."""
+    body = json.dumps(body).encode()
+    ts = str(int(time.time()))
+    key = base64.b64decode(SECRET[len("whsec_"):])
+    mac = hmac.new(key, ("%s.%s." % (msg_id, ts)).encode() + body,
+                   hashlib.sha256).digest()
+    h = {"Content-Type": "application/json", "webhook-id": msg_id,
+         "webhook-timestamp": ts,
+         "webhook-signature": "v1," + base64.b64encode(mac).decode()}
+    return env.relay.request("POST", "/formrelay", body, h)
+
+
+def pg_conf(cluster, **extra):
+    spool = {"backend": "postgresql", "url": cluster.url(),
+             "password_file": cluster.password_file()}
+    spool.update(extra)
+    return {"spool": spool}
+
+
+def rows(cluster, sql):
+    return cluster.psql(sql)
+
+
+def check_config(t, env, cluster):
+    rc, out = env.relay.admin("--check-config")
+    t.eq(rc, 0, "--check-config: 0 with a reachable database")
+    t.ok("spool.backend = postgresql" in out, "it prints the backend", out)
+    t.ok(pgcluster.PASSWORD not in out, "and never the password", out)
+    # the same file with a wrong password: says what is wrong
+    bad = os.path.join(env.tmp, "bad-password")
+    with open(bad, "w") as f:
+        f.write("wrong\n")
+    os.chmod(bad, 0o600)
+    conf = os.path.join(env.tmp, "bad.conf")
+    with open(env.relay.conf) as f:
+        text = f.read().replace(cluster.password_file(), bad)
+    with open(conf, "w") as f:
+        f.write(text)
+    p = subprocess.run([BIN, "-c", conf, "--check-config"],
+                       capture_output=True, text=True, timeout=60)
+    t.ok(p.returncode != 0, "--check-config with a wrong password fails",
+         p.stdout + p.stderr)
+    t.ok("password authentication failed" in p.stderr,
+         "and says why", p.stderr)
+    t.ok("wrong" not in p.stdout + p.stderr, "without printing it")
+    # url given with the default backend: a configuration error
+    with open(conf, "w") as f:
+        f.write(text.replace("backend = postgresql", "backend = sqlite"))
+    p = subprocess.run([BIN, "-c", conf, "--check-config"],
+                       capture_output=True, text=True, timeout=60)
+    t.ok(p.returncode != 0 and "spool.url" in p.stderr,
+         "url without backend = postgresql is refused", p.stderr)
+
+
+def check_migrate(t, env, cluster):
+    rc, out = env.relay.admin("migrate")
+    t.eq(rc, 0, "formrelay migrate: 0")
+    t.ok("schema version 1" in out, "it names the version", out)
+    t.eq(rows(cluster, "SELECT max(version) FROM formrelay_schema"),
+         [["1"]], "the database records version 1")
+    cluster.psql("UPDATE formrelay_schema SET version = 99")
+    rc, out = env.relay.admin("status")
+    t.ok(rc != 0 and "newer than this formrelay" in out,
+         "a newer schema is refused", out)
+    cluster.psql("UPDATE formrelay_schema SET version = 1")
+
+
+def check_delivery(t, env, cluster):
+    ids = []
+    for i in range(20):
+        r = env.relay.post_json({"email": "pg%d@x.example" % i,
+                                 "entryId": "pg-%d" % i})
+        t.ok(r.status == 202, "submission %d: 202" % i, r.body)
+        ids.append(r.json().get("id"))
+    wait_until(lambda: set(ids) <= {m["messageId"]
+                                    for m in env.standin.messages()},
+               60, "the 20 delivered")
+    t.ok(True, "every acknowledged submission delivered, same messageId")
+    wait_until(lambda: rows(cluster, "SELECT count(*) FROM events")
+               == [["0"]], 30, "acks")
+    t.ok(True, "the events table is empty once acknowledged")
+
+
+def check_dedup(t, env, cluster):
+    body = {"userData": {"entryId": "emb-pg", "email": "w@x.example"}}
+    r = webhook(env, "msg_pg_1", body)
+    t.eq(r.status, 202, "signed webhook: 202")
+    first = r.json().get("id")
+    r = webhook(env, "msg_pg_1", body)
+    t.eq(r.status, 202, "the same webhook-id again: 202")
+    t.eq(r.json().get("duplicate"), True, "marked duplicate")
+    t.eq(r.json().get("id"), first, "with the first messageId")
+    t.eq(rows(cluster, "SELECT message_id FROM dedup"
+                       " WHERE key = 'webhook:msg_pg_1'"), [[first]],
+         "the key is in the database's dedup table")
+    wait_until(lambda: first in [m["messageId"]
+                                 for m in env.standin.messages()],
+               30, "webhook delivered")
+    t.eq([m["messageId"] for m in env.standin.messages()].count(first), 1,
+         "delivered once")
+
+
+def check_dead_letters(t, env, cluster):
+    env.standin.script({"responses": [{"status": 400}]})
+    r = env.relay.post_json({"email": "dead@x.example", "entryId": "dead"})
+    t.eq(r.status, 202, "a submission Customer.io will refuse: 202")
+
+    def dead():
+        st = env.relay.status() or {}
+        return st.get("dead", 0) >= 1
+    wait_until(dead, 60, "a dead letter")
+    rc, out = env.relay.admin("dead", "--json")
+    t.eq(rc, 0, "formrelay dead: 0")
+    listed = json.loads(out)
+    t.ok(any(d.get("status") == 400 for d in listed.get("dead", listed)
+             if isinstance(d, dict)), "the dead letter is listed", out)
+    rc, out = env.relay.admin("requeue", "all")
+    t.eq(rc, 0, "requeue all: 0")
+    wait_until(lambda: rows(cluster, "SELECT count(*) FROM events")
+               == [["0"]], 60, "the requeued one delivered")
+    t.ok(True, "requeued and delivered")
+
+
+def check_observability(t, env):
+    r = env.relay.request("GET", "/formrelay/healthz")
+    t.eq(r.status, 200, "/healthz: 200 with the database up")
+    r = env.relay.request("GET", "/formrelay/metrics")
+    t.ok(r.status in (200, 403), "/metrics answers", r.status)
+
+
+def check_outage(t, env, cluster):
+    cluster.stop("immediate")
+    r = env.relay.post_json({"email": "down@x.example", "entryId": "down"})
+    t.eq(r.status, 503, "database down: 503")
+    r = env.relay.request("GET", "/formrelay/healthz")
+    t.eq(r.status, 503, "database down: /healthz 503")
+    cluster.start()
+
+    def back():
+        return env.relay.post_json({"email": "up@x.example",
+                                    "entryId": "up"}).status == 202
+    wait_until(back, 60, "a 202 once the database is back")
+    t.ok(True, "database back: submissions stored again")
+    t.eq(rows(cluster, "SELECT count(*) FROM dedup WHERE key LIKE 'msg:%'"
+              " AND false"), [["0"]], "the database answers")
+    wait_until(lambda: "up" in [m.get("userId") for m in
+                                env.standin.messages()], 60,
+               "the one after the outage delivered")
+    t.ok("down" not in [m.get("userId") for m in env.standin.messages()],
+         "the one answered 503 was not delivered")
+
+
+def main():
+    t = Tap()
+    if not pgcluster.available():
+        t.skip_all("no PostgreSQL server (initdb): install postgresql")
+    cluster = pgcluster.Cluster()
+    env = None
+    try:
+        env = Env(t, conf_extra=pg_conf(cluster), secret=SECRET)
+        check_config(t, env, cluster)
+        check_migrate(t, env, cluster)
+        check_delivery(t, env, cluster)
+        check_dedup(t, env, cluster)
+        check_dead_letters(t, env, cluster)
+        check_observability(t, env)
+        check_outage(t, env, cluster)
+        log = env.relay.log()
+        t.ok(pgcluster.PASSWORD not in log, "the password is in no log")
+    finally:
+        if env:
+            env.close()
+        cluster.close()
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
