@@ -939,6 +939,12 @@ ini_finish(struct ini *st)
 		                        : "spool.url is set but "
 		                          "spool.backend is not postgresql");
 	}
+	if (cfg->spool_postgresql && cfg->spam.captcha != CAPTCHA_NONE) {
+		st->line = seen_line(st, F(spam.captcha));
+		return ini_fail(st, "antispam.captcha needs spool.backend = "
+		                    "sqlite: a PostgreSQL spool does not hold "
+		                    "CAPTCHA tokens yet");
+	}
 	if (st->api_base_set)
 		return FR_OK;
 	base = strcmp(cfg->region, "eu") == 0 ? API_BASE_EU : API_BASE_US;
