@@ -1,15 +1,23 @@
 /*
- * FastCGI and CGI serving.  As in fcgiwrap and spawn-fcgi, SIGTERM is
- * caught without SA_RESTART; workers accept with FCGI_FAIL_ACCEPT_ON_INTR
- * so that a signal sent to each of them ends its accept() and the loop.
+ * FastCGI and CGI serving.  Each worker thread accepts through libfcgi
+ * on the listening socket made non-blocking, and waits for connections
+ * in epoll with an eventfd beside it: stopping writes the eventfd, so no
+ * signal interrupts a worker's read(2) or write(2) of a request in hand
+ * (libfcgi does not retry those on EINTR) unless its peer has stalled
+ * for STOP_GRACE_S.  As in fcgiwrap and spawn-fcgi, the stop signals end
+ * the loop; here the main thread takes them with sigtimedwait.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,23 +34,33 @@
 #include "request.h"
 #include "deliver_child.h"
 #include "spool.h"
+#include "util.h"
 
 #define MAX_THREADS 64
+/* Back-off after an accept failed for want of a resource: doubling from
+ * the first to the last, in milliseconds. */
+#define BACKOFF_FIRST_MS 10
+#define BACKOFF_MAX_MS   1000
+/* How long a request in hand at a stop signal may take to finish. */
+#define STOP_GRACE_S 10
 
 struct worker {
 	pthread_t tid;
 	int index;
 	int listen_fd;
+	int wake_fd;  /* readable once stopping: the eventfd of all workers */
+	int epoll_fd; /* listen_fd (EPOLLEXCLUSIVE) and wake_fd */
 	int running;
+	int failed; /* ended for an error the socket will not get over */
 	struct app app;
 };
 
-static volatile sig_atomic_t stopping;
+static int stopping; /* atomic: set once, before wake_fd is written */
 
-static void
-on_wake_signal(int sig)
+static int
+is_stopping(void)
 {
-	(void)sig; /* only here to interrupt accept(2) */
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
 }
 
 static long
@@ -180,40 +198,14 @@ conn_finish(void *ctx)
  * from: only the thread that serves the connection can do that, so such
  * a request is not handed to the spool writer (this thread waits for its
  * commit, as CGI does).  libfcgi has no call for the flag it parsed from
- * FCGI_BEGIN_REQUEST, so this reads the field fcgiapp.h marks internal.
+ * FCGI_BEGIN_REQUEST, so this reads (never writes) the field fcgiapp.h
+ * marks internal; tests/unit/test_fcgi_loop checks that libfcgi still
+ * sets it as the server asked and keeps the connection by it.
  */
 static int
 conn_keeps_open(const FCGX_Request *rq)
 {
 	return rq->keepConnection;
-}
-
-/*
- * Accept the next connection ourselves and give it to FCGX_Accept_r,
- * which reads from an open ipcFd instead of accepting.  libfcgi's own
- * accept follows each AF_UNIX accept(2) with a poll(2) for readability:
- * a third system call on every request (1.4 % of the machine's CPU under
- * load) to spare the rare server that connects and sends nothing, which
- * FCGX_Accept_r handles anyway (it closes such a connection and accepts
- * again).  keepConnection set stops FCGX_Accept_r's opening
- * FCGX_Finish_r from closing the fd; the request's FCGI_BEGIN_REQUEST
- * then sets it as the server asks.  Returns 0, or -errno as
- * FCGX_Accept_r does.  A connection the server keeps open (ipcFd still
- * set) is read again, not replaced.
- */
-static int
-conn_accept(struct fcgi_conn *c)
-{
-	int fd;
-
-	if (c->rq.ipcFd < 0) {
-		fd = accept4(c->rq.listen_sock, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		c->rq.ipcFd = fd;
-		c->rq.keepConnection = 1;
-	}
-	return FCGX_Accept_r(&c->rq);
 }
 
 /* A request to accept into; owned by the caller until deferred. */
@@ -222,8 +214,7 @@ conn_new(int listen_fd)
 {
 	struct fcgi_conn *c = malloc(sizeof(*c));
 
-	if (c == NULL ||
-	    FCGX_InitRequest(&c->rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)) {
+	if (c == NULL || FCGX_InitRequest(&c->rq, listen_fd, 0)) {
 		free(c);
 		return NULL;
 	}
@@ -232,37 +223,199 @@ conn_new(int listen_fd)
 	return c;
 }
 
+/* What a worker does after an accept failed with err. */
+enum accept_next {
+	ACCEPT_WAIT,    /* nothing to accept: wait for a connection */
+	ACCEPT_AGAIN,   /* that connection failed: accept the next one */
+	ACCEPT_BACKOFF, /* out of a resource: wait a little, then again */
+	ACCEPT_GIVE_UP, /* the socket is unusable: this worker ends */
+};
+
+/*
+ * accept(2) on Linux: network errors pending on the new connection are
+ * its own (retry at once); descriptors, buffers and memory run out for a
+ * while (EMFILE, ENFILE, ENOBUFS, ENOMEM: back off and retry); a socket
+ * that is not a listening one never becomes one.  Anything unknown is
+ * retried with back-off: a process that stops accepting is an outage.
+ */
+static enum accept_next
+accept_next(int err)
+{
+	switch (err) {
+	case EAGAIN:
+		return ACCEPT_WAIT;
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	case EPERM: /* a firewall rule refused it */
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ECONNRESET:
+	case ETIMEDOUT:
+		return ACCEPT_AGAIN;
+	case EBADF:
+	case ENOTSOCK:
+	case EINVAL:
+	case EFAULT:
+		return ACCEPT_GIVE_UP;
+	default:
+		return ACCEPT_BACKOFF;
+	}
+}
+
+/*
+ * The process's episode of failed accepts: logged when it starts and
+ * when it ends, whichever threads meet it, never once per failure.
+ */
+static struct {
+	int err;          /* the first failure's errno; 0: no episode */
+	unsigned long n;  /* failures in this episode */
+	int64_t since_ms; /* when it started */
+	pthread_mutex_t mu;
+} episode = {0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+
+static void
+episode_failure(int err)
+{
+	int first;
+
+	pthread_mutex_lock(&episode.mu);
+	first = episode.err == 0;
+	if (first) {
+		episode.err = err;
+		episode.since_ms = now_ms();
+	}
+	episode.n++;
+	pthread_mutex_unlock(&episode.mu);
+	if (first)
+		log_msg(LOG_ERROR,
+		        "accept: %s: retrying with back-off up to %d ms",
+		        strerror(err), BACKOFF_MAX_MS);
+}
+
+static void
+episode_success(void)
+{
+	unsigned long n = 0;
+	int64_t ms = 0;
+	int err = 0;
+
+	if (__atomic_load_n(&episode.err, __ATOMIC_RELAXED) == 0)
+		return; /* the common case: no lock per request */
+	pthread_mutex_lock(&episode.mu);
+	if (episode.err != 0) {
+		err = episode.err;
+		n = episode.n;
+		ms = now_ms() - episode.since_ms;
+		episode.err = 0;
+		episode.n = 0;
+	}
+	pthread_mutex_unlock(&episode.mu);
+	if (err != 0)
+		log_msg(LOG_WARN,
+		        "accept: serving again after %lu failed accepts in "
+		        "%lld ms (first: %s)",
+		        n, (long long)ms, strerror(err));
+}
+
+/* Sleep up to ms, or until stopping.  0, or -1 when stopping. */
+static int
+nap(const struct worker *w, int ms)
+{
+	struct pollfd p = {w->wake_fd, POLLIN, 0};
+
+	if (poll(&p, 1, ms) < 0 && errno != EINTR)
+		return -1;
+	return is_stopping() ? -1 : 0;
+}
+
+/* Wait until a connection may be there to accept, or stopping. */
+static void
+wait_for_connection(const struct worker *w)
+{
+	struct epoll_event ev;
+
+	if (epoll_wait(w->epoll_fd, &ev, 1, -1) < 0 && errno != EINTR)
+		(void)nap(w, BACKOFF_FIRST_MS); /* never spin */
+}
+
+/* Serve the request accepted into *cp; *cp is NULL once deferred. */
+static void
+serve_one(struct worker *w, struct fcgi_conn **cp)
+{
+	struct fcgi_conn *c = *cp;
+
+	c->io.finish = conn_keeps_open(&c->rq) ? NULL : conn_finish;
+	/* A stored submission is answered by the spool writer once
+	 * committed: this thread accepts the next request meanwhile. */
+	if (request_handle(&w->app, &c->io) == REQUEST_DEFERRED) {
+		*cp = NULL;
+		return;
+	}
+	conn_end(c);
+}
+
+/*
+ * Accept and serve until stopping.  No accept mutex: with
+ * EPOLLEXCLUSIVE, Linux wakes one waiting worker per connection.  A
+ * connection the server keeps open (FCGI_KEEP_CONN) is read again by
+ * FCGX_Accept_r before it accepts.  Returns 0, or -1 after an error
+ * that no retry gets over (logged).
+ */
+static int
+worker_loop(struct worker *w, struct fcgi_conn **cp)
+{
+	int rc, backoff = BACKOFF_FIRST_MS;
+
+	while (!is_stopping()) {
+		if (*cp == NULL && (*cp = conn_new(w->listen_fd)) == NULL)
+			rc = -ENOMEM;
+		else
+			rc = FCGX_Accept_r(&(*cp)->rq);
+		if (rc == 0) {
+			episode_success();
+			backoff = BACKOFF_FIRST_MS;
+			serve_one(w, cp);
+			continue;
+		}
+		switch (rc < -9000 ? ACCEPT_GIVE_UP : accept_next(-rc)) {
+		case ACCEPT_WAIT:
+			wait_for_connection(w);
+			break;
+		case ACCEPT_AGAIN:
+			break;
+		case ACCEPT_BACKOFF:
+			episode_failure(-rc);
+			if (nap(w, backoff) != 0)
+				return 0;
+			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+			                                       : backoff * 2;
+			break;
+		case ACCEPT_GIVE_UP:
+			log_msg(LOG_ERROR, "accept: %s: thread %d stops",
+			        rc < -9000 ? "libfcgi not initialised"
+			                   : strerror(-rc),
+			        w->index);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct fcgi_conn *c = NULL;
-	int rc;
 
-	while (!stopping) {
-		if (c == NULL && (c = conn_new(w->listen_fd)) == NULL) {
-			log_msg(LOG_ERROR, "out of memory for a request: "
-			                   "this thread stops accepting");
-			break;
-		}
-		/* No accept mutex: Linux wakes one accept(2) per connection,
-		 * and a lock would also serialise reading the parameters. */
-		rc = stopping ? -1 : conn_accept(c);
-		if (rc == -EINTR || rc == -ECONNABORTED)
-			continue; /* the loop condition decides */
-		if (rc < 0)
-			break;
-		c->io.finish = conn_keeps_open(&c->rq) ? NULL : conn_finish;
-		/* A stored submission is answered by the spool writer once
-		 * committed: this thread accepts the next request meanwhile. */
-		if (request_handle(&w->app, &c->io) == REQUEST_DEFERRED) {
-			c = NULL;
-			continue;
-		}
-		conn_end(c);
-	}
+	if (worker_loop(w, &c) != 0)
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
 	if (c != NULL) {
-		FCGX_Free(&c->rq, 0);
+		FCGX_Free(&c->rq, 1);
 		free(c);
 	}
 	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
@@ -301,16 +454,27 @@ listen_socket(const struct serve_options *opt)
 	return FCGI_LISTENSOCK_FILENO;
 }
 
+/*
+ * Non-blocking: an accept that finds nothing returns EAGAIN and the
+ * worker waits in epoll, where stopping reaches it.  (The connections
+ * accepted are blocking, as libfcgi reads them.)
+ */
+static int
+listen_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		fprintf(stderr, "formrelay: listening socket: %s\n",
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 signals_setup(sigset_t *stopset)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_wake_signal; /* no SA_RESTART: accept() returns */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR2, &sa, NULL) != 0)
-		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(stopset);
 	sigaddset(stopset, SIGTERM);
@@ -320,26 +484,73 @@ signals_setup(sigset_t *stopset)
 	return pthread_sigmask(SIG_BLOCK, stopset, NULL);
 }
 
+/* The worker's epoll set: the listening socket, one waiter woken per
+ * connection (EPOLLEXCLUSIVE), and the wake eventfd, every waiter. */
 static int
-workers_start(struct worker *w, int n, int fd, const struct config *cfg,
-              struct ingest *in)
+worker_epoll(struct worker *w)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if ((w->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -1;
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = w->listen_fd;
+	if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->listen_fd, &ev) != 0)
+		return -1;
+	ev.events = EPOLLIN;
+	ev.data.fd = w->wake_fd;
+	return epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->wake_fd, &ev);
+}
+
+static void
+worker_release(struct worker *w)
+{
+	app_close(&w->app);
+	if (w->epoll_fd >= 0)
+		close(w->epoll_fd);
+	w->epoll_fd = -1;
+}
+
+static int
+worker_start(struct worker *w, const struct config *cfg, struct ingest *in)
 {
 	struct fr_error err;
+
+	if (worker_epoll(w) != 0) {
+		fprintf(stderr, "formrelay: epoll: %s\n", strerror(errno));
+		worker_release(w);
+		return -1;
+	}
+	if (app_open(&w->app, cfg, in, &err) != 0) {
+		fprintf(stderr, "formrelay: %s\n", err.message);
+		worker_release(w);
+		return -1;
+	}
+	w->running = 1;
+	if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+		fprintf(stderr, "formrelay: cannot start a thread\n");
+		w->running = 0;
+		worker_release(w);
+		return -1;
+	}
+	return 0;
+}
+
+/* Start n workers; returns how many started. */
+static int
+workers_start(struct worker *w, int n, int fd, int wake_fd,
+              const struct config *cfg, struct ingest *in)
+{
 	int i;
 
 	for (i = 0; i < n; i++) {
 		w[i].index = i;
 		w[i].listen_fd = fd;
-		if (app_open(&w[i].app, cfg, in, &err) != 0) {
-			fprintf(stderr, "formrelay: %s\n", err.message);
+		w[i].wake_fd = wake_fd;
+		w[i].epoll_fd = -1;
+		if (worker_start(&w[i], cfg, in) != 0)
 			return i;
-		}
-		w[i].running = 1;
-		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
-			app_close(&w[i].app);
-			w[i].running = 0;
-			return i;
-		}
 	}
 	return n;
 }
@@ -354,24 +565,57 @@ workers_alive(const struct worker *w, int n)
 	return alive;
 }
 
-/* Interrupt every accept() until each worker has seen `stopping`. */
 static void
-workers_stop(struct worker *w, int n)
+on_cut_signal(int sig)
+{
+	(void)sig; /* only here to interrupt a read(2) or write(2) */
+}
+
+/*
+ * A worker still in its request STOP_GRACE_S after the stop waits on a
+ * peer that sends or reads nothing: only now is a signal sent, without
+ * SA_RESTART, so that its read(2) or write(2) fails and it ends.
+ * Repeated, since a signal caught between system calls interrupts none.
+ */
+static void
+worker_cut(struct worker *w)
 {
 	struct timespec pause = {0, 20 * 1000 * 1000};
-	int i;
+	struct sigaction sa;
 
-	stopping = 1;
-	FCGX_ShutdownPending();
-	while (workers_alive(w, n) > 0) {
-		for (i = 0; i < n; i++)
-			if (__atomic_load_n(&w[i].running, __ATOMIC_ACQUIRE))
-				pthread_kill(w[i].tid, SIGUSR2);
+	log_msg(LOG_WARN,
+	        "thread %d: its request is stalled %d s after the stop "
+	        "signal: cutting it short",
+	        w->index, STOP_GRACE_S);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_cut_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	while (pthread_tryjoin_np(w->tid, NULL) == EBUSY) {
+		pthread_kill(w->tid, SIGUSR2);
 		nanosleep(&pause, NULL);
 	}
+}
+
+/* Wake every worker and wait for each to finish its request in hand. */
+static void
+workers_stop(struct worker *w, int n, int wake_fd)
+{
+	struct timespec deadline;
+	uint64_t one = 1;
+	int i;
+
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	/* An eventfd's counter only fails to take 1 at 2^64 - 2. */
+	if (write(wake_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		log_msg(LOG_ERROR, "cannot wake the workers: %s",
+		        strerror(errno));
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += STOP_GRACE_S;
 	for (i = 0; i < n; i++) {
-		pthread_join(w[i].tid, NULL);
-		app_close(&w[i].app);
+		if (pthread_timedjoin_np(w[i].tid, NULL, &deadline) != 0)
+			worker_cut(&w[i]);
+		worker_release(&w[i]);
 	}
 }
 
@@ -400,18 +644,69 @@ wait_for_stop(const sigset_t *stopset, struct worker *w, int n,
 	}
 }
 
+/* The delivery process, and the spool's commits waking it. */
+static void
+delivery_start(struct deliver_child *dc, struct ingest *in,
+               const struct config *cfg, int fd, char *token)
+{
+	dc->listen_fd = fd;
+	dc->config = cfg->path;
+	/* Stored events go to our own delivery process without a claim;
+	 * with no token they are stored plainly pending. */
+	if (uuid_v4(token) == 0 &&
+	    ingest_hand_appends(in, token, cfg->lease_ms) == 0)
+		dc->handed_token = token;
+	if (deliver_child_start(dc) != 0)
+		fprintf(stderr, "formrelay: delivery process not started; "
+		                "retrying\n");
+	ingest_on_commit(in, wake_delivery, dc);
+}
+
+/*
+ * Serve until a stop signal (0), or until no worker can accept any more
+ * (1: logged, so that a supervisor restarts the process).
+ */
+static int
+serve_workers(const struct config *cfg, struct ingest *in, int fd, int n,
+              struct deliver_child *dc)
+{
+	struct worker w[MAX_THREADS];
+	sigset_t stopset;
+	int wake_fd, started, sig = 0;
+
+	memset(w, 0, sizeof(w));
+	if (signals_setup(&stopset) != 0 ||
+	    (wake_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "formrelay: cannot set up: %s\n",
+		        strerror(errno));
+		return 1;
+	}
+	started = workers_start(w, n, fd, wake_fd, cfg, in);
+	if (started == n) {
+		log_msg(LOG_INFO, "serving FastCGI with %d threads%s", n,
+		        cfg->dry_run ? " (dry_run: nothing is sent)" : "");
+		sig = wait_for_stop(&stopset, w, n, dc);
+		if (sig > 0)
+			log_msg(LOG_INFO,
+			        "signal %d: finishing requests in hand", sig);
+		else
+			log_msg(LOG_ERROR, "no thread can accept connections "
+			                   "any more: exiting with status 1");
+	}
+	workers_stop(w, started, wake_fd);
+	close(wake_fd);
+	return sig > 0 ? 0 : 1;
+}
+
 int
 serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 {
-	struct worker w[MAX_THREADS];
 	struct deliver_child dc = {0, -1, -1, NULL, NULL, 0};
 	char token[UUID_STR_LEN];
 	struct ingest *in = NULL;
 	struct fr_error err;
-	sigset_t stopset;
-	int fd, n = opt->threads, started, sig;
+	int fd, n = opt->threads, rc;
 
-	memset(w, 0, sizeof(w));
 	/* libfcgi mallocs 8 KB stream buffers per request; with fastbins
 	 * on, each such malloc first consolidates every small free chunk
 	 * (malloc_consolidate was a tenth of our CPU under load). */
@@ -420,40 +715,23 @@ serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 	mallopt(M_ARENA_MAX, 2);
 	if (n < 1 || n > MAX_THREADS)
 		n = n < 1 ? 1 : MAX_THREADS;
-	if (FCGX_Init() != 0 || signals_setup(&stopset) != 0) {
+	if (FCGX_Init() != 0) {
 		fprintf(stderr, "formrelay: cannot initialise FastCGI\n");
 		return 1;
 	}
-	if ((fd = listen_socket(opt)) < 0)
+	if ((fd = listen_socket(opt)) < 0 || listen_nonblocking(fd) != 0)
 		return 1;
 	if (ingest_start(cfg, 1, &in, &err) != FR_OK) {
 		fprintf(stderr, "formrelay: spool: %s\n", err.message);
 		return 1;
 	}
 	metrics_open_beside(cfg->spool_path);
-	dc.listen_fd = fd;
-	dc.config = cfg->path;
-	/* Stored events go to our own delivery process without a claim;
-	 * with no token they are stored plainly pending. */
-	if (uuid_v4(token) == 0 &&
-	    ingest_hand_appends(in, token, cfg->lease_ms) == 0)
-		dc.handed_token = token;
-	if (deliver_child_start(&dc) != 0)
-		fprintf(stderr, "formrelay: delivery process not started; "
-		                "retrying\n");
-	ingest_on_commit(in, wake_delivery, &dc);
-	started = workers_start(w, n, fd, cfg, in);
-	if (started == n)
-		log_msg(LOG_INFO, "serving FastCGI with %d threads%s", started,
-		        cfg->dry_run ? " (dry_run: nothing is sent)" : "");
-	sig = started == n ? wait_for_stop(&stopset, w, started, &dc) : 0;
-	if (sig > 0)
-		log_msg(LOG_INFO, "signal %d: finishing requests in hand", sig);
-	workers_stop(w, started);
+	delivery_start(&dc, in, cfg, fd, token);
+	rc = serve_workers(cfg, in, fd, n, &dc);
 	ingest_stop(in);
 	deliver_child_stop(&dc);
 	log_msg(LOG_INFO, "stopped");
-	return started == n ? 0 : 1;
+	return rc;
 }
 
 int
