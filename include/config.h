@@ -175,6 +175,10 @@ struct config {
 	char *webhook_secret;         /* owned: the whsec_… value read */
 	struct config_list honeypots; /* extra honeypot names */
 	int metrics_public;           /* /metrics to everyone */
+	/* Who else may read /metrics: addresses or CIDRs, as written, that
+	 * the client (after trusted_proxies) and every X-Forwarded-For hop
+	 * must match.  Default: loopback.  Empty: nobody. */
+	struct config_list metrics_allow;
 
 	/* [fields] */
 	struct config_alias aliases[CONFIG_MAX_ALIASES];

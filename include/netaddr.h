@@ -74,10 +74,14 @@ int client_address(const char *remote_addr, const char *x_forwarded_for,
                    size_t size);
 
 /*
- * 1 when addr is loopback (127.0.0.0/8, ::1, or their IPv4-mapped
- * spelling) or matches list; 0 otherwise and for non-addresses.  For
- * access checks such as /metrics.
+ * 1 when client (the address client_address found) and every entry of
+ * x_forwarded_for (NULL: no header) match list; 0 otherwise, and when
+ * anything does not parse.  For access checks such as /metrics: a
+ * request relayed on someone's behalf, even by a proxy on loopback
+ * that is not among trusted_proxies, is let through only when everyone
+ * it names is allowed.
  */
-int addr_in_list(const char *addr, const struct config_list *list);
+int addr_chain_in_list(const char *client, const char *x_forwarded_for,
+                       const struct config_list *list);
 
 #endif

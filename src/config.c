@@ -523,6 +523,7 @@ static const struct key_def keys[] = {
          F(webhook_secret_file)},
         {SEC_HTTP, "honeypots", NULL, item_name, F(honeypots)},
         {SEC_HTTP, "metrics_public", set_bool, NULL, F(metrics_public)},
+        {SEC_HTTP, "metrics_allow", NULL, item_address, F(metrics_allow)},
         {SEC_FIELDS, "drop", NULL, item_name, F(drop)},
         {SEC_ANTISPAM, "captcha", set_captcha, NULL, F(spam.captcha)},
         {SEC_ANTISPAM, "captcha_secret_file", set_optional, NULL,
@@ -1034,6 +1035,7 @@ config_defaults(struct config *cfg)
 {
 	static const char *const id_fields[] = {"entryId", "entry_id", "userId",
 	                                        "user_id"};
+	static const char *const loopback[] = {"127.0.0.0/8", "::1"};
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->timeout_ms = 10000;
@@ -1057,7 +1059,8 @@ config_defaults(struct config *cfg)
 	if (cfg->region == NULL || cfg->api_base == NULL ||
 	    cfg->spam.disposable_domains_file == NULL || cfg->event == NULL ||
 	    cfg->spool_path == NULL ||
-	    list_set(&cfg->id_fields, id_fields, 4) != FR_OK) {
+	    list_set(&cfg->id_fields, id_fields, 4) != FR_OK ||
+	    list_set(&cfg->metrics_allow, loopback, 2) != FR_OK) {
 		config_free(cfg);
 		return FR_ENOMEM;
 	}
@@ -1098,6 +1101,7 @@ config_free(struct config *cfg)
 	free(cfg->webhook_secret_file);
 	free_secret(cfg->webhook_secret);
 	list_clear(&cfg->honeypots);
+	list_clear(&cfg->metrics_allow);
 	for (i = 0; i < cfg->alias_count; i++) {
 		free(cfg->aliases[i].trait);
 		free(cfg->aliases[i].name);

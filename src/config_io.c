@@ -517,6 +517,7 @@ print_http(FILE *fp, const struct config *cfg)
 	print_list(fp, "http.honeypots", &cfg->honeypots);
 	print_str(fp, "http.metrics_public",
 	          cfg->metrics_public ? "yes" : "no");
+	print_list(fp, "http.metrics_allow", &cfg->metrics_allow);
 }
 
 static void

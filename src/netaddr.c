@@ -269,11 +269,30 @@ client_address(const char *remote_addr, const char *x_forwarded_for,
 }
 
 int
-addr_in_list(const char *addr, const struct config_list *list)
+addr_chain_in_list(const char *client, const char *x_forwarded_for,
+                   const struct config_list *list)
 {
 	struct netaddr a;
+	size_t start = 0, end;
+	int hops;
 
-	if (netaddr_parse(addr, &a) != 0)
+	if (client == NULL || netaddr_parse(client, &a) != 0 ||
+	    !netaddr_in_list(&a, list))
 		return 0;
-	return netaddr_is_loopback(&a) || netaddr_in_list(&a, list);
+	if (x_forwarded_for == NULL)
+		return 1;
+	for (hops = 0; hops < XFF_MAX_HOPS; hops++) {
+		end = start;
+		while (x_forwarded_for[end] != '\0' &&
+		       x_forwarded_for[end] != ',')
+			end++;
+		if (xff_entry_parse(x_forwarded_for + start, end - start, &a) !=
+		            0 ||
+		    !netaddr_in_list(&a, list))
+			return 0;
+		if (x_forwarded_for[end] == '\0')
+			return 1;
+		start = end + 1;
+	}
+	return 0;
 }

@@ -763,8 +763,9 @@ serve_health(struct request *rq)
 static int
 serve_metrics(struct request *rq)
 {
-	return request_serve_metrics(rq->app, &rq->reply,
-	                             req_env(rq, "REMOTE_ADDR"), &rq->err);
+	return request_serve_metrics(rq->app, &rq->reply, rq->client,
+	                             req_env(rq, "HTTP_X_FORWARDED_FOR"),
+	                             &rq->err);
 }
 
 static int

@@ -87,10 +87,10 @@ request_serve_health(struct app *app, struct reply *reply)
 	return rc;
 }
 
-/* GET …/metrics: only loopback and trusted proxies unless public. */
+/* GET …/metrics: to the clients metrics_allow names, unless public. */
 int
-request_serve_metrics(struct app *app, struct reply *reply, const char *peer,
-                      struct fr_error *err)
+request_serve_metrics(struct app *app, struct reply *reply, const char *client,
+                      const char *xff, struct fr_error *err)
 {
 	const struct config *cfg = app->cfg;
 	struct spool_stats st;
@@ -100,10 +100,10 @@ request_serve_metrics(struct app *app, struct reply *reply, const char *peer,
 	long len;
 
 	if (!cfg->metrics_public &&
-	    !addr_in_list(peer ? peer : "", &cfg->trusted_proxies)) {
+	    !addr_chain_in_list(client, xff, &cfg->metrics_allow)) {
 		fr_fail(err, FR_EFORBIDDEN, "forbidden", NULL,
-		        "metrics are served to loopback and trusted proxies "
-		        "only");
+		        "metrics are served only to the addresses in "
+		        "http.metrics_allow");
 		return reply_error(reply, err, 0);
 	}
 	len = metrics_render(buf, sizeof(buf), have ? &st : NULL, now);

@@ -13,9 +13,12 @@
 /* 200 while the spool answers, 503 when it does not; reply's return. */
 int request_serve_health(struct app *app, struct reply *reply);
 
-/* Only to loopback and trusted proxies (peer: REMOTE_ADDR) unless
- * metrics_public; else 403 with err set.  reply's return. */
+/* Only to the clients metrics_allow lists (client: the address found
+ * after trusted_proxies; every hop of xff, which may be NULL, must be
+ * listed too) unless metrics_public; else 403 with err set.  reply's
+ * return. */
 int request_serve_metrics(struct app *app, struct reply *reply,
-                          const char *peer, struct fr_error *err);
+                          const char *client, const char *xff,
+                          struct fr_error *err);
 
 #endif

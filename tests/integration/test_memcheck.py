@@ -257,7 +257,9 @@ def gen_policy(i):
 
 def gen_observe(i):
     return [req(None, None, {200}, None, "GET", "/formrelay/healthz"),
-            req(None, None, {200}, None, "GET", "/formrelay/metrics")]
+            # a scraper on loopback (metrics_allow's default)
+            req(None, None, {200}, {"X-Forwarded-For": "127.0.0.1"}, "GET",
+                "/formrelay/metrics")]
 
 
 def gen_flood(i):

@@ -56,6 +56,12 @@ def check_metrics(t, env):
     t.ok(r.header("content-type", ).startswith("text/plain; version=0.0.4"),
          "metrics content type is the Prometheus text format")
     t.eq(bad, [], "every metrics line parses")
+    # A reverse proxy on loopback that is not among trusted_proxies,
+    # relaying for an internet client: refused all the same.
+    r = env.relay.request("GET", "/formrelay/metrics",
+                          headers={"X-Forwarded-For": "203.0.113.9"})
+    t.eq(r.status, 403, "metrics: 403 to an internet client relayed by "
+                        "an untrusted proxy on loopback")
     for name in ("formrelay_events_stored_total",
                  "formrelay_events_delivered_total",
                  'formrelay_spool_events{state="pending"}',

@@ -144,6 +144,34 @@ def check_metrics_access(t, env):
     out, _ = env.relay.cgi("GET", "/formrelay/metrics")
     t.ok(out.startswith("Status: 200") and "formrelay_requests_total" in out,
          "/metrics served to loopback", out[:200])
+    # Behind a reverse proxy on loopback: the proxy is the peer, the
+    # client is in X-Forwarded-For (here trusted_proxies = 127.0.0.1).
+    r = env.relay.request("GET", "/formrelay/metrics",
+                          headers={"X-Forwarded-For": "203.0.113.9"})
+    t.eq(r.status, 403, "/metrics for an internet client of a reverse "
+                        "proxy on loopback: 403")
+    r = env.relay.request("GET", "/formrelay/metrics",
+                          headers={"X-Forwarded-For": "127.0.0.1"})
+    t.eq(r.status, 200, "/metrics for a loopback client of that proxy: 200")
+    # An explicit allow list: loopback is no longer in it.
+    conf = os.path.join(env.tmp, "metrics-allow.conf")
+    with open(env.relay.conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("[http]\n", "[http]\nmetrics_allow = "
+                             "198.51.100.0/24, 2001:db8::/32\n"))
+    allow = {"FORMRELAY_CONFIG": conf}
+    out, _ = env.relay.cgi("GET", "/formrelay/metrics", extra=dict(
+        allow, HTTP_X_FORWARDED_FOR="198.51.100.7"))
+    t.ok(out.startswith("Status: 200"), "metrics_allow: a listed client "
+         "behind the trusted proxy: 200", out[:200])
+    out, _ = env.relay.cgi("GET", "/formrelay/metrics",
+                           remote="2001:db8::7", extra=allow)
+    t.ok(out.startswith("Status: 200"), "metrics_allow: a listed peer: 200",
+         out[:200])
+    out, _ = env.relay.cgi("GET", "/formrelay/metrics", extra=allow)
+    t.ok(out.startswith("Status: 403"), "metrics_allow without loopback: "
+         "loopback refused", out[:200])
 
 
 def check_key_secret(t, env):

@@ -206,25 +206,46 @@ test_client_limits(void)
 }
 
 static void
-test_addr_in_list(void)
+test_addr_chain_in_list(void)
 {
 	struct config_list l;
 
+	list_of(&l, 2, "127.0.0.0/8", "::1"); /* metrics_allow's default */
+	ok(addr_chain_in_list("127.0.0.1", NULL, &l), "loopback allowed");
+	ok(addr_chain_in_list("127.200.0.9", NULL, &l), "127/8 allowed");
+	ok(addr_chain_in_list("::1", NULL, &l), "::1 allowed");
+	ok(addr_chain_in_list("::ffff:127.0.0.1", NULL, &l),
+	   "mapped loopback allowed");
+	ok(!addr_chain_in_list("::2", NULL, &l), "::2 is not loopback");
+	ok(!addr_chain_in_list("10.0.0.1", NULL, &l), "others refused");
+	ok(!addr_chain_in_list("", NULL, &l), "empty address refused");
+	ok(!addr_chain_in_list(NULL, NULL, &l), "NULL address refused");
+	ok(!addr_chain_in_list("127.0.0.1", "203.0.113.9", &l),
+	   "a proxy on loopback relaying for the internet: refused");
+	ok(!addr_chain_in_list("127.0.0.1", "127.0.0.1, 203.0.113.9", &l),
+	   "any hop outside the list: refused");
+	ok(!addr_chain_in_list("127.0.0.1", "203.0.113.9, 127.0.0.1", &l),
+	   "a client's own claim outside the list: refused too");
+	ok(addr_chain_in_list("127.0.0.1", " 127.0.0.1 , [::1]:8080", &l),
+	   "every hop allowed (spaces, ports): allowed");
+	ok(!addr_chain_in_list("127.0.0.1", "127.0.0.1,,127.0.0.1", &l),
+	   "an empty hop: refused");
+	ok(!addr_chain_in_list("127.0.0.1", "", &l),
+	   "an empty header: refused");
+	ok(!addr_chain_in_list("127.0.0.1", "unknown", &l),
+	   "a hop that is no address: refused");
+	list_free(&l);
 	list_of(&l, 0);
-	ok(addr_in_list("127.0.0.1", &l), "127.0.0.1 always allowed");
-	ok(addr_in_list("127.200.0.9", &l), "127/8 always allowed");
-	ok(addr_in_list("::1", &l), "::1 always allowed");
-	ok(addr_in_list("::ffff:127.0.0.1", &l), "mapped loopback allowed");
-	ok(!addr_in_list("10.0.0.1", &l), "others not in an empty list");
-	ok(!addr_in_list("::2", &l), "::2 is not loopback");
-	ok(!addr_in_list("", &l), "empty address refused");
-	ok(!addr_in_list(NULL, &l), "NULL address refused");
-	ok(addr_in_list("127.0.0.1", NULL), "loopback with a NULL list");
+	ok(!addr_chain_in_list("127.0.0.1", NULL, &l),
+	   "an empty list lets nobody in, loopback neither");
+	ok(!addr_chain_in_list("127.0.0.1", NULL, NULL), "nor a NULL list");
 	list_of(&l, 3, "not-an-address", "10.0.0.0/8", "2001:db8::1");
-	ok(addr_in_list("10.2.3.4", &l), "CIDR entry matches");
-	ok(addr_in_list("2001:db8::1", &l), "IPv6 entry matches");
-	ok(!addr_in_list("2001:db8::2", &l), "IPv6 entry is exact");
-	ok(!addr_in_list("192.0.2.1", &l), "bad entries never match");
+	ok(addr_chain_in_list("10.2.3.4", "10.9.9.9", &l),
+	   "CIDR entry matches");
+	ok(addr_chain_in_list("2001:db8::1", NULL, &l), "IPv6 entry matches");
+	ok(!addr_chain_in_list("2001:db8::2", NULL, &l), "IPv6 entry is exact");
+	ok(!addr_chain_in_list("192.0.2.1", NULL, &l),
+	   "bad entries never match");
 	list_free(&l);
 }
 
@@ -236,6 +257,6 @@ main(void)
 	test_client_untrusted();
 	test_client_trusted();
 	test_client_limits();
-	test_addr_in_list();
+	test_addr_chain_in_list();
 	return done_testing();
 }
