@@ -190,6 +190,10 @@ port_take(const UriUriA *uri, struct url *out, const char **why)
 		if (n > 65535)
 			return bad(why, not_absolute);
 	}
+	/* No connection goes to port 0 (Fetch blocks it as a bad port):
+	 * as an origin or a redirect prefix it can only be a mistake. */
+	if (n == 0)
+		return bad(why, "port 0 is no port");
 	out->port = (unsigned)n;
 	return FR_OK;
 }

@@ -2,9 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "policy.h"
 #include "reply.h"
 #include "tap.h"
+#include "url.h"
 
 static struct config_list
 list_of(const char *a, const char *b)
@@ -197,9 +199,29 @@ test_escape(void)
 	ok(len < 10 && strlen(buf) == len, "escaping stops at the buffer end");
 }
 
+/* Found by fuzz_url: port 0 was taken for a port. */
+static void
+test_port_zero(void)
+{
+	const char *why = NULL;
+	struct url u;
+
+	memset(&u, 0, sizeof(u));
+	is_int(url_parse("https://www.example.com:0/", &u, &why), FR_EMALFORMED,
+	       "port 0 is refused");
+	is_str(why, "port 0 is no port", "and the reason says so");
+	is_int(url_parse("https://www.example.com:00/x", &u, &why),
+	       FR_EMALFORMED, "port 00 too");
+	is_int(url_parse("https://www.example.com:1/", &u, &why), FR_OK,
+	       "port 1 is one");
+	is_int(u.port, 1, "kept as 1");
+	url_free(&u);
+}
+
 int
 main(void)
 {
+	test_port_zero();
 	test_redirects();
 	test_origins();
 	test_redirect_normalising();
