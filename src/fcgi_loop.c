@@ -26,6 +26,7 @@
 #include <fcgiapp.h>
 
 #include "domainlist.h"
+#include "fcgi_conn.h"
 #include "fcgi_loop.h"
 #include "ingest.h"
 #include "log.h"
@@ -61,44 +62,6 @@ static int
 is_stopping(void)
 {
 	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
-}
-
-static long
-fcgx_read(void *ctx, char *buf, size_t len)
-{
-	FCGX_Request *rq = ctx;
-	int n = FCGX_GetStr(buf, len > 65536 ? 65536 : (int)len, rq->in);
-
-	return n < 0 ? -1 : n;
-}
-
-static int
-fcgx_write(void *ctx, const char *buf, size_t len)
-{
-	FCGX_Request *rq = ctx;
-
-	return FCGX_PutStr(buf, (int)len, rq->out) == (int)len ? 0 : -1;
-}
-
-/*
- * FCGX_GetParam's search, with the first byte compared before the rest:
- * a submission looks up ~20 names among the ~30 lighttpd sends, and
- * FCGX_GetParam's strncmp on every pair was 2 % of our CPU under load.
- */
-static const char *
-fcgx_getenv(void *ctx, const char *name)
-{
-	FCGX_Request *rq = ctx;
-	size_t len = strlen(name);
-	char **p;
-
-	if (rq->envp == NULL || len == 0)
-		return NULL;
-	for (p = rq->envp; *p != NULL; p++)
-		if ((*p)[0] == name[0] && strncmp(*p, name, len) == 0 &&
-		    (*p)[len] == '=')
-			return *p + len + 1;
-	return NULL;
 }
 
 /* Any budget at all: per address, or a webhook source's own. */
@@ -152,75 +115,6 @@ app_close(struct app *app)
 	ratelimit_close(app->rl);
 	domain_list_close(app->disposable);
 	memset(app, 0, sizeof(*app));
-}
-
-/*
- * libfcgi closes a connection the careful way: shutdown, then poll and
- * read until the server closes its end, so that unread input cannot
- * make the kernel reset the connection before the server has read the
- * reply.  When the whole input has been read there is nothing to reset:
- * a plain close spares three system calls and a wait on the server per
- * request.  (FCGX_Detach only marks the request for that plain close.)
- */
-static void
-close_fast_when_read(FCGX_Request *rq)
-{
-	if (rq->in != NULL && FCGX_HasSeenEOF(rq->in) == EOF)
-		FCGX_Detach(rq);
-}
-
-/* One FastCGI request in hand; once deferred, the spool writer's. */
-struct fcgi_conn {
-	FCGX_Request rq; /* first: the io callbacks' ctx is either */
-	struct http_io io;
-};
-
-/* The end of a request: the reply goes out, the connection closes. */
-static void
-conn_end(struct fcgi_conn *c)
-{
-	close_fast_when_read(&c->rq);
-	FCGX_Finish_r(&c->rq);
-}
-
-/* The end of a deferred request, from the spool writer's thread. */
-static void
-conn_finish(void *ctx)
-{
-	conn_end(ctx);
-	free(ctx);
-}
-
-/*
- * The server asked to keep the connection for its next request (nginx's
- * fastcgi_keep_conn, FCGI_KEEP_CONN).  libfcgi then leaves the socket
- * open after FCGX_Finish_r for FCGX_Accept_r to read the next request
- * from: only the thread that serves the connection can do that, so such
- * a request is not handed to the spool writer (this thread waits for its
- * commit, as CGI does).  libfcgi has no call for the flag it parsed from
- * FCGI_BEGIN_REQUEST, so this reads (never writes) the field fcgiapp.h
- * marks internal; tests/unit/test_fcgi_loop checks that libfcgi still
- * sets it as the server asked and keeps the connection by it.
- */
-static int
-conn_keeps_open(const FCGX_Request *rq)
-{
-	return rq->keepConnection;
-}
-
-/* A request to accept into; owned by the caller until deferred. */
-static struct fcgi_conn *
-conn_new(int listen_fd)
-{
-	struct fcgi_conn *c = malloc(sizeof(*c));
-
-	if (c == NULL || FCGX_InitRequest(&c->rq, listen_fd, 0)) {
-		free(c);
-		return NULL;
-	}
-	/* finish: set for each request accepted (conn_keeps_open) */
-	c->io = (struct http_io){fcgx_read, fcgx_write, fcgx_getenv, c, NULL};
-	return c;
 }
 
 /* What a worker does after an accept failed with err. */
@@ -343,22 +237,6 @@ wait_for_connection(const struct worker *w)
 		(void)nap(w, BACKOFF_FIRST_MS); /* never spin */
 }
 
-/* Serve the request accepted into *cp; *cp is NULL once deferred. */
-static void
-serve_one(struct worker *w, struct fcgi_conn **cp)
-{
-	struct fcgi_conn *c = *cp;
-
-	c->io.finish = conn_keeps_open(&c->rq) ? NULL : conn_finish;
-	/* A stored submission is answered by the spool writer once
-	 * committed: this thread accepts the next request meanwhile. */
-	if (request_handle(&w->app, &c->io) == REQUEST_DEFERRED) {
-		*cp = NULL;
-		return;
-	}
-	conn_end(c);
-}
-
 /*
  * Accept and serve until stopping.  No accept mutex: with
  * EPOLLEXCLUSIVE, Linux wakes one waiting worker per connection.  A
@@ -372,14 +250,14 @@ worker_loop(struct worker *w, struct fcgi_conn **cp)
 	int rc, backoff = BACKOFF_FIRST_MS;
 
 	while (!is_stopping()) {
-		if (*cp == NULL && (*cp = conn_new(w->listen_fd)) == NULL)
+		if (*cp == NULL && (*cp = fcgi_conn_new(w->listen_fd)) == NULL)
 			rc = -ENOMEM;
 		else
-			rc = FCGX_Accept_r(&(*cp)->rq);
+			rc = fcgi_conn_accept(*cp);
 		if (rc == 0) {
 			episode_success();
 			backoff = BACKOFF_FIRST_MS;
-			serve_one(w, cp);
+			fcgi_conn_serve(&w->app, cp);
 			continue;
 		}
 		switch (rc < -9000 ? ACCEPT_GIVE_UP : accept_next(-rc)) {
@@ -414,10 +292,7 @@ worker_main(void *arg)
 
 	if (worker_loop(w, &c) != 0)
 		__atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
-	if (c != NULL) {
-		FCGX_Free(&c->rq, 1);
-		free(c);
-	}
+	fcgi_conn_free(c);
 	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -472,9 +347,32 @@ listen_nonblocking(int fd)
 	return 0;
 }
 
+static void
+on_cut_signal(int sig)
+{
+	(void)sig; /* only here to interrupt a read(2) or write(2) */
+}
+
+/* SIGUSR2 caught: with SA_RESTART it interrupts nothing (a stray one
+ * neither kills the process nor fails a request); without, it cuts a
+ * stalled request short (worker_cut). */
+static int
+cut_signal_set(int restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_cut_signal;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR2, &sa, NULL);
+}
+
 static int
 signals_setup(sigset_t *stopset)
 {
+	if (cut_signal_set(1) != 0)
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(stopset);
 	sigaddset(stopset, SIGTERM);
@@ -565,12 +463,6 @@ workers_alive(const struct worker *w, int n)
 	return alive;
 }
 
-static void
-on_cut_signal(int sig)
-{
-	(void)sig; /* only here to interrupt a read(2) or write(2) */
-}
-
 /*
  * A worker still in its request STOP_GRACE_S after the stop waits on a
  * peer that sends or reads nothing: only now is a signal sent, without
@@ -581,16 +473,12 @@ static void
 worker_cut(struct worker *w)
 {
 	struct timespec pause = {0, 20 * 1000 * 1000};
-	struct sigaction sa;
 
 	log_msg(LOG_WARN,
 	        "thread %d: its request is stalled %d s after the stop "
 	        "signal: cutting it short",
 	        w->index, STOP_GRACE_S);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_cut_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR2, &sa, NULL);
+	cut_signal_set(0);
 	while (pthread_tryjoin_np(w->tid, NULL) == EBUSY) {
 		pthread_kill(w->tid, SIGUSR2);
 		nanosleep(&pause, NULL);

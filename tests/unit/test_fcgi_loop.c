@@ -1,11 +1,11 @@
 /*
- * What src/fcgi_loop.c relies on in libfcgi, checked against the
- * libfcgi it is built with, so that an upgrade that changes any of it
- * fails here, loudly, rather than in production:
+ * What src/fcgi_loop.c and src/fcgi_conn.c rely on in libfcgi, checked
+ * against the libfcgi they are built with, so that an upgrade that
+ * changes any of it fails here, loudly, rather than in production:
  *   - FCGX_Accept_r on a non-blocking listening socket with nothing to
  *     accept returns -EAGAIN (the workers then wait in epoll);
  *   - FCGX_Request.keepConnection, a field fcgiapp.h marks internal and
- *     fcgi_loop.c reads (never writes), is 1 exactly when the server
+ *     fcgi_conn.c reads (never writes), is 1 exactly when the server
  *     sent FCGI_KEEP_CONN, and libfcgi keeps the connection open after
  *     FCGX_Finish_r by it;
  *   - FCGX_Accept_r reads the next request from a kept connection.
@@ -100,8 +100,10 @@ listen_unix(const char *path)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	if (fd < 0 ||
+	    (size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+	            sizeof(sa.sun_path) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(fd, 8) != 0 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)
 		return -1;
@@ -116,8 +118,10 @@ connect_unix(const char *path)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	if (fd < 0 ||
+	    (size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+	            sizeof(sa.sun_path) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		return -1;
 	return fd;
 }
