@@ -297,12 +297,16 @@ reply_error(struct reply *r, const struct fr_error *err, int64_t retry_after_s)
 	return reply_json_obj(r, status, o, extra);
 }
 
+/* Authorization is allowed because the Embeddables recipe sends one
+ * (its key placeholder): the request would fail in the browser
+ * otherwise.  It is never read but to warn of a real key. */
 int
 reply_preflight(struct reply *r)
 {
 	if (reply_head(r, 204, "text/plain",
 	               "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
-	               "Access-Control-Allow-Headers: Content-Type, Accept\r\n"
+	               "Access-Control-Allow-Headers: Content-Type, Accept, "
+	               "Authorization\r\n"
 	               "Access-Control-Max-Age: 86400") != 0)
 		return -1;
 	return 0;
