@@ -272,6 +272,27 @@ def check_secrets(t, env):
     t.eq(len(auths), 1, "upstream sees only formrelay's own credentials")
 
 
+def check_cgi(t, env):
+    """The same through CGI (one process a request, no writer thread)."""
+    calls = [{"type": "identify", "userId": "cgi-%d" % i,
+              "messageId": "cgi-msg-%d" % i,
+              "traits": {"email": "CGI%d@X.example" % i}} for i in range(3)]
+    body = json.dumps({"batch": calls}).encode()
+    out, _ = env.relay.cgi("POST", "/formrelay/v1/batch", body)
+    t.ok(out.startswith("Status: 202"), "CGI: a batch of three: 202",
+         out[:200])
+    out, _ = env.relay.cgi("POST", "/formrelay/v1/batch", body)
+    t.ok(out.startswith("Status: 202") and '"duplicate":true' in out and
+         '"cgi-msg-0"' in out,
+         "CGI: its retry is a duplicate, named by the first messageId",
+         out[-200:])
+    wait_until(lambda: len(of_user(env, "cgi-")) >= 3, 20, "the CGI batch")
+    wait_until(lambda: spool_rows(env) == 0, 20, "an empty spool")
+    t.eq(sorted(m["traits"]["email"] for m in of_user(env, "cgi-")),
+         ["cgi0@x.example", "cgi1@x.example", "cgi2@x.example"],
+         "CGI: each call delivered once, normalised")
+
+
 def check_preflight(t, env):
     r = env.relay.request("OPTIONS", "/formrelay/v1/track", None, {
         "Origin": "https://forms.example",
@@ -296,6 +317,7 @@ def main():
         check_retries(t, env)
         check_refused(t, env)
         check_secrets(t, env)
+        check_cgi(t, env)
     finally:
         env.close()
     t.done()
