@@ -11,7 +11,9 @@
 # median and range of B / A for requests/s, p99 and CPU a request (the
 # FastCGI processes, and formrelay-deliver), and how many pairs B won.
 # A difference that wins about half the pairs is noise, whatever the
-# median says.
+# median says.  BENCH_ANTISPAM_A and BENCH_ANTISPAM_B, when set, add
+# [antispam] lines to the configuration of A's and B's rounds (the same
+# build may then be given twice: bench/captcha.sh).
 set -u
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +53,9 @@ trap 'rm -rf "$OUT"' EXIT
 # "VARIANT PAIR rps p99_us fcgi_us deliver_us commits_s group".
 round() {
 	report="$OUT/$1.$3"
+	# BENCH_ANTISPAM_A / _B: [antispam] lines for each variant's config
+	eval "BENCH_ANTISPAM=\${BENCH_ANTISPAM_$1:-}"
+	export BENCH_ANTISPAM
 	FORMRELAY_OVERRIDE=$2/src/formrelay \
 		FORMRELAY_DELIVER_BIN=$2/src/formrelay-deliver \
 		sh "$BENCH_DIR/run.sh" --targets formrelay --rounds 1 \
