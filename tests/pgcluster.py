@@ -102,8 +102,8 @@ class Cluster:
         conf.update(settings)
         self._append_conf(conf)
 
-    def _append_conf(self, conf):
-        path = os.path.join(self.data, "postgresql.conf")
+    def _append_conf(self, conf, name="postgresql.conf"):
+        path = os.path.join(self.data, name)
         with open(path, "a") as f:
             for k, v in conf.items():
                 f.write("%s = %s\n" % (k, v))
@@ -113,15 +113,16 @@ class Cluster:
         self._check(self._as_owner(
             [os.path.join(self.bin, "pg_basebackup"), "-h", "127.0.0.1",
              "-p", str(primary.port), "-U", "postgres", "-D", self.data,
-             "-R", "-X", "stream", "-c", "fast",
-             "--application-name", os.path.basename(self.data)], env=env),
+             "-R", "-X", "stream", "-c", "fast"], env=env),
             "pg_basebackup")
-        # pg_basebackup -R wrote primary_conninfo with the password
-        # from PGPASSWORD? It does not: add it.
+        # -R wrote standby.signal and, in postgresql.auto.conf (read
+        # last), a primary_conninfo without the password or a name:
+        # this one, later in that file, wins.
         self._append_conf(dict(settings, primary_conninfo=(
             "'host=127.0.0.1 port=%d user=postgres password=%s "
             "application_name=%s'" % (primary.port, SUPER_PASSWORD,
-                                      os.path.basename(self.data)))))
+                                      os.path.basename(self.data)))),
+            "postgresql.auto.conf")
 
     def ctl(self, *args):
         return self._as_owner([os.path.join(self.bin, "pg_ctl"), "-D",
@@ -182,3 +183,43 @@ class Cluster:
 
 def available():
     return bindir() is not None
+
+
+def main(argv):
+    """For bench/: `pgcluster.py start DIR` makes and starts a cluster in
+    DIR (printing its URL, then its password file's path), `stop DIR`
+    stops it, `psql DIR SQL` runs SQL in the formrelay database."""
+    import json
+    if len(argv) < 3 or argv[1] not in ("start", "stop", "psql"):
+        sys.stderr.write("usage: pgcluster.py start|stop|psql DIR [SQL]\n")
+        return 2
+    state = os.path.join(argv[2], "pgcluster.json")
+    if argv[1] == "start":
+        os.makedirs(argv[2], exist_ok=True)
+        top = tempfile.mkdtemp(prefix="formrelay-pg-", dir=argv[2])
+        c = Cluster(top=top)
+        with open(state, "w") as f:
+            json.dump({"top": top, "port": c.port}, f)
+        print(c.url())
+        print(c.password_file())
+        return 0
+    with open(state) as f:
+        st = json.load(f)
+    c = Cluster.__new__(Cluster)
+    c.bin, c.top, c.port = bindir(), st["top"], st["port"]
+    c.data = os.path.join(c.top, "primary")
+    c.logfile = os.path.join(c.top, "primary.log")
+    c.user = "nobody" if os.geteuid() == 0 else None
+    c.own_top = False
+    if argv[1] == "stop":
+        c.stop("fast")
+        shutil.rmtree(c.top, ignore_errors=True)
+        return 0
+    for row in c.psql(argv[3]):
+        print("\t".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv))
