@@ -2,6 +2,7 @@
 """Fill a formrelay spool with N pending events, for bench/drain.sh.
 
     fill_spool.py SPOOL TEMPLATE N
+    fill_spool.py --csv TEMPLATE N > rows.csv   (a PostgreSQL spool's rows)
 
 SPOOL must exist already (created by formrelay itself, e.g. `formrelay
 status`, so that the schema and pragmas are formrelay's own).  TEMPLATE
@@ -40,7 +41,22 @@ def event(template, i, now_ms):
                                       ensure_ascii=False)
 
 
+def csv_out(template_path, n):
+    """--csv: the rows for a PostgreSQL spool's events (message_id, body,
+    created_ms, due_ms), as CSV for psql's \\copy."""
+    import csv
+    with open(template_path) as f:
+        template = f.read().strip()
+    now = int(time.time() * 1000)
+    w = csv.writer(sys.stdout)
+    for i in range(n):
+        mid, body = event(template, i, now)
+        w.writerow([mid, body, now, now])
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--csv":
+        return csv_out(sys.argv[2], int(sys.argv[3]))
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     path, template_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -50,9 +66,10 @@ def main():
     now = int(time.time() * 1000)
     db = sqlite3.connect(path)
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version != 3:
+    if version < 3:
         sys.exit("fill_spool.py: %s has schema version %d; this script "
-                 "writes version 3" % (path, version))
+                 "writes the events and bodies of version 3 (the same "
+                 "since)" % (path, version))
     with db:
         for i in range(n):
             mid, body = event(template, i, now)

@@ -67,6 +67,7 @@ bench_workdir() {
 STARTED=""
 
 bench_cleanup() {
+	pg_stop
 	for pid in $STARTED; do
 		kill "$pid" 2>/dev/null
 	done
@@ -208,6 +209,7 @@ dry_run      = ${BENCH_DRY_RUN:-no}
 
 [spool]
 path = $1/spool.db
+${BENCH_SPOOL_EXTRA:-}
 
 [http]
 allowed_origins = https://www.example.com
@@ -224,6 +226,33 @@ ${BENCH_ANTISPAM:-}
 [log]
 level = warn
 EOF
+}
+
+# A PostgreSQL cluster of the bench's own (tests/pgcluster.py) under
+# $WORK/pg; sets PG_URL and PG_PASSFILE.  Stopped by pg_stop (and at
+# exit).
+pg_start() {
+	"$PYTHON" "$SRCDIR/tests/pgcluster.py" start "$WORK/pg" >"$WORK/pg.out" ||
+		die "cannot start a PostgreSQL cluster (install postgresql)"
+	PG_URL=$(sed -n 1p "$WORK/pg.out")
+	PG_PASSFILE=$(sed -n 2p "$WORK/pg.out")
+	PG_STARTED=1
+}
+
+pg_stop() {
+	[ -z "${PG_STARTED:-}" ] ||
+		"$PYTHON" "$SRCDIR/tests/pgcluster.py" stop "$WORK/pg" >/dev/null
+	PG_STARTED=
+}
+
+pg_sql() {
+	"$PYTHON" "$SRCDIR/tests/pgcluster.py" psql "$WORK/pg" "$1"
+}
+
+# The [spool] lines of a formrelay on that cluster.
+pg_spool_conf() {
+	printf 'backend = postgresql\nurl = %s\npassword_file = %s\n' \
+		"$PG_URL" "$PG_PASSFILE"
 }
 
 # A description of the machine, for the report.

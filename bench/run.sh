@@ -29,7 +29,10 @@
 #   --procs N         FastCGI processes / Node workers (2)
 #   --relay-threads N formrelay --threads N (acceptor threads per process;
 #                     default: formrelay's own default)
-#   --targets LIST    comma-separated subset of floor,formrelay,peer
+#   --targets LIST    comma-separated subset of floor,formrelay,peer,
+#                     formrelay_pg (formrelay on a PostgreSQL spool: a
+#                     cluster of the bench's own on this machine,
+#                     synchronous_commit on; not in the default list)
 #   --dry-run         formrelay with dry_run = yes (stores, sends nothing)
 #   --no-drain        skip the delivery benchmark
 #   --no-cpu          skip the callgrind measurement
@@ -202,7 +205,12 @@ round_fastcgi() {
 	target=$1 round=$2 dir="$WORK/$1"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	if [ "$target" = formrelay ]; then
+	if [ "$target" = formrelay_pg ]; then
+		pg_sql "TRUNCATE events, dedup, state" >/dev/null ||
+			die "cannot empty the PostgreSQL spool"
+		BENCH_SPOOL_EXTRA=$(pg_spool_conf) write_formrelay_conf "$dir"
+		bin="$FORMRELAY${RELAY_THREADS:+ --threads $RELAY_THREADS}" env="\"FORMRELAY_CONFIG\" => \"$dir/formrelay.conf\""
+	elif [ "$target" = formrelay ]; then
 		write_formrelay_conf "$dir"
 		bin="$FORMRELAY${RELAY_THREADS:+ --threads $RELAY_THREADS}" env="\"FORMRELAY_CONFIG\" => \"$dir/formrelay.conf\""
 	else
@@ -252,12 +260,22 @@ main() {
 	echo "load: wrk -t$WRK_THREADS -c$CONNS, ${DURATION}s per round after ${WARMUP}s warm-up, $ROUNDS rounds; $PROCS processes each"
 	echo "formrelay: dry_run = ${BENCH_DRY_RUN:-no}, delivering to bench/sink (C, scans and counts)"
 	start_sink
+	case ",$TARGETS," in
+	*,formrelay_pg,*)
+		pg_start
+		# the schema, before the first round
+		BENCH_SPOOL_EXTRA=$(pg_spool_conf) write_formrelay_conf "$WORK/pgconf"
+		"$FORMRELAY" -c "$WORK/pgconf/formrelay.conf" migrate >/dev/null ||
+			die "formrelay migrate failed on the bench's cluster"
+		echo "formrelay_pg: PostgreSQL $("$PYTHON" "$SRCDIR/tests/pgcluster.py" psql "$WORK/pg" "SHOW server_version"), on this machine, synchronous_commit on, fsync on"
+		;;
+	esac
 	: >"$WORK/results.tsv"
 	r=1
 	while [ "$r" -le "$ROUNDS" ]; do
 		for t in $(echo "$TARGETS" | tr ',' ' '); do
 			case $t in
-			floor | formrelay) round_fastcgi "$t" "$r" ;;
+			floor | formrelay | formrelay_pg) round_fastcgi "$t" "$r" ;;
 			peer) round_peer "$r" ;;
 			*) die "unknown target $t" ;;
 			esac
@@ -272,6 +290,12 @@ main() {
 	if [ "$DO_DRAIN" = 1 ]; then
 		echo
 		sh "$BENCH_DIR/drain.sh" --rounds "$ROUNDS"
+		case ",$TARGETS," in
+		*,formrelay_pg,*)
+			echo
+			sh "$BENCH_DIR/drain.sh" --rounds "$ROUNDS" --postgresql
+			;;
+		esac
 	fi
 	if [ "$DO_CPU" = 1 ]; then
 		echo

@@ -111,6 +111,28 @@ def targets(rows):
           rss <= MAX_RSS_MB, "<= %.1f" % MAX_RSS_MB)
 
 
+# Issue 22's: formrelay on a PostgreSQL spool on the same machine.
+MIN_PG_RPS_VS_FLOOR = 0.4
+
+
+def targets_pg(rows):
+    pg, floor = rows.get("formrelay_pg"), rows.get("floor")
+    if not pg:
+        return
+    print("targets (issue 22, PostgreSQL spool):")
+    if floor:
+        ratio = med(pg, "rps") / med(floor, "rps")
+        check("formrelay_pg req/s / floor req/s", ratio,
+              ratio >= MIN_PG_RPS_VS_FLOOR, ">= %.1f" % MIN_PG_RPS_VS_FLOOR)
+    if rows.get("formrelay"):
+        print("  %-44s %8.3f" % ("formrelay_pg req/s / formrelay (SQLite)",
+                                 med(pg, "rps") / med(rows["formrelay"],
+                                                      "rps")))
+        print("  %-44s %8.3f" % ("formrelay_pg p99 / formrelay (SQLite)",
+                                 med(pg, "p99_us") /
+                                 med(rows["formrelay"], "p99_us")))
+
+
 def main():
     rows = parse(sys.argv[1])
     print()
@@ -122,6 +144,7 @@ def main():
               "figures do not count (see the wrk output)" % ", ".join(bad))
     print()
     targets(rows)
+    targets_pg(rows)
     return 0
 
 
