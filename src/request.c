@@ -2,7 +2,9 @@
  * The request pipeline.  A submission goes origin check -> body read ->
  * webhook signature -> rate limit -> parse -> unwrap -> normalise ->
  * redirect check -> payload -> spool, and is answered 2xx only after the
- * spool said the events are on disk (SPEC, "Guarantees").
+ * spool said the events are on disk (SPEC, "Guarantees").  The checks
+ * before parsing are in request_admit.c, the status pages in
+ * request_status.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,40 +24,12 @@
 #include "ratelimit.h"
 #include "spam.h"
 #include "request.h"
+#include "request_int.h"
 #include "request_status.h"
 #include "spool.h"
 #include "unwrap.h"
 #include "util.h"
 #include "webhook.h"
-
-struct request {
-	struct app *app;
-	const struct http_io *io;
-	const char *method;
-	const char *uri;
-	const char *content_type;
-	char client[64];
-	struct reply reply;
-	int64_t started;
-	char message_id[MESSAGE_ID_SIZE];
-	const char *outcome;
-	const char *spam;       /* the spam reason, for the log, or NULL */
-	struct ingest_extra x;  /* double submit window, CAPTCHA hold */
-	struct spool_hold hold; /* x.hold points here when set */
-	char submit_key[SPAM_SUBMIT_KEY_SIZE]; /* "" unless double submits */
-	char *token; /* owned: the CAPTCHA token, held for verification */
-	struct fr_error err;
-	char *body; /* owned */
-	size_t body_len;
-	int verified_webhook;
-	const struct config_hook *hook; /* on <mount>/hooks/NAME, or NULL */
-	struct hook_proof proof;
-	int server_sent; /* from a platform's servers: not the visitor */
-	enum pipelines_route route; /* where under the mount it was posted */
-	int expected;               /* ingest_expect not yet settled */
-	int deferred;    /* handed to the spool writer, which finishes it */
-	char email[256]; /* for the log line, masked there */
-};
 
 /*
  * A submission whose reply waits for the spool writer (FastCGI): the
@@ -72,14 +46,6 @@ struct deferred {
 	char *dedup;                    /* owned de-duplication key, or NULL */
 	char original[MESSAGE_ID_SIZE]; /* a duplicate's first messageId */
 };
-
-static const char *
-req_env(const struct request *rq, const char *name)
-{
-	const char *v = rq->io->getenv(rq->io->ctx, name);
-
-	return (v != NULL && *v != '\0') ? v : NULL;
-}
 
 /* True when the request path (query stripped) ends in "/" name. */
 static int
@@ -100,7 +66,7 @@ path_is(const char *uri, const char *name)
 static enum reply_format
 choose_format(const struct request *rq)
 {
-	const char *accept = req_env(rq, "HTTP_ACCEPT");
+	const char *accept = request_env(rq, "HTTP_ACCEPT");
 
 	if (accept != NULL && strstr(accept, "application/json") != NULL)
 		return REPLY_JSON;
@@ -108,172 +74,6 @@ choose_format(const struct request *rq)
 	    content_type_is(rq->content_type, "text/plain"))
 		return REPLY_JSON;
 	return REPLY_HTML;
-}
-
-static int
-fail(struct request *rq, int status, const char *code, const char *message)
-{
-	return fr_fail(&rq->err, status, code, NULL, "%s", message);
-}
-
-/* Browsers send Origin on cross-site POSTs; servers send none. */
-static int
-check_origin(struct request *rq)
-{
-	const struct config_list *allowed = &rq->app->cfg->allowed_origins;
-	const char *origin = req_env(rq, "HTTP_ORIGIN");
-
-	if (origin == NULL || allowed->count == 0)
-		return FR_OK;
-	if (!origin_allowed(origin, allowed))
-		return fr_fail(&rq->err, FR_EFORBIDDEN, "origin_not_allowed",
-		               NULL, "origin %s is not allowed to post here",
-		               origin);
-	rq->reply.cors_origin = origin;
-	return FR_OK;
-}
-
-/* Check CONTENT_LENGTH before reading (kcgi's gap), then read with a
- * ceiling in case the length was absent or wrong. */
-static int
-read_body(struct request *rq)
-{
-	size_t max = rq->app->cfg->max_body, cap;
-	const char *cl = req_env(rq, "CONTENT_LENGTH");
-	unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
-	long n;
-
-	/* Customer.io takes 500 KB a batch (SPEC "Pipelines-shaped calls") */
-	if (rq->route == PIPELINES_BATCH && max < PAYLOAD_MAX_BATCH)
-		max = PAYLOAD_MAX_BATCH;
-
-	if (want > max)
-		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
-		               "body of %llu bytes is over the %zu-byte limit",
-		               want, max);
-	cap = (cl ? (size_t)want : max) + 1;
-	if ((rq->body = malloc(cap + 1)) == NULL)
-		return fail(rq, FR_ENOMEM, NULL, "out of memory");
-	while (rq->body_len < cap) {
-		n = rq->io->read(rq->io->ctx, rq->body + rq->body_len,
-		                 cap - rq->body_len);
-		if (n < 0)
-			return fail(rq, FR_EMALFORMED, "read_error",
-			            "the request body could not be read");
-		if (n == 0)
-			break;
-		rq->body_len += (size_t)n;
-	}
-	rq->body[rq->body_len] = '\0';
-	if (rq->body_len > max)
-		return fr_fail(&rq->err, FR_ETOOLARGE, "body_too_large", NULL,
-		               "body is over the %zu-byte limit", max);
-	/* A client that went away mid-body must not be half-stored. */
-	if (cl != NULL && rq->body_len != (size_t)want)
-		return fr_fail(&rq->err, FR_EMALFORMED, "body_truncated", NULL,
-		               "body has %zu of the %llu bytes announced",
-		               rq->body_len, want);
-	return FR_OK;
-}
-
-/* webhook_headers_get wants (name, ctx); the io getter is (ctx, name). */
-static const char *
-webhook_getenv(const char *name, void *ctx)
-{
-	return req_env(ctx, name);
-}
-
-/* The query string: QUERY_STRING (RFC 3875, 4.1.7), else the URI's. */
-static const char *
-req_query(const struct request *rq)
-{
-	const char *q = req_env(rq, "QUERY_STRING");
-
-	if (q == NULL && rq->uri != NULL && (q = strchr(rq->uri, '?')))
-		q++;
-	return q;
-}
-
-/* On a hooks route the source's own proof is always required. */
-static int
-check_signature(struct request *rq, struct webhook_headers *h)
-{
-	const char *secret = rq->app->cfg->webhook_secret;
-
-	webhook_headers_get(h, webhook_getenv, rq);
-	if (rq->hook != NULL) {
-		if (hooks_verify(rq->hook, webhook_getenv, rq, req_query(rq),
-		                 rq->body, rq->body_len, now_ms(), &rq->proof,
-		                 &rq->err) != FR_OK)
-			return rq->err.status;
-		rq->server_sent = 1;
-		return FR_OK;
-	}
-	if (secret == NULL || !webhook_present(h))
-		return FR_OK;
-	if (webhook_verify(secret, h, rq->body, rq->body_len, now_ms(),
-	                   &rq->err) != FR_OK)
-		return rq->err.status;
-	rq->verified_webhook = 1;
-	rq->server_sent = 1;
-	return FR_OK;
-}
-
-/*
- * Once parsed: with [http] webhook_secret_file set, the main route takes
- * a platform's envelope only signed (a forger strips the headers;
- * browsers post plain fields, still accepted).  Platforms post from
- * their servers, whose address is not the visitor's.
- */
-static int
-check_envelope(struct request *rq, const struct fields *f)
-{
-	if (hooks_server_source(f->source))
-		rq->server_sent = 1;
-	if (rq->hook != NULL || rq->verified_webhook ||
-	    rq->app->cfg->webhook_secret == NULL ||
-	    !hooks_envelope_source(f->source))
-		return FR_OK;
-	return fr_fail(&rq->err, FR_EFORBIDDEN, "missing_signature", NULL,
-	               "webhook_secret_file is set: a webhook body needs "
-	               "webhook-id, webhook-timestamp and webhook-signature "
-	               "headers (or a [webhook.NAME] route)");
-}
-
-/*
- * A webhook source spends its own budget, not its sender's address';
- * other verified webhooks are exempt.  A limiter that cannot lock its
- * file lets the request through: losing a submission is worse than a
- * missed count.
- */
-static int
-check_rate(struct request *rq, int64_t *retry_after_s)
-{
-	int64_t retry_ms = 0;
-	int rc;
-
-	if (rq->app->rl == NULL)
-		return FR_OK;
-	if (rq->hook != NULL)
-		rc = hooks_rate(rq->app->rl, rq->hook, now_ms(), &retry_ms);
-	else if (rq->verified_webhook || rq->app->cfg->rate_limit_count == 0)
-		return FR_OK;
-	else
-		rc = ratelimit_check(rq->app->rl, rq->client, now_ms(),
-		                     &retry_ms);
-	if (rc == FR_OK)
-		return FR_OK;
-	if (rc != FR_ERATELIMIT) {
-		log_msg(LOG_WARN, "rate limiter unavailable (%s): not counted",
-		        fr_status_name(rc));
-		return FR_OK;
-	}
-	*retry_after_s = ratelimit_retry_after_s(retry_ms);
-	return fail(rq, FR_ERATELIMIT, "rate_limited",
-	            rq->hook ? "this webhook source is over its rate_limit; "
-	                       "retry later"
-	                     : "too many submissions from this address; "
-	                       "retry later");
 }
 
 /* _next must be an allowed prefix; success_url is the operator's own. */
@@ -306,8 +106,8 @@ request_context_fill(struct request *rq, struct request_context *ctx)
 	if (rq->server_sent)
 		return;
 	ctx->ip = rq->client;
-	ctx->user_agent = req_env(rq, "HTTP_USER_AGENT");
-	ctx->referer = req_env(rq, "HTTP_REFERER");
+	ctx->user_agent = request_env(rq, "HTTP_USER_AGENT");
+	ctx->referer = request_env(rq, "HTTP_REFERER");
 }
 
 /* The spool's view of built events: it points into ev (the message ids
@@ -409,7 +209,7 @@ defer_store(struct request *rq, const char *dedup, const char *redirect,
 	    (redirect != NULL && (d->redirect = xstrdup(redirect)) == NULL) ||
 	    (dedup != NULL && (d->dedup = xstrdup(dedup)) == NULL)) {
 		deferred_free(d);
-		return fail(rq, FR_ENOMEM, NULL, "out of memory");
+		return request_fail(rq, FR_ENOMEM, NULL, "out of memory");
 	}
 	d->rq = *rq;
 	d->rq.body = NULL;
@@ -457,7 +257,7 @@ store_events(struct request *rq, const char *dedup, const char *redirect,
 	}
 	if (n > 2 && (sev = calloc(n, sizeof(*sev))) == NULL) {
 		built_events_free(ev, n);
-		return fail(rq, FR_ENOMEM, NULL, "out of memory");
+		return request_fail(rq, FR_ENOMEM, NULL, "out of memory");
 	}
 	spool_view(ev, sev, n);
 	rc = ingest_append_x(rq->app->ingest, sev, n, dedup, original, &rq->x,
@@ -490,8 +290,9 @@ store_submission(struct request *rq, const struct submission *sub,
 	} else if (rq->verified_webhook) {
 		if ((size_t)snprintf(key, sizeof(key), "webhook:%s", wh->id) >=
 		    sizeof(key))
-			return fail(rq, FR_EMALFORMED, "malformed",
-			            "the webhook-id header is too long");
+			return request_fail(
+			        rq, FR_EMALFORMED, "malformed",
+			        "the webhook-id header is too long");
 		dedup = key;
 	}
 	request_context_fill(rq, &ctx);
@@ -693,7 +494,7 @@ check_captcha(struct request *rq, const struct fields *f)
 		               "complete it and send the form again");
 	}
 	if ((rq->token = xstrdup(token)) == NULL)
-		return fail(rq, FR_ENOMEM, NULL, "out of memory");
+		return request_fail(rq, FR_ENOMEM, NULL, "out of memory");
 	rq->hold.token = rq->token;
 	rq->hold.ip = rq->client;
 	rq->x.hold = &rq->hold;
@@ -713,16 +514,17 @@ submit(struct request *rq)
 
 	fields_init(&f);
 	memset(&sub, 0, sizeof(sub));
-	if ((rc = check_origin(rq)) != FR_OK || (rc = read_body(rq)) != FR_OK)
+	if ((rc = request_check_origin(rq)) != FR_OK ||
+	    (rc = request_read_body(rq)) != FR_OK)
 		goto done;
-	if (pipelines_secret_like(req_env(rq, "HTTP_AUTHORIZATION")))
+	if (pipelines_secret_like(request_env(rq, "HTTP_AUTHORIZATION")))
 		warn_secret("an Authorization header");
 	ingest_expect(rq->app->ingest);
 	rq->expected = 1;
-	if ((rc = check_signature(rq, &wh)) != FR_OK ||
-	    (rc = check_rate(rq, &retry_after_s)) != FR_OK ||
+	if ((rc = request_check_signature(rq, &wh)) != FR_OK ||
+	    (rc = request_check_rate(rq, &retry_after_s)) != FR_OK ||
 	    (rc = parse_fields(rq, &f, &calls)) != FR_OK ||
-	    (rc = check_envelope(rq, &f)) != FR_OK)
+	    (rc = request_check_envelope(rq, &f)) != FR_OK)
 		goto done;
 	if (calls) {
 		rc = submit_calls(rq, &f);
@@ -764,17 +566,18 @@ static int
 serve_metrics(struct request *rq)
 {
 	return request_serve_metrics(rq->app, &rq->reply, rq->client,
-	                             req_env(rq, "HTTP_X_FORWARDED_FOR"),
+	                             request_env(rq, "HTTP_X_FORWARDED_FOR"),
 	                             &rq->err);
 }
 
 static int
 serve_options(struct request *rq)
 {
-	if (check_origin(rq) != FR_OK || rq->reply.cors_origin == NULL) {
+	if (request_check_origin(rq) != FR_OK ||
+	    rq->reply.cors_origin == NULL) {
 		if (rq->err.status == FR_OK)
-			fail(rq, FR_EFORBIDDEN, "origin_not_allowed",
-			     "pre-flight needs an allowed Origin");
+			request_fail(rq, FR_EFORBIDDEN, "origin_not_allowed",
+			             "pre-flight needs an allowed Origin");
 		return reply_error(&rq->reply, &rq->err, 0);
 	}
 	return reply_preflight(&rq->reply);
@@ -860,18 +663,18 @@ request_handle(struct app *app, const struct http_io *io)
 	rq.io = io;
 	rq.started = mono_ms();
 	rq.reply.io = io;
-	rq.method = req_env(&rq, "REQUEST_METHOD");
-	rq.uri = req_env(&rq, "REQUEST_URI");
+	rq.method = request_env(&rq, "REQUEST_METHOD");
+	rq.uri = request_env(&rq, "REQUEST_URI");
 	if (rq.uri == NULL)
-		rq.uri = req_env(&rq, "SCRIPT_NAME");
+		rq.uri = request_env(&rq, "SCRIPT_NAME");
 	if (rq.method == NULL)
 		rq.method = "GET";
-	rq.content_type = req_env(&rq, "CONTENT_TYPE");
+	rq.content_type = request_env(&rq, "CONTENT_TYPE");
 	rq.route = pipelines_route_of(rq.uri);
 	rq.reply.format = choose_format(&rq);
 	rq.outcome = "rejected";
-	client_address(req_env(&rq, "REMOTE_ADDR"),
-	               req_env(&rq, "HTTP_X_FORWARDED_FOR"),
+	client_address(request_env(&rq, "REMOTE_ADDR"),
+	               request_env(&rq, "HTTP_X_FORWARDED_FOR"),
 	               &app->cfg->trusted_proxies, rq.client,
 	               sizeof(rq.client));
 	rc = route(&rq);
