@@ -43,4 +43,14 @@
 int unwrap_webhook(struct fields *f, const struct parse_limits *lim,
                    struct fr_error *err);
 
+/*
+ * unwrap_webhook with the configuration's [fields] aliases (cfg may be
+ * NULL), which may name a Typeform field by its ref or id.  Besides the
+ * fields it sets f->event_id and f->submitted_ms where the platform
+ * reports them.
+ */
+struct config;
+int unwrap_webhook_cfg(struct fields *f, const struct parse_limits *lim,
+                       const struct config *cfg, struct fr_error *err);
+
 #endif

@@ -268,6 +268,18 @@ store_events(struct request *rq, const char *dedup, const char *redirect,
 	return stored_reply(rq, rc, original, redirect, ev, n);
 }
 
+/* The call's timestamp: when the platform says the form was submitted
+ * (a webhook may arrive minutes later, or be retried for a day), unless
+ * that is in the future; else now. */
+static int64_t
+event_time(const struct fields *f)
+{
+	int64_t now = now_ms();
+
+	return f->submitted_ms > 0 && f->submitted_ms <= now ? f->submitted_ms
+	                                                     : now;
+}
+
 /* A form submission: build its calls and store them.  A signed webhook
  * is de-duplicated by its id (spool.h), a hooks route's delivery by its
  * platform's event id. */
@@ -296,7 +308,7 @@ store_submission(struct request *rq, const struct submission *sub,
 		dedup = key;
 	}
 	request_context_fill(rq, &ctx);
-	rc = payload_build(sub, &ctx, now_ms(), ev, &n, &rq->err);
+	rc = payload_build(sub, &ctx, event_time(f), ev, &n, &rq->err);
 	if (rc != FR_OK)
 		return rc;
 	if (rq->hook != NULL || rq->verified_webhook)
@@ -331,7 +343,8 @@ parse_fields(struct request *rq, struct fields *f, int *calls)
 	                &rq->app->limits, f, &rq->err);
 	*calls = rc == FR_OK && pipelines_wanted(f->root, rq->route);
 	if (rc == FR_OK && !*calls)
-		rc = unwrap_webhook(f, &rq->app->limits, &rq->err);
+		rc = unwrap_webhook_cfg(f, &rq->app->limits, rq->app->cfg,
+		                        &rq->err);
 	return rc;
 }
 
@@ -463,11 +476,11 @@ captcha_token(const struct fields *f, const char *name)
 }
 
 /*
- * [antispam] captcha: every submission but a signed webhook carries the
- * widget's token.  Without one: 422 naming the field.  With one, it is
- * stored with the events, which stay held until formrelay-deliver has
- * the vendor's verdict (captcha.h): the reply does not wait for the
- * vendor, and the token is never forwarded or logged.
+ * [antispam] captcha: every submission but a signed webhook (or one on a
+ * hooks route) carries the widget's token.  Without one: 422 naming the field.
+ * With one, it is stored with the events, which stay held until
+ * formrelay-deliver has the vendor's verdict (captcha.h): the reply does not
+ * wait for the vendor, and the token is never forwarded or logged.
  */
 static int
 check_captcha(struct request *rq, const struct fields *f)
@@ -475,7 +488,7 @@ check_captcha(struct request *rq, const struct fields *f)
 	const char *name = spam_captcha_field(rq->app->cfg->spam.captcha);
 	const char *token;
 
-	if (name == NULL || rq->verified_webhook)
+	if (name == NULL || rq->verified_webhook || rq->hook != NULL)
 		return FR_OK;
 	token = captcha_token(f, name);
 	if (token == NULL || *token == '\0' ||
@@ -499,6 +512,27 @@ check_captcha(struct request *rq, const struct fields *f)
 	rq->hold.ip = rq->client;
 	rq->x.hold = &rq->hold;
 	return FR_OK;
+}
+
+/* normalise, with a hooks route's own id_fields when it has them (the
+ * view is a shallow copy: it owns nothing). */
+static int
+normalise_for(struct request *rq, const struct fields *f,
+              struct submission *sub)
+{
+	const struct config *cfg = rq->app->cfg;
+	struct config *view;
+	int rc;
+
+	if (rq->hook == NULL || rq->hook->id_fields.count == 0)
+		return normalise(f, cfg, sub, &rq->err);
+	if ((view = malloc(sizeof(*view))) == NULL)
+		return request_fail(rq, FR_ENOMEM, NULL, "out of memory");
+	memcpy(view, cfg, sizeof(*view));
+	view->id_fields = rq->hook->id_fields;
+	rc = normalise(f, view, sub, &rq->err);
+	free(view);
+	return rc;
 }
 
 /* Parse to store; on FR_OK the reply is already sent. */
@@ -530,7 +564,7 @@ submit(struct request *rq)
 		rc = submit_calls(rq, &f);
 		goto done;
 	}
-	if ((rc = normalise(&f, rq->app->cfg, &sub, &rq->err)) != FR_OK)
+	if ((rc = normalise_for(rq, &f, &sub)) != FR_OK)
 		goto done;
 	if (sub.honeypot) {
 		spam_drop(rq, &sub, SPAM_HONEYPOT);

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "config.h"
 #include "error.h"
 #include "fields.h"
 #include "parse.h"
@@ -15,6 +16,7 @@ struct unwrap {
 	struct fields nf; /* the fields being built */
 	const struct fields *in;
 	const struct parse_limits *lim;
+	const struct config *cfg; /* [fields] aliases, or NULL */
 	struct fr_error *err;
 	int have_email, have_phone; /* a typed email/phone field was named */
 };
@@ -43,6 +45,16 @@ int uw_form_name(struct unwrap *u, const char *name);
 /* The name for a field typed email/phone (trait "email" or "phone"). */
 const char *uw_typed_name(struct unwrap *u, const char *name,
                           const char *trait);
+/* The platform's event id (a string or an integer; the first one set
+ * wins), for de-duplication. */
+int uw_event_id(struct unwrap *u, struct json_object *v);
+/* The platform's submitted time, an RFC 3339 / ISO 8601 UTC text such as
+ * "2018-01-18T18:17:02Z" or "2026-03-04T15:00:21.889+00:00"; ignored
+ * when it does not parse. */
+void uw_submitted(struct unwrap *u, const char *text);
+/* "2018-01-18T18:17:02.5Z" -> Unix ms; 0 or -1. */
+int uw_parse_time(const char *text, int64_t *ms);
+
 /* Parse JSON text nested in the body into an object (*out owned). */
 int uw_parse_nested(struct unwrap *u, const char *what, const char *text,
                     struct json_object **out);
@@ -57,6 +69,10 @@ struct uw_platform {
 };
 
 extern const struct uw_platform uw_platforms[];
+
+/* Typeform (unwrap_typeform.c). */
+int uw_typeform_match(const struct unwrap *u, struct json_object *root);
+int uw_typeform_unwrap(struct unwrap *u, struct json_object *root);
 extern const size_t uw_platform_count;
 
 #endif

@@ -31,151 +31,6 @@ uw_length(struct json_object *o)
 	               : 0;
 }
 
-/* ---- Typeform -------------------------------------------------------- */
-
-static int
-typeform_match(const struct unwrap *u, struct json_object *root)
-{
-	(void)u;
-	return uw_member(root, "form_response") != NULL;
-}
-
-/* Refs Typeform generates itself (UUIDs, ULIDs) say nothing: the
- * question's title names the field better. */
-static int
-is_auto_ref(const char *r)
-{
-	size_t len, i;
-
-	if (r == NULL || *r == '\0')
-		return 1;
-	len = strlen(r);
-	for (i = 0; i < len; i++) {
-		char c = r[i];
-		if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
-			if (c != '-')
-				return 0;
-		} else if (len == 36 && !strchr("0123456789abcdefABCDEF", c)) {
-			return 0;
-		} else if (len == 26 &&
-		           !strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c)) {
-			return 0;
-		}
-	}
-	return len == 36 || len == 26;
-}
-
-static const char *
-typeform_title(struct json_object *definition, const char *id)
-{
-	struct json_object *fields, *fld;
-	size_t i;
-	const char *fid;
-
-	fields = uw_member_type(definition, "fields", json_type_array);
-	for (i = 0; id != NULL && i < uw_length(fields); i++) {
-		fld = json_object_array_get_idx(fields, i);
-		fid = uw_string(fld, "id");
-		if (fid != NULL && strcmp(fid, id) == 0)
-			return uw_string(fld, "title");
-	}
-	return NULL;
-}
-
-/* choices: the labels, and the "other" text when given. */
-static struct json_object *
-typeform_choices(struct json_object *c)
-{
-	struct json_object *labels, *out;
-	const char *other = uw_string(c, "other");
-	size_t i;
-
-	labels = uw_member_type(c, "labels", json_type_array);
-	if ((out = json_object_new_array()) == NULL)
-		return NULL;
-	for (i = 0; i < uw_length(labels); i++)
-		json_object_array_add(
-		        out, ref(json_object_array_get_idx(labels, i)));
-	if (other != NULL)
-		json_object_array_add(out, json_object_new_string(other));
-	return out;
-}
-
-/* The answer's value by its type; NULL for files and payments (card
- * data is never forwarded). */
-static struct json_object *
-typeform_value(struct json_object *a, const char *type)
-{
-	struct json_object *c;
-	const char *s;
-
-	if (strcmp(type, "choice") == 0) {
-		c = uw_member(a, "choice");
-		s = uw_string(c, "label");
-		s = s ? s : uw_string(c, "other");
-		return s ? json_object_new_string(s) : NULL;
-	}
-	if (strcmp(type, "choices") == 0)
-		return typeform_choices(uw_member(a, "choices"));
-	if (strcmp(type, "payment") == 0 || strcmp(type, "file_url") == 0 ||
-	    strcmp(type, "multi_format") == 0)
-		return NULL;
-	return ref(uw_member(a, type));
-}
-
-static int
-typeform_answer(struct unwrap *u, struct json_object *a,
-                struct json_object *definition)
-{
-	struct json_object *field = uw_member(a, "field");
-	const char *type = uw_string(a, "type");
-	const char *r = uw_string(field, "ref");
-	const char *id = uw_string(field, "id");
-	const char *name = r;
-
-	if (type == NULL)
-		return FR_OK;
-	if (is_auto_ref(r)) {
-		name = typeform_title(definition, id);
-		name = name ? name : (id ? id : type);
-	}
-	if (strcmp(type, "email") == 0)
-		name = uw_typed_name(u, name, "email");
-	else if (strcmp(type, "phone_number") == 0)
-		name = uw_typed_name(u, name, "phone");
-	return uw_add(u, name, typeform_value(a, type));
-}
-
-static int
-typeform_unwrap(struct unwrap *u, struct json_object *root)
-{
-	struct json_object *fr, *answers, *def, *hidden;
-	size_t i;
-	int rc = FR_OK;
-
-	fr = uw_member_type(root, "form_response", json_type_object);
-	answers = uw_member(fr, "answers");
-	if (fr == NULL ||
-	    (answers != NULL && !json_object_is_type(answers, json_type_array)))
-		return uw_broken(u, "Typeform");
-	def = uw_member_type(fr, "definition", json_type_object);
-	for (i = 0; rc == FR_OK && i < uw_length(answers); i++)
-		rc = typeform_answer(u, json_object_array_get_idx(answers, i),
-		                     def);
-	/* Hidden fields arrive with lower-cased names (entryId: entryid). */
-	hidden = uw_member_type(fr, "hidden", json_type_object);
-	if (hidden != NULL) {
-		json_object_object_foreach(hidden, key, val)
-		{
-			if (rc == FR_OK)
-				rc = uw_add(u, key, ref(val));
-		}
-	}
-	if (rc == FR_OK)
-		rc = uw_form_name(u, uw_string(def, "title"));
-	return rc;
-}
-
 /* ---- Tally ----------------------------------------------------------- */
 
 static int
@@ -237,6 +92,55 @@ tally_choices(struct json_object *v, struct json_object *options, int single)
 	return out;
 }
 
+/* The text of the {id, text} item of list with this id, or NULL. */
+static const char *
+tally_text(struct json_object *list, struct json_object *id)
+{
+	return json_object_is_type(id, json_type_string)
+	               ? tally_option(list, json_object_get_string(id))
+	               : NULL;
+}
+
+/* MATRIX: {row id: [column ids]} with rows[] and columns[] {id, text}
+ * -> {row text: column text (or texts)}. */
+static struct json_object *
+tally_matrix(struct json_object *fld, struct json_object *v)
+{
+	struct json_object *rows = uw_member(fld, "rows");
+	struct json_object *cols = uw_member(fld, "columns"), *out, *cell;
+	const char *row, *col;
+	size_t i;
+
+	if (!is_object(v) || (out = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_foreach(v, rid, sel)
+	{
+		struct json_object *rid_s = json_object_new_string(rid);
+
+		row = tally_text(rows, rid_s);
+		json_object_put(rid_s);
+		if (uw_length(sel) == 1) {
+			col = tally_text(cols,
+			                 json_object_array_get_idx(sel, 0));
+			cell = col ? json_object_new_string(col) : NULL;
+		} else {
+			cell = json_object_new_array();
+			for (i = 0; cell != NULL && i < uw_length(sel); i++) {
+				col = tally_text(
+				        cols,
+				        json_object_array_get_idx(sel, i));
+				if (col != NULL)
+					json_object_array_add(
+					        cell,
+					        json_object_new_string(col));
+			}
+		}
+		if (cell != NULL)
+			json_object_object_add(out, row ? row : rid, cell);
+	}
+	return out;
+}
+
 static int
 tally_field(struct unwrap *u, struct json_object *fld)
 {
@@ -259,6 +163,8 @@ tally_field(struct unwrap *u, struct json_object *fld)
 		name = uw_string(fld, "key");
 	if (name == NULL)
 		return FR_OK;
+	if (!strcmp(type, "MATRIX"))
+		return uw_add(u, name, tally_matrix(fld, v));
 	if (!strcmp(type, "INPUT_EMAIL"))
 		name = uw_typed_name(u, name, "email");
 	else if (!strcmp(type, "INPUT_PHONE_NUMBER"))
@@ -288,6 +194,10 @@ tally_unwrap(struct unwrap *u, struct json_object *root)
 		rc = tally_field(u, json_object_array_get_idx(fields, i));
 	if (rc == FR_OK)
 		rc = uw_form_name(u, uw_string(data, "formName"));
+	if (rc == FR_OK)
+		rc = uw_event_id(u, uw_member(root, "eventId"));
+	uw_submitted(u, uw_string(data, "createdAt"));
+	uw_submitted(u, uw_string(root, "createdAt"));
 	return rc;
 }
 
@@ -333,6 +243,10 @@ webflow_unwrap(struct unwrap *u, struct json_object *root)
 		rc = uw_context(u, "url", uw_member(p, "pageUrl"));
 	if (rc == FR_OK)
 		rc = uw_form_name(u, uw_string(p, "name"));
+	/* v2: payload.id and submittedAt; v1: _id and d */
+	if (rc == FR_OK)
+		rc = uw_event_id(u, uw_member(p, p == root ? "_id" : "id"));
+	uw_submitted(u, uw_string(p, p == root ? "d" : "submittedAt"));
 	return rc;
 }
 
@@ -346,27 +260,29 @@ embeddables_match(const struct unwrap *u, struct json_object *root)
 }
 
 /* Embeddables' context keys -> our context keys. */
+static const struct {
+	const char *name, *key;
+} context_map[] = {
+        {"pageUrl", "url"},         {"url", "url"},
+        {"pageTitle", "title"},     {"title", "title"},
+        {"referrer", "referrer"},   {"referer", "referrer"},
+        {"path", "path"},           {"pathname", "path"},
+        {"userAgent", "userAgent"}, {"ip", "ip"},
+};
+
 static int
 embeddables_context(struct unwrap *u, struct json_object *ctx)
 {
-	static const struct {
-		const char *name, *key;
-	} map[] = {
-	        {"pageUrl", "url"},         {"url", "url"},
-	        {"pageTitle", "title"},     {"title", "title"},
-	        {"referrer", "referrer"},   {"referer", "referrer"},
-	        {"path", "path"},           {"pathname", "path"},
-	        {"userAgent", "userAgent"}, {"ip", "ip"},
-	};
 	size_t i;
 	int rc = FR_OK;
 
 	json_object_object_foreach(ctx, key, val)
 	{
-		for (i = 0; rc == FR_OK && i < sizeof(map) / sizeof(map[0]);
+		for (i = 0; rc == FR_OK &&
+		            i < sizeof(context_map) / sizeof(context_map[0]);
 		     i++)
-			if (alias_name_eq(key, map[i].name))
-				rc = uw_context(u, map[i].key, val);
+			if (alias_name_eq(key, context_map[i].name))
+				rc = uw_context(u, context_map[i].key, val);
 	}
 	return rc;
 }
@@ -421,6 +337,57 @@ embeddables_unwrap(struct unwrap *u, struct json_object *root)
 				rc = uw_form_name(u,
 				                  json_object_get_string(cval));
 	}
+	return rc;
+}
+
+/* ---- Embeddables through Svix: {"type", "data": {...}} --------------- */
+
+static int
+envelope_match(const struct unwrap *u, struct json_object *root)
+{
+	(void)u;
+	return uw_string(root, "type") != NULL &&
+	       uw_member_type(root, "data", json_type_object) != NULL;
+}
+
+/* data's members: the page and visitor keys go to the context, the
+ * flow's name to the form name, the rest are fields. */
+static int
+envelope_member(struct unwrap *u, const char *key, struct json_object *val)
+{
+	size_t i;
+
+	if (is_object(val) && alias_name_eq(key, "context"))
+		return embeddables_context(u, val);
+	if (alias_name_eq(key, "flowName") ||
+	    alias_name_eq(key, "embeddableName"))
+		return uw_form_name(u, json_object_get_string(val));
+	for (i = 0; i < sizeof(context_map) / sizeof(context_map[0]); i++)
+		if (alias_name_eq(key, context_map[i].name))
+			return uw_context(u, context_map[i].key, val);
+	return uw_add(u, key, ref(val));
+}
+
+static int
+envelope_unwrap(struct unwrap *u, struct json_object *root)
+{
+	struct json_object *data = uw_member(root, "data");
+	int rc = FR_OK;
+
+	if (uw_member_type(data, "userData", json_type_object) != NULL)
+		rc = embeddables_unwrap(u, data);
+	else {
+		json_object_object_foreach(data, key, val)
+		{
+			if (rc == FR_OK)
+				rc = envelope_member(u, key, val);
+		}
+	}
+	if (rc == FR_OK)
+		rc = uw_event_id(u, uw_member(root, "id"));
+	uw_submitted(u, uw_string(data, "submittedAt"));
+	uw_submitted(u, uw_string(data, "createdAt"));
+	uw_submitted(u, uw_string(root, "timestamp"));
 	return rc;
 }
 
@@ -507,6 +474,30 @@ done:
 	return rc;
 }
 
+/* date_submitted "2014-07-14" and time_submitted "08:15 PM UTC". */
+static void
+unbounce_submitted(struct unwrap *u, struct json_object *dj)
+{
+	struct json_object *d = unbounce_value(uw_member(dj, "date_submitted"));
+	struct json_object *t = unbounce_value(uw_member(dj, "time_submitted"));
+	const char *ds = json_object_get_string(d), *ts;
+	char iso[32], ampm[3] = "";
+	int h = 0, m = 0;
+
+	ts = json_object_is_type(t, json_type_string)
+	             ? json_object_get_string(t)
+	             : "";
+	if (json_object_is_type(d, json_type_string) && strlen(ds) == 10 &&
+	    sscanf(ts, "%2d:%2d %2[APM] UTC", &h, &m, ampm) == 3 && h >= 1 &&
+	    h <= 12 && m >= 0 && m < 60) {
+		h = h % 12 + (ampm[0] == 'P' ? 12 : 0);
+		snprintf(iso, sizeof(iso), "%.10sT%02d:%02d:00Z", ds, h, m);
+		uw_submitted(u, iso);
+	}
+	json_object_put(d);
+	json_object_put(t);
+}
+
 static int
 unbounce_unwrap(struct unwrap *u, struct json_object *root)
 {
@@ -527,6 +518,7 @@ unbounce_unwrap(struct unwrap *u, struct json_object *root)
 		if (rc == FR_OK)
 			rc = unbounce_member(u, key, val);
 	}
+	unbounce_submitted(u, dj);
 	json_object_put(parsed);
 	if (rc == FR_OK)
 		rc = context_string(u, "url", form_string(u, "page_url"));
@@ -602,6 +594,74 @@ jotform_object(struct unwrap *u, const char *name, struct json_object *v)
 	return rc;
 }
 
+/* A widget's value is JSON text: an object's scalar members become
+ * name[key] fields, a list of strings a list; anything else is dropped,
+ * never forwarded as JSON text. */
+static int
+jotform_widget(struct unwrap *u, const char *name, const char *text)
+{
+	struct json_object *v = json_tokener_parse(text);
+	int rc = FR_OK;
+	char sub[256];
+	size_t i;
+
+	if (is_object(v)) {
+		json_object_object_foreach(v, key, val)
+		{
+			if (rc != FR_OK || is_object(val) ||
+			    json_object_is_type(val, json_type_array) ||
+			    json_object_is_type(val, json_type_null))
+				continue;
+			snprintf(sub, sizeof(sub), "%s[%s]", name, key);
+			rc = uw_add(u, sub, ref(val));
+		}
+	} else if (json_object_is_type(v, json_type_array)) {
+		for (i = 0; i < uw_length(v); i++)
+			if (!json_object_is_type(
+			            json_object_array_get_idx(v, i),
+			            json_type_string))
+				break;
+		if (i == uw_length(v) && i > 0)
+			rc = uw_add(u, name, ref(v));
+	}
+	json_object_put(v);
+	return rc;
+}
+
+/* One q<N>_<name> answer. */
+static int
+jotform_answer(struct unwrap *u, const char *name, struct json_object *val)
+{
+	const char *s = json_object_get_string(val);
+
+	if (is_object(val))
+		return jotform_object(u, name, val);
+	if (!json_object_is_type(val, json_type_string))
+		return uw_add(u, name, ref(val));
+	if (strncmp(s, "data:", 5) == 0) /* a signature */
+		return FR_OK;
+	if (*s == '{' || *s == '[')
+		return jotform_widget(u, name, s);
+	return uw_add(u, name, ref(val));
+}
+
+/* submissionID: the event id, and a field that id_fields may name. */
+static int
+jotform_submission(struct unwrap *u, struct json_object *root)
+{
+	struct json_object *id = uw_member(root, "submissionID"), *made = NULL;
+	const char *s;
+	int rc;
+
+	if (id == NULL && (s = form_string(u, "submissionID")) != NULL)
+		id = made = json_object_new_string(s);
+	rc = uw_event_id(u, id);
+	if (rc == FR_OK && id != NULL)
+		rc = uw_add(u, "submissionID", ref(id));
+	json_object_put(made);
+	return rc;
+}
+
 static int
 jotform_unwrap(struct unwrap *u, struct json_object *root)
 {
@@ -615,13 +675,11 @@ jotform_unwrap(struct unwrap *u, struct json_object *root)
 	{
 		if (rc != FR_OK || (name = jotform_name(key)) == NULL)
 			continue;
-		if (is_object(val))
-			rc = jotform_object(u, name, val);
-		else if (!json_object_is_type(val, json_type_string) ||
-		         strncmp(json_object_get_string(val), "data:", 5) != 0)
-			rc = uw_add(u, name, ref(val)); /* not a signature */
+		rc = jotform_answer(u, name, val);
 	}
 	json_object_put(raw);
+	if (rc == FR_OK)
+		rc = jotform_submission(u, root);
 	s = uw_string(root, "formTitle");
 	if (rc == FR_OK)
 		rc = uw_form_name(u, s ? s : form_string(u, "formTitle"));
@@ -674,11 +732,12 @@ hubspot_unwrap(struct unwrap *u, struct json_object *root)
 }
 
 const struct uw_platform uw_platforms[] = {
-        {"Typeform", SOURCE_TYPEFORM, typeform_match, typeform_unwrap},
+        {"Typeform", SOURCE_TYPEFORM, uw_typeform_match, uw_typeform_unwrap},
         {"Tally", SOURCE_TALLY, tally_match, tally_unwrap},
         {"Webflow", SOURCE_WEBFLOW, webflow_match, webflow_unwrap},
         {"Embeddables", SOURCE_EMBEDDABLES, embeddables_match,
          embeddables_unwrap},
+        {"Embeddables", SOURCE_EMBEDDABLES, envelope_match, envelope_unwrap},
         {"Unbounce", SOURCE_UNBOUNCE, unbounce_match, unbounce_unwrap},
         {"Jotform", SOURCE_JOTFORM, jotform_match, jotform_unwrap},
         {"HubSpot", SOURCE_HUBSPOT, hubspot_match, hubspot_unwrap},
