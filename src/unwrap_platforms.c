@@ -385,6 +385,7 @@ envelope_unwrap(struct unwrap *u, struct json_object *root)
 	}
 	if (rc == FR_OK)
 		rc = uw_event_id(u, uw_member(root, "id"));
+	uw_submitted(u, uw_string(data, "completedAt"));
 	uw_submitted(u, uw_string(data, "submittedAt"));
 	uw_submitted(u, uw_string(data, "createdAt"));
 	uw_submitted(u, uw_string(root, "timestamp"));

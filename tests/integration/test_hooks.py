@@ -90,9 +90,20 @@ def write_secrets(tmp):
     return conf
 
 
+def fixture_aliases():
+    """[fields] alias.<trait> lines the fixtures ask for."""
+    merged = {}
+    for _, name, _ in CASES:
+        _, want = fixture(name)
+        for trait, alias in (want.get("config_aliases") or {}).items():
+            merged.setdefault("alias." + trait, []).append(alias)
+    return {k: ", ".join(v) for k, v in merged.items()}
+
+
 def sections(paths):
     return {
         "http": {"rate_limit": "5/min"},
+        "fields": fixture_aliases(),
         "webhook.emb": {"platform": "standard",
                         "secret_file": paths["emb"]},
         "webhook.typeform": {"platform": "typeform",
@@ -102,7 +113,8 @@ def sections(paths):
         "webhook.webflow": {"platform": "webflow",
                             "secret_file": paths["webflow"]},
         "webhook.jotform": {"platform": "jotform",
-                            "token_file": paths["jotform_token"]},
+                            "token_file": paths["jotform_token"],
+                            "id_fields": "submissionID"},
         "webhook.unbounce": {"platform": "unbounce",
                              "token_file": paths["unbounce_token"]},
         "webhook.github": {"platform": "hmac",
@@ -150,38 +162,87 @@ def signed_headers(signer, platform, body, msg_id="", ts=None):
 # (hook, fixture, platform for sign.mjs or None for a token)
 CASES = [
     ("emb", "embeddables", "svix"),
+    ("emb", "embeddables_svix", "svix"),
     ("typeform", "typeform", "typeform"),
+    ("typeform", "typeform_docs", "typeform"),
+    ("typeform", "typeform_titles", "typeform"),
     ("tally", "tally", "tally"),
+    ("tally", "tally_all", "tally"),
     ("webflow", "webflow", "webflow"),
     ("jotform", "jotform", None),
+    ("jotform", "jotform_json", None),
     ("unbounce", "unbounce", None),
 ]
 
 
+def iso_ms(ms):
+    t = time.gmtime(ms // 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + ".%03dZ" % (ms % 1000)
+
+
+def post_case(env, signer, hook, name, platform, msg_id):
+    body, want = fixture(name)
+    query = ""
+    if platform is None:
+        headers = {}
+        query = "?token=" + TOKENS[hook]
+    else:
+        headers = signed_headers(signer, platform, body, msg_id)
+    return post(env, hook, body, headers, want["content_type"], query), want
+
+
+def check_context(t, name, ctx, want):
+    """None of the platform servers' context; the visitor's where the
+    payload reports it."""
+    t.ok(ctx.get("ip") not in ("127.0.0.1", "203.0.113.50") and
+         ctx.get("userAgent") != PLATFORM_UA,
+         "%s: no platform-server address or user agent" % name, ctx)
+    if want.get("ip"):
+        t.eq(ctx.get("ip"), want["ip"], "%s: the visitor's address" % name)
+    if want.get("user_agent"):
+        t.eq(ctx.get("userAgent"), want["user_agent"],
+             "%s: the visitor's user agent" % name)
+
+
 def check_valid(t, env, signer):
+    firsts = {}
     for hook, name, platform in CASES:
-        body, want = fixture(name)
-        query = ""
-        if platform is None:
-            headers = {}
-            query = "?token=" + TOKENS[hook]
-        else:
-            headers = signed_headers(signer, platform, body,
-                                     "msg_valid_" + hook)
-        r = post(env, hook, body, headers, want["content_type"], query)
+        r, want = post_case(env, signer, hook, name, platform,
+                            "msg_valid_" + name)
         if not t.eq(r.status, 202, "%s: signed %s payload: 202" % (hook, name)):
             print("#   " + r.body[:300])
             continue
         mid = r.json()["id"]
+        firsts[name] = mid
         ev = wait_until(lambda: delivered(env, mid), 20, name)[0]
-        t.eq(ev["traits"], want["traits"], "%s: the fixture's traits" % hook)
-        ctx = ev.get("context", {})
-        t.ok(ctx.get("ip") != "203.0.113.50" and
-             ctx.get("userAgent") != PLATFORM_UA,
-             "%s: no platform-server address or user agent" % hook, ctx)
+        traits = dict(want["traits"])
+        user = want["user_id"]
+        if hook == "jotform":  # this source keys by submissionID
+            user = want["event_id"]
+        t.eq(ev["userId"], user, "%s: userId" % name)
+        t.eq(ev["traits"], traits, "%s: the fixture's traits" % name)
+        if want.get("submitted_ms"):
+            t.eq(ev["timestamp"], iso_ms(want["submitted_ms"]),
+                 "%s: the platform's submitted time is the timestamp" % name)
+        check_context(t, name, ev.get("context", {}), want)
     log = env.relay.log()
     t.ok(TOKENS["jotform"] not in log and "token=********" in log,
          "the URL's token is masked in the log")
+    return firsts
+
+
+def check_event_ids(t, env, signer, firsts):
+    """A platform's retry (the same event id, signed afresh) is answered
+    with the first messageId and not forwarded again."""
+    for hook, name, platform in CASES:
+        _, want = fixture(name)
+        if not want.get("event_id") or name not in firsts:
+            continue
+        r, _ = post_case(env, signer, hook, name, platform,
+                         "msg_retry_" + name)
+        t.eq((r.status, r.json().get("duplicate"), r.json().get("id")),
+             (202, True, firsts[name]),
+             "%s: its event id again: 202, duplicate, the first id" % name)
 
 
 def check_refused(t, env, signer):
@@ -315,15 +376,18 @@ def main():
     secrets_dir = tempfile.mkdtemp(prefix="formrelay-hooks-")
     env = Env(t, conf_extra=sections(write_secrets(secrets_dir)))
     try:
-        check_valid(t, env, signer)
+        firsts = check_valid(t, env, signer)
+        check_event_ids(t, env, signer, firsts)
         forged = check_refused(t, env, signer)
         check_hmac(t, env)
         first = check_replay(t, env, signer)
         users = stored_user_ids(env, "sentinel-hooks")
         t.ok(not any(u in users for u in forged),
              "refused webhooks forwarded nothing", users)
-        t.eq([m["messageId"] for m in env.standin.messages()].count(first),
-             1, "the replayed delivery was forwarded once")
+        sent = [m["messageId"] for m in env.standin.messages()]
+        t.eq(sent.count(first), 1, "the replayed delivery was forwarded once")
+        t.ok(all(sent.count(m) == 1 for m in firsts.values()),
+             "each platform's retried event was forwarded once")
         check_burst(t, env, signer)
     finally:
         env.close()

@@ -35,6 +35,10 @@ static const struct {
         {"webhooks", "jotform", "multipart"},
         {"webhooks", "jotform_json", "json"},
         {"webhooks", "hubspot", "json"},
+        {"webhooks", "typeform_docs", "json"},
+        {"webhooks", "typeform_titles", "json"},
+        {"webhooks", "tally_all", "json"},
+        {"webhooks", "embeddables_svix", "json"},
         {"forms", "mailchimp", "txt"},
         {"forms", "contact_form_7", "multipart"},
         {"forms", "elementor", "txt"},
@@ -115,6 +119,8 @@ static void
 compare(const struct fields *f, const struct submission *out,
         struct json_object *want, const char *title)
 {
+	struct json_object *w = NULL;
+
 	if (want_string(want, "source") != NULL)
 		is_str(source_names[f->source], want_string(want, "source"),
 		       "%s: source", title);
@@ -136,6 +142,12 @@ compare(const struct fields *f, const struct submission *out,
 	if (json_object_object_get_ex(want, "next_url", NULL))
 		is_str(out->next_url, want_string(want, "next_url"),
 		       "%s: _next", title);
+	if (json_object_object_get_ex(want, "event_id", NULL))
+		is_str(f->event_id, want_string(want, "event_id"),
+		       "%s: the platform's event id", title);
+	if (json_object_object_get_ex(want, "submitted_ms", &w))
+		is_int(f->submitted_ms, json_object_get_int64(w),
+		       "%s: the platform's submitted time", title);
 }
 
 static void
@@ -176,7 +188,7 @@ run_fixture(const char *dir, const char *name, const char *ext)
 	rc = parse_body(body, len, want_string(want, "content_type"), NULL, &f,
 	                &err);
 	if (rc == FR_OK)
-		rc = unwrap_webhook(&f, NULL, &err);
+		rc = unwrap_webhook_cfg(&f, NULL, &cfg, &err);
 	if (rc == FR_OK)
 		rc = normalise(&f, &cfg, &out, &err);
 	is_int(rc, FR_OK, "%s: accepted", title);
@@ -254,6 +266,103 @@ test_shapes(void)
 	fields_free(&f);
 }
 
+/* The name of field i, or NULL. */
+static const char *
+name_at(const struct fields *f, size_t i)
+{
+	return i < f->count ? f->items[i].name : NULL;
+}
+
+#define TF_AUTO_REF "3f2b6c1e-8d4a-4e7b-9c2d-1a5e6f7b8c9d"
+
+static void
+test_typeform_names(void)
+{
+	struct fields f;
+	struct fr_error err;
+
+	is_int(unwrap_text(
+	               "{\"event_id\":\"e1\",\"form_response\":{"
+	               "\"submitted_at\":\"2026-03-09T11:01:44.250+02:00\","
+	               "\"definition\":{\"fields\":[{\"id\":\"a\",\"title\":"
+	               "\"Where can we reach you?\",\"ref\":\"" TF_AUTO_REF
+	               "\"},{\"id\":\"b\",\"title\":\"Supercalifragilistic"
+	               "expialidocious-and-then-some-more-words here\"}]},"
+	               "\"answers\":[{\"type\":\"text\",\"text\":\"Kim@X."
+	               "example\",\"field\":{\"id\":\"a\"}},{\"type\":\"text\","
+	               "\"text\":\"y\",\"field\":{\"id\":\"b\"}}]}}",
+	               &f, &err),
+	       FR_OK, "Typeform: accepted");
+	is_str(name_at(&f, 0), "email",
+	       "Typeform: a text answer that is an email, with no email "
+	       "answer, is the email");
+	is_str(name_at(&f, 1), "supercalifragilisticexpialidocious_and",
+	       "Typeform: a long title cut at a word within 40 bytes");
+	is_str(f.event_id, "e1", "Typeform: event_id");
+	is_int(f.submitted_ms, 1773046904250LL,
+	       "Typeform: submitted_at with an offset and milliseconds");
+	fields_free(&f);
+
+	is_int(unwrap_text(
+	               "{\"form_response\":{\"answers\":[{\"type\":"
+	               "\"text\",\"text\":\"a@b.example\",\"field\":{\"id\":"
+	               "\"x\"}},{\"type\":\"email\",\"email\":\"c@d.example"
+	               "\",\"field\":{\"id\":\"y\"}}]}}",
+	               &f, &err),
+	       FR_OK, "Typeform: text and email answers");
+	is_str(name_at(&f, 0), "x",
+	       "Typeform: with an email answer, a text one is not the email");
+	is_str(name_at(&f, 1), "email", "Typeform: the email answer is");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"form_response\":{\"submitted_at\":\"2026-13-01T"
+	                   "00:00:00Z\",\"answers\":[]}}",
+	                   &f, &err),
+	       FR_OK, "Typeform: a bad submitted_at is no error");
+	is_int(f.submitted_ms, 0, "Typeform: ... and no time");
+	fields_free(&f);
+}
+
+static void
+test_tally_jotform_details(void)
+{
+	struct fields f;
+	struct fr_error err;
+	const char *s;
+
+	is_int(unwrap_text(
+	               "{\"eventType\":\"FORM_RESPONSE\",\"data\":{"
+	               "\"fields\":[{\"label\":\"M\",\"type\":\"MATRIX\","
+	               "\"value\":{\"r1\":[\"c1\",\"c2\"],\"r9\":[\"c1\"]},"
+	               "\"rows\":[{\"id\":\"r1\",\"text\":\"Row\"}],"
+	               "\"columns\":[{\"id\":\"c1\",\"text\":\"A\"},{\"id\":"
+	               "\"c2\",\"text\":\"B\"}]}]}}",
+	               &f, &err),
+	       FR_OK, "Tally MATRIX: accepted");
+	s = f.count ? json_object_to_json_string_ext(f.items[0].value,
+	                                             JSON_C_TO_STRING_PLAIN)
+	            : NULL;
+	is_str(s, "{\"Row\":[\"A\",\"B\"],\"r9\":\"A\"}",
+	       "Tally MATRIX: labels; several columns a list; an unknown row "
+	       "keeps its id");
+	fields_free(&f);
+
+	is_int(unwrap_text("{\"submissionID\":\"77\",\"rawRequest\":\"{"
+	                   "\\\"q1_consent\\\":\\\"{\\\\\\\"agreed\\\\\\\":"
+	                   "\\\\\\\"yes"
+	                   "\\\\\\\",\\\\\\\"meta\\\\\\\":{}}\\\","
+	                   "\\\"q2_list\\\":\\\"[1,2]\\\"}\"}",
+	                   &f, &err),
+	       FR_OK, "Jotform widgets: accepted");
+	is_str(name_at(&f, 0), "consent[agreed]",
+	       "Jotform: a widget's JSON object becomes fields");
+	is_str(name_at(&f, 1), "submissionID",
+	       "Jotform: a JSON list of numbers is dropped, submissionID "
+	       "kept");
+	is_str(f.event_id, "77", "Jotform: submissionID is the event id");
+	fields_free(&f);
+}
+
 static void
 test_limits(void)
 {
@@ -295,6 +404,8 @@ main(void)
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
 		run_fixture(fixtures[i].dir, fixtures[i].name, fixtures[i].ext);
 	test_shapes();
+	test_typeform_names();
+	test_tally_jotform_details();
 	test_limits();
 	return done_testing();
 }
