@@ -48,6 +48,11 @@ def run(argv):
     return p.returncode, p.stdout + p.stderr
 
 
+def sanitizer_lines(text):
+    return [line for line in text.splitlines()
+            if "Sanitizer" in line or "runtime error:" in line]
+
+
 def how(rc):
     return "killed by %s" % signal.Signals(-rc).name if rc < 0 \
         else "exit %d" % rc
@@ -56,6 +61,7 @@ def how(rc):
 def check_cgi(t, conf, when, cause):
     rc, out, err = cgi(conf)
     t.eq(how(rc), "exit 1", "%s: CGI exits 1, no signal" % when)
+    t.eq(sanitizer_lines(err), [], "%s: CGI: no sanitizer report" % when)
     t.ok(out.startswith("Status: 503"), "%s: CGI answers 503" % when, out)
     t.ok(cause in out, "%s: the 503 names the cause (%s)" % (when, cause),
          out)
@@ -73,6 +79,8 @@ def check_fastcgi(t, conf, tmp, when):
          "%s: and logs the full disk" % when, p.stderr)
     t.ok("serving FastCGI" not in p.stderr,
          "%s: and never says it serves" % when, p.stderr)
+    t.eq(sanitizer_lines(p.stderr), [],
+         "%s: FastCGI: no sanitizer report" % when)
 
 
 def from_nothing(t, mnt, tmp):

@@ -70,6 +70,11 @@ class Listener:
             self.proc.terminate()
         return self.proc.wait(30)
 
+    def check_sanitizers(self, t):
+        bad = [line for line in self.log().splitlines()
+               if "Sanitizer" in line or "runtime error:" in line]
+        t.ok(not bad, "no sanitizer report in the log", "\n".join(bad[:20]))
+
 
 def server_end(server_port, client_port):
     """The socket inode of the server's end of a loopback TCP
@@ -154,6 +159,7 @@ def descriptors_run_out(t, tmp):
         if relay.proc.poll() is None:
             relay.proc.kill()
             relay.proc.wait()
+        relay.check_sanitizers(t)
 
 
 def stop_with_request_in_hand(t, tmp):
@@ -195,6 +201,7 @@ def stop_with_request_in_hand(t, tmp):
         if relay.proc.poll() is None:
             relay.proc.kill()
             relay.proc.wait()
+        relay.check_sanitizers(t)
 
 
 def stop_with_request_stalled(t, tmp):
@@ -226,6 +233,7 @@ def stop_with_request_stalled(t, tmp):
         if relay.proc.poll() is None:
             relay.proc.kill()
             relay.proc.wait()
+        relay.check_sanitizers(t)
 
 
 def socket_unusable(t, tmp):
@@ -251,6 +259,8 @@ def socket_unusable(t, tmp):
         capture_output=True, text=True, timeout=60)
     sock.close()
     t.eq(p.returncode, 1, "a socket it cannot accept on: exit 1")
+    t.ok("Sanitizer" not in p.stderr and "runtime error:" not in p.stderr,
+         "no sanitizer report", p.stderr)
     t.ok("accept: Invalid argument" in p.stderr and
          "no thread can accept connections any more" in p.stderr,
          "and the log says why", p.stderr)
