@@ -488,6 +488,8 @@ check_captcha(struct request *rq, const struct fields *f)
 	const char *name = spam_captcha_field(rq->app->cfg->spam.captcha);
 	const char *token;
 
+	/* a signed webhook, or a hooks route (its proof was checked); not
+	 * a body merely shaped like a platform's, which anyone can post */
 	if (name == NULL || rq->verified_webhook || rq->hook != NULL)
 		return FR_OK;
 	token = captcha_token(f, name);

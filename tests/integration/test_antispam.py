@@ -2,6 +2,7 @@
 submits and CAPTCHA outcomes; only what passes reaches the stand-in
 Customer.io, each refusal has its status and its counter in /metrics."""
 
+import base64
 import json
 import os
 import re
@@ -10,6 +11,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+import sign_webhook  # noqa: E402
 from harness import (SRCDIR, Env, Tap, http_request,  # noqa: E402
                      wait_until)
 
@@ -174,16 +178,48 @@ class Siteverify:
         self.proc.wait(10)
 
 
-def captcha_env(t, sv, tmp, **antispam):
-    secret_file = os.path.join(tmp, "captcha_secret")
-    with open(secret_file, "w") as f:
-        f.write(SECRET + "\n")
-    os.chmod(secret_file, 0o600)
-    conf = {"captcha": "turnstile", "captcha_secret_file": secret_file,
+WHSEC = "whsec_" + base64.b64encode(b"antispam-test-secret-32-bytes!!!").decode()
+
+
+def secret_file(tmp, name, value):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(value + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def captcha_env(t, sv, tmp, webhooks=True, **antispam):
+    conf = {"captcha": "turnstile",
+            "captcha_secret_file": secret_file(tmp, "captcha_secret", SECRET),
             "captcha_verify_url": sv.url}
     conf.update(antispam)
-    return Env(t, conf_extra={"antispam": conf,
-                              "http": {"allowed_origins": ORIGIN}})
+    hook = {"platform": "standard",
+            "secret_file": secret_file(tmp, "hook_secret", WHSEC)}
+    extra = {"antispam": conf, "http": {"allowed_origins": ORIGIN}}
+    if not webhooks:
+        return Env(t, conf_extra=extra)
+    extra["webhook.emb"] = hook
+    return Env(t, conf_extra=extra, secret=WHSEC)
+
+
+def check_webhooks_exempt(t, env):
+    """Signed webhooks carry no widget token; a body merely shaped like a
+    platform's is no webhook."""
+    body = json.dumps({"entryId": "w-signed", "email": "ws@example.com"})
+    r = env.relay.post_json(body, sign_webhook.headers(WHSEC, body))
+    t.eq(r.status, 202, "a signed webhook needs no CAPTCHA token")
+    body = json.dumps({"entryId": "w-hook", "email": "wh@example.com"})
+    r = env.relay.post_json(body, sign_webhook.headers(WHSEC, body),
+                            path="/formrelay/hooks/emb")
+    t.eq(r.status, 202, "nor does a hooks route's proven post")
+    r = env.relay.post_json({"userData": {"entryId": "w-shaped",
+                                          "email": "x@example.com"}})
+    t.eq(r.status, 403, "an unsigned envelope is refused here (signatures "
+         "are required)")
+    t.eq(sorted(delivered_ids(env, 2)), ["w-hook", "w-signed"],
+         "the two webhooks are delivered without a verification")
+    env.standin.reset()
 
 
 def post_token(env, entry, token, field="cf-turnstile-response"):
@@ -206,6 +242,7 @@ def check_turnstile(t, sv, tmp):
                "tok-later": {"hostname": "www.example.com"}})
     env = captcha_env(t, sv, tmp)
     try:
+        check_webhooks_exempt(t, env)
         r = post_token(env, "c-none", None)
         t.eq((r.status, r.json().get("error")), (422, "captcha_missing"),
              "no token: 422 captcha_missing")
@@ -297,9 +334,14 @@ def check_recaptcha_v3(t, sv, tmp):
                           "action": "signup"},
                "v3-action": {"hostname": "www.example.com", "score": 0.9,
                              "action": "login"}})
-    env = captcha_env(t, sv, tmp, captcha="recaptcha",
+    env = captcha_env(t, sv, tmp, webhooks=False, captcha="recaptcha",
                       recaptcha_min_score="0.5", recaptcha_action="signup")
     try:
+        r = env.relay.post_json({"userData": {"entryId": "r-shaped",
+                                              "email": "x@example.com"}})
+        t.eq((r.status, r.json().get("error")), (422, "captcha_missing"),
+             "an unsigned body shaped like Embeddables' needs the token "
+             "as any other")
         for entry, token in (("r-low", "v3-low"), ("r-act", "v3-action"),
                              ("r-good", "v3-good")):
             post_token(env, entry, token, "g-recaptcha-response")
