@@ -186,9 +186,10 @@ def available():
 
 
 def main(argv):
-    """For bench/: `pgcluster.py start DIR` makes and starts a cluster in
-    DIR (printing its URL, then its password file's path), `stop DIR`
-    stops it, `psql DIR SQL` runs SQL in the formrelay database."""
+    """For bench/: `pgcluster.py start DIR` makes and starts a cluster
+    (printing its URL, then its password file's path; DIR keeps where it
+    is), `stop DIR` stops and removes it, `psql DIR SQL` runs SQL in the
+    formrelay database."""
     import json
     if len(argv) < 3 or argv[1] not in ("start", "stop", "psql"):
         sys.stderr.write("usage: pgcluster.py start|stop|psql DIR [SQL]\n")
@@ -196,7 +197,9 @@ def main(argv):
     state = os.path.join(argv[2], "pgcluster.json")
     if argv[1] == "start":
         os.makedirs(argv[2], exist_ok=True)
-        top = tempfile.mkdtemp(prefix="formrelay-pg-", dir=argv[2])
+        # not under DIR: its parents may be closed to the cluster's
+        # owner ("nobody" under root)
+        top = tempfile.mkdtemp(prefix="formrelay-pg-")
         c = Cluster(top=top)
         with open(state, "w") as f:
             json.dump({"top": top, "port": c.port}, f)
