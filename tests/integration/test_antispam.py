@@ -189,7 +189,7 @@ def secret_file(tmp, name, value):
     return path
 
 
-def captcha_env(t, sv, tmp, webhooks=True, **antispam):
+def captcha_env(t, sv, tmp, webhooks=True, dry_run=False, **antispam):
     conf = {"captcha": "turnstile",
             "captcha_secret_file": secret_file(tmp, "captcha_secret", SECRET),
             "captcha_verify_url": sv.url}
@@ -198,9 +198,9 @@ def captcha_env(t, sv, tmp, webhooks=True, **antispam):
             "secret_file": secret_file(tmp, "hook_secret", WHSEC)}
     extra = {"antispam": conf, "http": {"allowed_origins": ORIGIN}}
     if not webhooks:
-        return Env(t, conf_extra=extra)
+        return Env(t, conf_extra=extra, dry_run=dry_run)
     extra["webhook.emb"] = hook
-    return Env(t, conf_extra=extra, secret=WHSEC)
+    return Env(t, conf_extra=extra, secret=WHSEC, dry_run=dry_run)
 
 
 def check_webhooks_exempt(t, env):
@@ -357,6 +357,25 @@ def check_recaptcha_v3(t, sv, tmp):
         env.close()
 
 
+def check_dry_run(t, sv, tmp):
+    """A dry run checks everything as live and says what it refused."""
+    sv.tokens({"dry-ok": {"hostname": "www.example.com"}})
+    env = captcha_env(t, sv, tmp, webhooks=False, dry_run=True)
+    try:
+        post_token(env, "d-bad", "dry-unknown")
+        post_token(env, "d-ok", "dry-ok")
+        settled(env, "captcha_invalid", 1)
+        wait_until(lambda: "d-ok" in env.relay.log() and
+                   "outcome=pass" in env.relay.log(), 20, "the pass")
+        log = env.relay.log()
+        t.ok("captcha=turnstile outcome=refused spam=captcha_invalid" in log,
+             "dry run: the log shows the submission that would have been "
+             "refused")
+        t.eq(env.standin.messages(), [], "and nothing is sent")
+    finally:
+        env.close()
+
+
 def check_captcha(t):
     tmp = tempfile.mkdtemp(prefix="formrelay-sv-")
     sv = Siteverify(tmp)
@@ -364,6 +383,7 @@ def check_captcha(t):
         check_turnstile(t, sv, tmp)
         check_unreachable(t, sv, tmp)
         check_recaptcha_v3(t, sv, tmp)
+        check_dry_run(t, sv, tmp)
     finally:
         sv.stop()
 
