@@ -1256,6 +1256,55 @@ test_sample(void)
 	free(text);
 }
 
+/* [spool] backend, url, password_file (SPEC "PostgreSQL spool"). */
+static void
+test_spool_backend(void)
+{
+	struct config cfg;
+	struct fr_error err = {0};
+	char out[4096];
+	FILE *fp;
+	size_t n;
+
+	is_int(parse("[spool]\nbackend = PostgreSQL\n"
+	             "url = postgresql://fr:s3cret@db1,db2/fr"
+	             "?target_session_attrs=read-write\n"
+	             "password_file = /etc/formrelay/pgpass\n",
+	             &cfg, &err),
+	       FR_OK, "backend = postgresql with a url: %s", err.message);
+	ok(cfg.spool_postgresql, "the backend is postgresql");
+	is_str(cfg.spool_password_file, "/etc/formrelay/pgpass",
+	       "password_file kept");
+	fp = fmemopen(out, sizeof(out) - 1, "w");
+	config_print(&cfg, fp);
+	n = ftell(fp);
+	fclose(fp);
+	out[n] = '\0';
+	ok(strstr(out, "spool.backend = postgresql\n") != NULL,
+	   "--check-config prints the backend");
+	ok(strstr(out, "spool.url = postgresql://fr:***@db1,db2/fr"
+	               "?target_session_attrs=read-write\n") != NULL,
+	   "and the url with its password masked");
+	ok(strstr(out, "s3cret") == NULL, "never the password");
+	config_free(&cfg);
+	is_int(parse("[spool]\nbackend = sqlite\n", &cfg, &err), FR_OK,
+	       "backend = sqlite");
+	ok(!cfg.spool_postgresql && cfg.spool_url == NULL, "the default");
+	config_free(&cfg);
+	expect_error("[spool]\nbackend = mysql\n",
+	             "t.conf:2: spool.backend: expected sqlite or postgresql, "
+	             "got 'mysql'");
+	expect_error("[spool]\nbackend = postgresql\n",
+	             "t.conf:2: spool.backend = postgresql needs spool.url");
+	expect_error("[spool]\nurl = postgresql://db/fr\n",
+	             "t.conf:2: spool.url is set but spool.backend is not "
+	             "postgresql");
+	expect_error("[spool]\nbackend = postgresql\nurl = postgresql://db/fr\n"
+	             "[antispam]\ncaptcha = turnstile\n",
+	             "t.conf:5: antispam.captcha needs spool.backend = sqlite: "
+	             "a PostgreSQL spool does not hold CAPTCHA tokens yet");
+}
+
 int
 main(void)
 {
@@ -1293,6 +1342,7 @@ main(void)
 	test_file_limits();
 	test_alias_limit();
 	test_print_odd_values();
+	test_spool_backend();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		ok(0, "remove %s", tmpdir);
