@@ -125,7 +125,9 @@ void ingest_on_commit(struct ingest *in, void (*fn)(const void *arg),
  * token (spool_hand_appends).  0 or -1. */
 int ingest_hand_appends(struct ingest *in, const char *token, int64_t lease_ms);
 
-/* Read-only views for /healthz and /metrics, serialised with writes. */
+/* Read-only views for /healthz and /metrics.  With a writer thread
+ * they read on a connection of their own, and neither waits for a
+ * commit in progress nor holds one up. */
 int ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st);
 int ingest_state_get(struct ingest *in, const char *key, char *buf,
                      size_t size);

@@ -43,7 +43,14 @@ struct waiter {
 
 struct ingest {
 	struct spool *sp;
-	pthread_mutex_t db;   /* serialises use of sp */
+	pthread_mutex_t db; /* serialises use of sp */
+	/* Reads for /healthz and /metrics, on a connection of their own:
+	 * under in->db they waited for the commit in progress, its fsync
+	 * included, and commits waited for their count(*) over a large
+	 * backlog.  In WAL mode a reader and a writer do not wait for
+	 * each other.  NULL without a writer thread (CGI): sp then. */
+	struct spool *reader;
+	pthread_mutex_t read; /* serialises use of reader */
 	pthread_mutex_t lock; /* queue and flags */
 	pthread_cond_t work;  /* the writer waits here */
 	pthread_cond_t room;  /* for outstanding to drop */
@@ -289,7 +296,14 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 		free(in);
 		return FR_ESTORE;
 	}
+	if (threaded &&
+	    spool_open(cfg->spool_path, &in->reader, err) != FR_OK) {
+		spool_close(in->sp);
+		free(in);
+		return FR_ESTORE;
+	}
 	pthread_mutex_init(&in->db, NULL);
+	pthread_mutex_init(&in->read, NULL);
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -483,25 +497,37 @@ ingest_hand_appends(struct ingest *in, const char *token, int64_t lease_ms)
 	return rc;
 }
 
+/* The handle for reads and its lock (see struct ingest, reader). */
+static struct spool *
+read_begin(struct ingest *in)
+{
+	pthread_mutex_t *m = in->reader != NULL ? &in->read : &in->db;
+
+	pthread_mutex_lock(m);
+	return in->reader != NULL ? in->reader : in->sp;
+}
+
+static void
+read_end(struct ingest *in)
+{
+	pthread_mutex_unlock(in->reader != NULL ? &in->read : &in->db);
+}
+
 int
 ingest_stats(struct ingest *in, int64_t now, struct spool_stats *st)
 {
-	int rc;
+	int rc = spool_stats(read_begin(in), now, st);
 
-	pthread_mutex_lock(&in->db);
-	rc = spool_stats(in->sp, now, st);
-	pthread_mutex_unlock(&in->db);
+	read_end(in);
 	return rc;
 }
 
 int
 ingest_state_get(struct ingest *in, const char *key, char *buf, size_t size)
 {
-	int rc;
+	int rc = spool_state_get(read_begin(in), key, buf, size);
 
-	pthread_mutex_lock(&in->db);
-	rc = spool_state_get(in->sp, key, buf, size);
-	pthread_mutex_unlock(&in->db);
+	read_end(in);
 	return rc;
 }
 
@@ -518,9 +544,11 @@ ingest_stop(struct ingest *in)
 		pthread_join(in->writer, NULL);
 	}
 	spool_close(in->sp);
+	spool_close(in->reader);
 	pthread_cond_destroy(&in->room);
 	pthread_cond_destroy(&in->work);
 	pthread_mutex_destroy(&in->lock);
 	pthread_mutex_destroy(&in->db);
+	pthread_mutex_destroy(&in->read);
 	free(in);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,69 @@
 #define BODY       "{\"type\":\"identify\",\"userId\":\"e1\"}"
 
 static char tmpdir[512];
+
+/*
+ * fsync and fdatasync are defined here, so SQLite's calls land in them:
+ * while hold.block is set, each waits until it is cleared (a disk whose
+ * fsync takes as long as a test wants).
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int block;   /* fsyncs wait while set */
+	int waiting; /* fsyncs waiting now */
+} hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static int
+held_sync(int fd, long nr)
+{
+	pthread_mutex_lock(&hold.mu);
+	hold.waiting++;
+	pthread_cond_broadcast(&hold.cv);
+	while (hold.block)
+		pthread_cond_wait(&hold.cv, &hold.mu);
+	hold.waiting--;
+	pthread_mutex_unlock(&hold.mu);
+	return (int)syscall(nr, fd);
+}
+
+int
+fsync(int fd)
+{
+	return held_sync(fd, SYS_fsync);
+}
+
+int
+fdatasync(int fd)
+{
+	return held_sync(fd, SYS_fdatasync);
+}
+
+/* Wait (10 s at most) until *flag, read under hold.mu, is nonzero. */
+static int
+hold_wait_for(const int *flag)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&hold.mu);
+	while (*flag == 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&hold.cv, &hold.mu, &until);
+	rc = *flag != 0;
+	pthread_mutex_unlock(&hold.mu);
+	return rc;
+}
+
+static void
+hold_set(int block)
+{
+	pthread_mutex_lock(&hold.mu);
+	hold.block = block;
+	pthread_cond_broadcast(&hold.cv);
+	pthread_mutex_unlock(&hold.mu);
+}
 
 struct worker {
 	struct ingest *in;
@@ -516,6 +580,58 @@ test_no_spool(void)
 	config_free(&cfg);
 }
 
+struct reading {
+	struct ingest *in;
+	int rc;
+	int done; /* under hold.mu */
+};
+
+/* What /healthz reads. */
+static void *
+reader_main(void *arg)
+{
+	struct reading *r = arg;
+	struct spool_stats st;
+	char buf[64];
+
+	r->rc = ingest_stats(r->in, now_ms(), &st);
+	if (r->rc == FR_OK)
+		r->rc = ingest_state_get(r->in, "paused_until", buf,
+		                         sizeof(buf));
+	pthread_mutex_lock(&hold.mu);
+	r->done = 1;
+	pthread_cond_broadcast(&hold.cv);
+	pthread_mutex_unlock(&hold.mu);
+	return NULL;
+}
+
+/* /healthz's reads do not wait for a commit in progress (here, one
+ * whose fsync does not return until the test says so). */
+static void
+test_reads_off_commit_path(void)
+{
+	struct config cfg;
+	struct ingest *in = ingest_at(&cfg, "reads.db", 1);
+	struct reading r = {in, -1, 0};
+	struct appender a[1];
+	pthread_t tid[1], rt;
+
+	if (in == NULL)
+		return;
+	hold_set(1);
+	appenders_start(a, tid, 1, in, 0, 0);
+	ok(hold_wait_for(&hold.waiting), "a commit waits for its fsync");
+	pthread_create(&rt, NULL, reader_main, &r);
+	ok(hold_wait_for(&r.done),
+	   "stats and state are read meanwhile, without waiting for it");
+	hold_set(0);
+	ok(appenders_join(a, tid, 1), "the commit ends once fsync returns");
+	pthread_join(rt, NULL);
+	is_int(r.rc, FR_OK, "the reads succeeded");
+	ingest_stop(in);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -532,6 +648,7 @@ main(void)
 	test_async_bound();
 	test_unthreaded();
 	test_no_spool();
+	test_reads_off_commit_path();
 	tmpdir_remove(tmpdir);
 	return done_testing();
 }
