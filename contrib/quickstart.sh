@@ -17,8 +17,9 @@ liburiparser-dev libpq-dev python3 curl sqlite3"
 # What the whole test suite drives for real, on top of the demo's needs:
 # a browser for the demo page, clang for the fuzz targets, and the other
 # web servers whose setups contrib/ ships; PostgreSQL, whose initdb and
-# pg_ctl the PostgreSQL spool's tests run a cluster of their own with.
-TEST_PACKAGES="chromium nodejs clang postgresql"
+# pg_ctl the PostgreSQL spool's tests run a cluster of their own with;
+# stress-ng for `make check-stress` (the suite on a loaded machine).
+TEST_PACKAGES="chromium nodejs clang postgresql stress-ng"
 
 install_packages() {
 	missing=

@@ -63,9 +63,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The least any wait_until waits before it gives up: a timeout only ends
+# a wait that failed anyway, and a loaded machine (make check-stress)
+# takes many times longer than a quiet one to get anywhere.
+MIN_WAIT = float(os.environ.get("FORMRELAY_TEST_MIN_WAIT", "60"))
+
+
 def wait_until(cond, timeout=10.0, what="condition"):
-    """Poll cond() until it is true; raise after timeout seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll cond() until it is true; raise after timeout seconds (at least
+    MIN_WAIT)."""
+    deadline = time.monotonic() + max(timeout, MIN_WAIT)
     while True:
         value = cond()
         if value:
@@ -340,21 +347,38 @@ def basic_auth(key):
     return "Basic " + base64.b64encode((key + ":").encode()).decode()
 
 
+def group_alive(pgid):
+    """1 while a process of group pgid still runs (a zombie waits for its
+    reaper, not for us)."""
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
+def wait_group_gone(pgid, timeout=60):
+    """Wait until no process of group pgid runs: a server's FastCGI
+    backends, and their delivery processes, finish stopping after the
+    server itself has exited.  False when some still run."""
+    try:
+        wait_until(lambda: not group_alive(pgid), timeout,
+                   "process group %d to exit" % pgid)
+        return True
+    except TimeoutError:
+        return False
+
+
 def stop_group(pgid, grace=20):
     """SIGTERM what is left of process group pgid (FastCGI backends that
     outlived their server) and wait for it to empty; SIGKILL after grace
     seconds."""
     def alive():
-        # members that still run: a zombie waits for its reaper, not us
-        for pid in os.listdir("/proc"):
-            try:
-                with open("/proc/%s/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[2] == str(pgid) and fields[0] != "Z":
-                return True
-        return False
+        return group_alive(pgid)
     if not alive():
         return
     os.killpg(pgid, signal.SIGTERM)

@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import (API_KEY, BIN, SRCDIR, Standin, Tap,  # noqa: E402,F401
                      basic_auth, free_port, http_request, port_open,
-                     wait_until)
+                     wait_group_gone, wait_until)
 
 CONTRIB = os.path.join(SRCDIR, "contrib")
 DELIVER_BIN = os.environ.get("FORMRELAY_DELIVER_BIN") or os.path.join(
@@ -198,7 +198,10 @@ class Site:
         return p
 
     def stop(self, p, sig=signal.SIGTERM, timeout=30):
-        """Stop one process this site started; its exit status."""
+        """Stop one process this site started; its exit status.  Returns
+        once every process of its group (its session: FastCGI backends,
+        their delivery processes) has exited too, so that what a test
+        reads next (the spool's status) is what the stop left."""
         if p.poll() is None:
             p.send_signal(sig)
             try:
@@ -206,6 +209,7 @@ class Site:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(10)
+        wait_group_gone(p.pid)
         if p in self.procs:
             self.procs.remove(p)
         return p.returncode
