@@ -69,8 +69,14 @@ int deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 /* Rounds until nothing is due now (the flush command, CGI). */
 int deliver_flush(struct deliverer *d, struct deliver_report *rep);
 
-/* Clear an auth pause (a restart with a fixed key).  FR_OK or FR_ESTORE. */
+/* At start: clear an auth pause when the API key is not the one it was
+ * for (a restart with a fixed key); a restart with the same key leaves
+ * it to run out.  FR_OK or FR_ESTORE. */
 int deliver_resume(struct deliverer *d);
+
+/* The deliverer's spool handle (borrowed), for its thread
+ * (deliver_thread.c): its wake-ups and the events handed to it. */
+struct spool *deliver_spool(struct deliverer *d);
 
 /*
  * When this deliverer next has something to do (ms since the epoch):
@@ -87,8 +93,8 @@ int64_t deliver_backoff_ms(int attempt, int64_t min_ms, int64_t max_ms);
  * The delivery thread of formrelay-deliver.  start returns FR_OK and
  * *out, owned by the caller until deliver_thread_stop (which finishes
  * the batch in hand, releases claims and frees it).  cfg is borrowed
- * until stop.  Starting clears an auth pause (a restart is how an
- * operator applies a fixed key).
+ * until stop.  Starting clears an auth pause when the API key changed
+ * (deliver_resume).
  *
  * wake_fd (or -1) is the read end of a pipe whose bytes say "new events
  * were stored" (see deliver_child.h); the thread reads it itself, and

@@ -140,6 +140,7 @@ struct spool_batch {
 	struct spool_item *items; /* owned */
 	size_t count;
 	int more_handed; /* the batch was full before every handed event */
+	size_t handed;   /* items[0..handed) were handed (spool_claim) */
 };
 
 struct spool_stats {
@@ -353,6 +354,15 @@ int64_t spool_last_sync_us(const struct spool *sp);
 int spool_claim(struct spool *sp, const char *owner, int64_t now,
                 int64_t lease_ms, size_t max_events, size_t max_bytes,
                 struct spool_batch *out);
+
+/*
+ * Renew the lease of ids still held by this handle until until: the
+ * claimed ones (inflight) hold their claim that long, the handed ones
+ * (pending) are due no earlier.  For a holder whose delivery takes
+ * longer than one request (a batch split to find a refused event).
+ * spool_changes says how many were still held.  FR_OK or FR_ESTORE.
+ */
+int spool_renew(struct spool *sp, const int64_t *ids, size_t n, int64_t until);
 
 /* Free the items; b itself (often on the stack) is reset.  NULL-safe. */
 void spool_batch_free(struct spool_batch *b);

@@ -90,6 +90,7 @@ enum stmt_id {
 	ST_STATE_GET,
 	ST_UNDO_EVENTS,
 	ST_UNDO_DEDUP,
+	ST_RENEW,
 	ST_COUNT
 };
 

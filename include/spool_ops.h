@@ -36,6 +36,8 @@ struct spool_ops {
 	int (*ack)(struct spool *sp, const int64_t *ids, size_t n);
 	int (*retry_later)(struct spool *sp, const int64_t *ids, size_t n,
 	                   int64_t due_ms, const char *reason);
+	int (*renew)(struct spool *sp, const int64_t *ids, size_t n,
+	             int64_t until);
 	int (*release)(struct spool *sp, const char *owner);
 	int (*dead_letter)(struct spool *sp, const int64_t *ids, size_t n,
 	                   int http_status, const char *reason, int64_t now);
@@ -84,6 +86,8 @@ int spool_sqlite_claim(struct spool *sp, const char *owner, int64_t now,
 int spool_sqlite_ack(struct spool *sp, const int64_t *ids, size_t n);
 int spool_sqlite_retry_later(struct spool *sp, const int64_t *ids, size_t n,
                              int64_t due_ms, const char *reason);
+int spool_sqlite_renew(struct spool *sp, const int64_t *ids, size_t n,
+                       int64_t until);
 int spool_sqlite_release(struct spool *sp, const char *owner);
 int spool_sqlite_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
                              int http_status, const char *reason, int64_t now);

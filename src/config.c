@@ -7,6 +7,7 @@
  * exactly.  The reader works on (text, length), does no I/O and keeps
  * no globals, so config_parse_string is also the fuzzing entry point.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -945,6 +946,17 @@ ini_finish(struct ini *st)
 		return ini_fail(st, "antispam.captcha needs spool.backend = "
 		                    "sqlite: a PostgreSQL spool does not hold "
 		                    "CAPTCHA tokens yet");
+	}
+	if (cfg->lease_ms <= cfg->timeout_ms) {
+		if (seen_line(st, F(lease_ms)) != 0)
+			st->line = seen_line(st, F(lease_ms));
+		return ini_fail(
+		        st,
+		        "spool.lease (%" PRId64 " ms) must be longer "
+		        "than customerio.timeout_ms (%ld): a batch still "
+		        "being sent when its lease ends is claimed and "
+		        "sent again by another process",
+		        cfg->lease_ms, cfg->timeout_ms);
 	}
 	if (st->api_base_set)
 		return FR_OK;

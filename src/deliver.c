@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "deliver.h"
 #include "log.h"
 #include "metrics.h"
@@ -31,7 +33,10 @@
 #include "upstream.h"
 #include "util.h"
 
-#define EXPIRE_EVERY_MS    5000
+#define EXPIRE_EVERY_MS 5000
+/* A request is not started with less than its timeout and this left of
+ * the batch's lease (see keep_lease). */
+#define LEASE_MARGIN_MS    1000
 #define PAUSE_LOG_EVERY_MS 60000
 
 struct deliverer {
@@ -57,6 +62,9 @@ struct job {
 	int64_t retry_due; /* with HALT_RETRY: when the rest is due */
 	char reason[256];  /* with a halt: why */
 	int store_failed;
+	const struct spool_item *items; /* the whole batch */
+	size_t n_items;
+	int64_t lease_until; /* when the first of their leases ends */
 };
 
 int
@@ -154,11 +162,48 @@ state_set_int(struct deliverer *d, const char *key, int64_t v)
 	spool_state_set(d->sp, key, buf);
 }
 
+/*
+ * Which key a pause was for, kept in the shared state so that a
+ * restart can tell a fixed key from the refused one: SHA-256 over a
+ * label and the key, in hex (a digest of a random key reveals nothing
+ * of it; the key itself is never stored).  "" without a key.
+ */
+static void
+key_fingerprint(const char *key, char out[2 * SHA256_DIGEST_SIZE + 1])
+{
+	static const char label[] = "formrelay paused key\n";
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct sha256_ctx ctx;
+	size_t i;
+
+	out[0] = '\0';
+	if (key == NULL)
+		return;
+	sha256_init(&ctx);
+	sha256_update(&ctx, sizeof(label) - 1, (const uint8_t *)label);
+	sha256_update(&ctx, strlen(key), (const uint8_t *)key);
+	sha256_digest(&ctx, sizeof(digest), digest);
+	for (i = 0; i < sizeof(digest); i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	explicit_bzero(&ctx, sizeof(ctx));
+}
+
 int
 deliver_resume(struct deliverer *d)
 {
-	if (spool_state_set(d->sp, "paused_until", "") != FR_OK)
+	char was[2 * SHA256_DIGEST_SIZE + 1], now[2 * SHA256_DIGEST_SIZE + 1];
+
+	if (spool_state_get(d->sp, "pause_key", was, sizeof(was)) != FR_OK)
 		return FR_ESTORE;
+	key_fingerprint(d->cfg->api_key, now);
+	/* the pause stands until it ends, unless the key changed */
+	if (was[0] == '\0' || strcmp(was, now) == 0)
+		return FR_OK;
+	if (spool_state_set(d->sp, "paused_until", "") != FR_OK ||
+	    spool_state_set(d->sp, "pause_key", "") != FR_OK)
+		return FR_ESTORE;
+	log_msg(LOG_WARN, "the API key changed since Customer.io refused it: "
+	                  "delivery resumes");
 	return spool_state_set(d->sp, "pause_reason", "");
 }
 
@@ -308,9 +353,13 @@ on_retry(struct job *j, const struct spool_item *items, size_t n,
 static void
 on_auth(struct job *j, const struct upstream_result *res)
 {
+	char key[2 * SHA256_DIGEST_SIZE + 1];
+
 	j->halt = HALT_AUTH;
 	strlcopy(j->reason, res->reason, sizeof(j->reason));
+	key_fingerprint(j->d->cfg->api_key, key);
 	state_set_int(j->d, "paused_until", j->now + DELIVER_PAUSE_MS);
+	spool_state_set(j->d->sp, "pause_key", key);
 	spool_state_set(j->d->sp, "pause_reason", res->reason);
 	spool_state_set(j->d->sp, "last_error", res->reason);
 	state_set_int(j->d, "last_error_ms", j->now);
@@ -358,6 +407,50 @@ outcome_name(const struct upstream_result *res, size_t n)
 	}
 }
 
+/*
+ * When the batch's lease ends: the claim's (now + lease), or earlier for
+ * a handed event, whose lease began when it was stored.
+ */
+static int64_t
+lease_end(const struct spool_batch *b, int64_t now, int64_t lease_ms)
+{
+	int64_t start = now;
+	size_t i;
+
+	for (i = 0; i < b->handed; i++)
+		if (b->items[i].created_ms < start)
+			start = b->items[i].created_ms;
+	return start + lease_ms;
+}
+
+/*
+ * Before each request: a batch refused with 400 is split and posted
+ * again half by half (about 2 log2(n) requests for one bad event), and
+ * each request may take timeout_ms; so when the lease would not outlast
+ * this one, it is renewed for what the batch still holds.  Otherwise
+ * another deliverer would claim the events when it ran out and send
+ * them a second time.
+ */
+static void
+keep_lease(struct job *j)
+{
+	const struct config *cfg = j->d->cfg;
+	int64_t now = now_ms(), *ids;
+
+	if (now + cfg->timeout_ms + LEASE_MARGIN_MS < j->lease_until)
+		return;
+	ids = ids_of(j->items, j->n_items);
+	if (ids != NULL && spool_renew(j->d->sp, ids, j->n_items,
+	                               now + cfg->lease_ms) == FR_OK)
+		j->lease_until = now + cfg->lease_ms;
+	else
+		log_msg(LOG_WARN,
+		        "cannot renew the lease of a batch of %zu "
+		        "events: another process may send them again",
+		        j->n_items);
+	free(ids);
+}
+
 /* Post items[0..n) as one batch and record the outcome (recursing into
  * halves for a refused batch). */
 static void
@@ -379,6 +472,7 @@ post_items(struct job *j, struct spool_item *items, size_t n)
 		mark(j, items, n, MARK_RETRY, j->retry_due, 0, j->reason);
 		return;
 	}
+	keep_lease(j);
 	upstream_post(j->d->up, "/batch", body, len, &res);
 	metrics_upstream(res.elapsed_ms);
 	free(body);
@@ -519,6 +613,9 @@ run_batch(struct deliverer *d, int64_t now, struct deliver_report *rep,
 	j->d = d;
 	j->now = now;
 	j->rep = rep;
+	j->items = b->items;
+	j->n_items = b->count;
+	j->lease_until = lease_end(b, now, d->cfg->lease_ms);
 	if (d->cfg->dry_run)
 		dry_run_batch(j, b->items, b->count);
 	else
@@ -548,7 +645,7 @@ int
 deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
               int *more)
 {
-	struct spool_batch b = {NULL, 0};
+	struct spool_batch b = {NULL, 0, 0, 0};
 	struct job j;
 	int64_t due = INT64_MAX;
 	size_t released = 0;
@@ -608,233 +705,8 @@ deliver_next_wake(struct deliverer *d, int64_t now)
 	return due < poll ? due : poll;
 }
 
-/* The delivery thread of formrelay-deliver. */
-struct deliver_thread {
-	pthread_t thread;
-	int stop;     /* atomic */
-	int stop_fd;  /* eventfd: readable once stop is set */
-	int wake_efd; /* eventfd: deliver_thread_wake */
-	int wake_fd;  /* the stored-events pipe, or -1 (also after its EOF) */
-	struct deliverer *d;
-};
-
-static int
-thread_stopping(struct deliver_thread *t)
+struct spool *
+deliver_spool(struct deliverer *d)
 {
-	return __atomic_load_n(&t->stop, __ATOMIC_ACQUIRE);
-}
-
-/* Read what woke us from the wake descriptors poll found readable; 1 when
- * it was a wake-up (not only the pipe's end). */
-static int
-take_wakes(struct deliver_thread *t, const struct pollfd *pfd, nfds_t n)
-{
-	char buf[256];
-	nfds_t i;
-	ssize_t r;
-	int woken = 0;
-
-	for (i = 0; i < n; i++) {
-		if (pfd[i].fd < 0 || pfd[i].revents == 0)
-			continue;
-		r = read(pfd[i].fd, buf, sizeof(buf));
-		if (r > 0)
-			woken = 1;
-		else if (r == 0 && pfd[i].fd == t->wake_fd)
-			t->wake_fd = -1; /* every writer is gone */
-	}
-	return woken;
-}
-
-/* Whether the spool's own wake-up (PostgreSQL's NOTIFY, from any host)
- * came; drains it. */
-static int
-spool_woke(struct deliver_thread *t, const struct pollfd *pfd)
-{
-	return pfd->fd >= 0 && pfd->revents != 0 && spool_wake_drain(t->d->sp);
-}
-
-/* Sleep until wake_at (ms since the epoch) or a stop, and a wake when
- * wakeable (else a wake is left for the next sleep).  A wake is a write
- * to the eventfd or the pipe, or one the spool gives (spool_wake_fd). */
-static void
-thread_sleep(struct deliver_thread *t, int64_t wake_at, int wakeable)
-{
-	struct pollfd pfd[4] = {{t->stop_fd, POLLIN, 0},
-	                        {t->wake_efd, POLLIN, 0},
-	                        {t->wake_fd, POLLIN, 0},
-	                        {-1, POLLIN, 0}};
-	nfds_t n = wakeable ? 4 : 1;
-	int64_t left;
-
-	/* one that came during the last round's statements */
-	if (wakeable && spool_wake_drain(t->d->sp))
-		return;
-	while (!thread_stopping(t) && (left = wake_at - now_ms()) > 0) {
-		pfd[2].fd = t->wake_fd;
-		pfd[3].fd = wakeable ? spool_wake_fd(t->d->sp) : -1;
-		if (poll(pfd, n, left > INT_MAX ? INT_MAX : (int)left) > 0 &&
-		    wakeable &&
-		    (take_wakes(t, pfd + 1, 2) | spool_woke(t, &pfd[3])))
-			return;
-	}
-}
-
-/* When the next claim may start: later after a batch that was not
- * full (DELIVER_GATHER_MS), at once after a full one or none. */
-static int64_t
-gather_deadline(const struct deliver_report *rep)
-{
-	if (rep->claimed == 0 || rep->claimed >= DELIVER_MAX_EVENTS)
-		return 0;
-	return now_ms() + DELIVER_GATHER_MS;
-}
-
-static void *
-thread_main(void *arg)
-{
-	struct deliver_thread *t = arg;
-	struct deliver_report rep;
-	int64_t gather_until = 0;
-	int more, rc;
-
-	while (!thread_stopping(t)) {
-		do {
-			thread_sleep(t, gather_until, 0);
-			memset(&rep, 0, sizeof(rep));
-			rc = deliver_round(t->d, now_ms(), &rep, &more);
-			gather_until = gather_deadline(&rep);
-		} while (rc == FR_OK && more && !thread_stopping(t));
-		if (rc != FR_OK)
-			log_msg(LOG_ERROR,
-			        "delivery round failed: %s (%s); "
-			        "trying again in %d ms",
-			        fr_status_name(rc),
-			        spool_last_error(t->d->sp)->message,
-			        DELIVER_POLL_MS);
-		thread_sleep(t,
-		             rc == FR_OK ? deliver_next_wake(t->d, now_ms())
-		                         : now_ms() + DELIVER_POLL_MS,
-		             1);
-	}
-	return NULL;
-}
-
-/* "hostname:pid:index", unique per delivery thread on this host. */
-static void
-thread_owner(char *buf, size_t size)
-{
-	static unsigned next_index;
-	unsigned index = __atomic_fetch_add(&next_index, 1, __ATOMIC_SEQ_CST);
-	char host[128];
-
-	if (gethostname(host, sizeof(host)) != 0)
-		strlcopy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	snprintf(buf, size, "%s:%ld:%u", host, (long)getpid(), index);
-}
-
-static int
-thread_fds_open(struct deliver_thread *t, int wake_fd)
-{
-	t->wake_fd = wake_fd;
-	t->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	t->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return t->stop_fd >= 0 && t->wake_efd >= 0 ? 0 : -1;
-}
-
-static void
-thread_fds_close(struct deliver_thread *t)
-{
-	if (t->stop_fd >= 0)
-		close(t->stop_fd);
-	if (t->wake_efd >= 0)
-		close(t->wake_efd);
-}
-
-/* Make an eventfd readable (it counts; it cannot fill up in practice). */
-static void
-eventfd_post(int fd)
-{
-	uint64_t one = 1;
-	ssize_t r = write(fd, &one, sizeof(one));
-
-	(void)r;
-}
-
-/* The thread blocks every signal, so SIGTERM reaches the accept loop. */
-static int
-thread_spawn(struct deliver_thread *t)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t->thread, NULL, thread_main, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
-int
-deliver_thread_start(const struct config *cfg, int wake_fd,
-                     const char *handed_token, struct deliver_thread **out,
-                     struct fr_error *err)
-{
-	struct deliver_thread *t = calloc(1, sizeof(*t));
-	char owner[256];
-	int rc;
-
-	*out = NULL;
-	if (t == NULL)
-		return fr_fail(err, FR_ENOMEM, NULL, NULL,
-		               "out of memory starting delivery");
-	t->stop_fd = t->wake_efd = -1;
-	thread_owner(owner, sizeof(owner));
-	rc = deliverer_new(cfg, owner, &t->d, err);
-	if (rc == FR_OK && handed_token != NULL &&
-	    spool_take_handed(t->d->sp, handed_token) != 0)
-		rc = fr_fail(err, FR_ECONFIG, NULL, NULL,
-		             "--take-handed: a token of 1 to %d bytes",
-		             UUID_STR_LEN - 1);
-	if (rc == FR_OK && deliver_resume(t->d) != FR_OK)
-		rc = fr_fail(err, FR_ESTORE, NULL, NULL,
-		             "cannot clear the delivery pause in %s",
-		             cfg->spool_path);
-	if (rc == FR_OK && thread_fds_open(t, wake_fd) != 0)
-		rc = fr_fail(err, FR_EINTERNAL, NULL, NULL,
-		             "cannot create the delivery thread's eventfd: %s",
-		             strerror(errno));
-	else if (rc == FR_OK && (rc = thread_spawn(t)) != 0)
-		rc = fr_fail(err, FR_EINTERNAL, NULL, NULL,
-		             "cannot start the delivery thread: %s",
-		             strerror(rc));
-	if (rc != FR_OK) {
-		thread_fds_close(t);
-		deliverer_free(t->d);
-		free(t);
-		return rc;
-	}
-	*out = t;
-	return FR_OK;
-}
-
-void
-deliver_thread_wake(struct deliver_thread *t)
-{
-	if (t != NULL)
-		eventfd_post(t->wake_efd);
-}
-
-void
-deliver_thread_stop(struct deliver_thread *t)
-{
-	if (t == NULL)
-		return;
-	__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
-	eventfd_post(t->stop_fd);
-	pthread_join(t->thread, NULL);
-	thread_fds_close(t);
-	deliverer_free(t->d); /* releases its claims */
-	free(t);
+	return d->sp;
 }

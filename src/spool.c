@@ -38,6 +38,7 @@ const struct spool_ops spool_sqlite_ops = {
         .claim = spool_sqlite_claim,
         .ack = spool_sqlite_ack,
         .retry_later = spool_sqlite_retry_later,
+        .renew = spool_sqlite_renew,
         .release = spool_sqlite_release,
         .dead_letter = spool_sqlite_dead_letter,
         .expire = spool_sqlite_expire,
@@ -204,6 +205,12 @@ spool_retry_later(struct spool *sp, const int64_t *ids, size_t n,
                   int64_t due_ms, const char *reason)
 {
 	return sp->ops->retry_later(sp, ids, n, due_ms, reason);
+}
+
+int
+spool_renew(struct spool *sp, const int64_t *ids, size_t n, int64_t until)
+{
+	return sp->ops->renew(sp, ids, n, until);
 }
 
 int

@@ -247,6 +247,7 @@ spool_sqlite_claim(struct spool *sp, const char *owner, int64_t now,
 	out->items = NULL;
 	out->count = 0;
 	out->more_handed = 0;
+	out->handed = 0;
 	if (max_events == 0)
 		return FR_OK;
 	rc = sp->takes_handed ? take_handed(sp, &lim, out) : SQLITE_OK;
@@ -255,7 +256,7 @@ spool_sqlite_claim(struct spool *sp, const char *owner, int64_t now,
 		return spool_store_fail(sp, rc, "read handed events from",
 		                        NULL);
 	}
-	handed = out->count;
+	handed = out->handed = out->count;
 	if (handed == max_events || lim.full || !anything_due(sp, now))
 		return FR_OK;
 	rc = spool_tx_begin(sp, BOOKKEEPING);
@@ -326,6 +327,19 @@ spool_sqlite_ack(struct spool *sp, const int64_t *ids, size_t n)
 	if (st == NULL)
 		return spool_store_fail(sp, rc, "acknowledge events in", NULL);
 	return settle(sp, st, ids, n, "acknowledge events in");
+}
+
+int
+spool_sqlite_renew(struct spool *sp, const int64_t *ids, size_t n,
+                   int64_t until)
+{
+	int rc;
+	sqlite3_stmt *st = spool_stmt(sp, ST_RENEW, &rc);
+
+	if (st == NULL)
+		return spool_store_fail(sp, rc, "renew leases in", NULL);
+	sqlite3_bind_int64(st, 3, until);
+	return settle(sp, st, ids, n, "renew leases in");
 }
 
 int

@@ -480,6 +480,7 @@ const struct spool_ops spool_pg_ops = {
         .claim = spool_pg_claim,
         .ack = spool_pg_ack,
         .retry_later = spool_pg_retry_later,
+        .renew = spool_pg_renew,
         .release = spool_pg_release,
         .dead_letter = spool_pg_dead_letter,
         .expire = spool_pg_expire,

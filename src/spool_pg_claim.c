@@ -171,6 +171,15 @@ spool_pg_retry_later(struct spool *sp, const int64_t *ids, size_t n,
 }
 
 int
+spool_pg_renew(struct spool *sp, const int64_t *ids, size_t n, int64_t until)
+{
+	char until_s[24];
+	const char *extra[1] = {spool_pg_int(until_s, until)};
+
+	return settle(sp, PG_RENEW, ids, n, extra, 1, "renew leases in");
+}
+
+int
 spool_pg_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
                      int http_status, const char *reason, int64_t now)
 {

@@ -23,6 +23,7 @@ enum pg_stmt {
 	PG_CLAIM,
 	PG_ACK,
 	PG_RETRY,
+	PG_RENEW,
 	PG_DEAD,
 	PG_RELEASE,
 	PG_EXPIRE,
@@ -94,6 +95,8 @@ int spool_pg_claim(struct spool *sp, const char *owner, int64_t now,
 int spool_pg_ack(struct spool *sp, const int64_t *ids, size_t n);
 int spool_pg_retry_later(struct spool *sp, const int64_t *ids, size_t n,
                          int64_t due_ms, const char *reason);
+int spool_pg_renew(struct spool *sp, const int64_t *ids, size_t n,
+                   int64_t until);
 int spool_pg_release(struct spool *sp, const char *owner);
 int spool_pg_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
                          int http_status, const char *reason, int64_t now);

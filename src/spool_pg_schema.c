@@ -109,6 +109,9 @@ const char *const spool_pg_sql[PG_STMT_COUNT] = {
         [PG_RETRY] = "UPDATE events SET state = 'pending', due_ms = $3,"
                      " attempts = attempts + 1, last_reason = $4, " SETTLED
                      " WHERE " HELD,
+        /* no hand-off here: only claims (inflight) have a lease */
+        [PG_RENEW] = "UPDATE events SET lease_until_ms = $3"
+                     " WHERE " HELD " AND state = 'inflight'",
         [PG_DEAD] = "UPDATE events SET state = 'dead', last_status = $3,"
                     " last_reason = $4, died_ms = $5,"
                     " attempts = attempts + 1, " SETTLED " WHERE " HELD,

@@ -269,6 +269,10 @@ const char *const spool_stmt_sql[ST_COUNT] = {
         [ST_UNDO_DEDUP] = "DELETE FROM dedup WHERE message_id IN"
                           " (SELECT message_id FROM events"
                           " WHERE id BETWEEN ?1 AND ?2)",
+        [ST_RENEW] = "UPDATE events SET lease_until_ms = CASE state"
+                     " WHEN 'inflight' THEN ?3 ELSE lease_until_ms END,"
+                     " due_ms = CASE WHEN state = 'pending' AND due_ms < ?3"
+                     " THEN ?3 ELSE due_ms END WHERE " HELD,
 };
 
 /* ---- migrations ---- */

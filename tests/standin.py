@@ -20,8 +20,9 @@ Control interface (never recorded):
     POST /_control/script   JSON object, replaces the previous script:
         {"responses": [{"status": 503, "headers": {"Retry-After": "1"},
                         "body": "..." or any JSON value,
-                        "count": 3, "delay_ms": 0}, ...],
+                        "count": 3, "delay_ms": 0, "hold": false}, ...],
          "reject_message_ids": ["<messageId>", ...],
+         "delay_ms": 0,
          "default": {"status": 200, "headers": {...}, "body": ...},
          "require_api_key": "<key>",
          "max_body_bytes": 512000}
@@ -31,6 +32,11 @@ Control interface (never recorded):
         {"success":true} unless changed).  require_api_key: requests
         without Basic auth "<key>:" get 401 first of all.  max_body_bytes:
         bodies over it get 413 (Customer.io refuses batches over 500 KB).
+        delay_ms: every answer waits this long (an entry's own delay_ms
+        wins).  hold: the answer waits until POST /_control/release (a
+        request in flight for as long as a test needs).
+    POST /_control/release   answers every held request.
+    GET  /_control/held      {"held": n}: requests waiting for a release.
     GET  /_control/requests  JSON list of recorded requests:
         {"method", "path", "headers" (lower-case names), "body" (text),
          "json" (parsed or null), "status", "connection_id", "time"}
@@ -68,13 +74,23 @@ class Script:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.released = threading.Condition(self.lock)
+        self.release_gen = 0  # held answers wait for it to change
+        self.held = 0
         self.connection_ids = itertools.count(1)
-        self.reset()
+        with self.lock:
+            self.reset()
+
+    def release(self):
+        """Answer every held request (called with the lock held)."""
+        self.release_gen += 1
+        self.released.notify_all()
 
     def reset(self):
         self.requests = []
         self.messages = []
         self.set({})
+        self.release()
 
     def set(self, script):
         self.responses = []
@@ -86,6 +102,7 @@ class Script:
         self.default = dict(script.get("default", {"status": 200}))
         self.api_key = script.get("require_api_key")
         self.max_body = script.get("max_body_bytes")
+        self.delay_ms = script.get("delay_ms", 0)
 
     def next_connection_id(self):
         with self.lock:
@@ -227,7 +244,13 @@ class Handler(BaseHTTPRequestHandler):
                 "time": time.time()})
             if 200 <= status < 300:
                 script.messages.extend(events)
-        delay = answer.get("delay_ms", 0)
+            delay = answer.get("delay_ms", script.delay_ms)
+            if answer.get("hold"):
+                gen = script.release_gen
+                script.held += 1
+                while script.release_gen == gen:
+                    script.released.wait()
+                script.held -= 1
         if delay:
             time.sleep(delay / 1000.0)
         self.reply(status, answer.get("body"), answer.get("headers"))
@@ -247,6 +270,13 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, {"ok": True})
         elif self.command == "POST" and what == "/script":
             self.set_script(raw)
+        elif self.command == "POST" and what == "/release":
+            with script.lock:
+                script.release()
+            self.reply(200, {"ok": True})
+        elif self.command == "GET" and what == "/held":
+            with script.lock:
+                self.reply(200, {"held": script.held})
         else:
             self.reply(404, {"error": "no control endpoint %s %s"
                              % (self.command, self.path)})

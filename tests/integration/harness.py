@@ -196,6 +196,13 @@ class Standin:
     def reset(self):
         self._call("POST", "reset", {})
 
+    def release(self):
+        """Answer every request a "hold" script entry holds."""
+        self._call("POST", "release", {})
+
+    def held(self):
+        return self._call("GET", "held")["held"]
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)

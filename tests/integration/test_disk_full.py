@@ -17,7 +17,8 @@ def main():
     mnt = mount_tmpfs(t, "3m")
     env = None
     try:
-        env = Env(t, conf_extra={"spool": {
+        env = Env(t, conf_extra={"customerio": {"timeout_ms": "1000"},
+                                 "spool": {
             "path": os.path.join(mnt, "spool.db"),
             "retry_min": "50ms", "retry_max": "300ms",
             # A retry or ack the full disk refused leaves its claims

@@ -341,6 +341,14 @@ static const struct {
          "10s, 500ms or 3d, got '9999999999999999d'"},
         {"[spool]\nretry_max = 1s\n\nretry_min = 2s\n",
          "t.conf:4: spool.retry_min is longer than spool.retry_max"},
+        {"[spool]\nlease = 10s\n",
+         "t.conf:2: spool.lease (10000 ms) must be longer than "
+         "customerio.timeout_ms (10000): a batch still being sent when its "
+         "lease ends is claimed and sent again by another process"},
+        {"[customerio]\ntimeout_ms = 4000\n[spool]\nlease = 3s\n",
+         "t.conf:4: spool.lease (3000 ms) must be longer than "
+         "customerio.timeout_ms (4000): a batch still being sent when its "
+         "lease ends is claimed and sent again by another process"},
         {"[http]\nmax_body = 64x\n",
          "t.conf:2: http.max_body: expected a size from 1 to 64m, such as 64k, "
          "got '64x'"},

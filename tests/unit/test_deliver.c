@@ -401,7 +401,7 @@ test_auth_pause(void)
 {
 	struct deliver_report rep = {0}, rep2 = {0};
 	struct fixture f;
-	struct spool_batch b = {NULL, 0};
+	struct spool_batch b = {NULL, 0, 0, 0};
 	char buf[256];
 	int64_t now = now_ms();
 	int more;
@@ -418,6 +418,12 @@ test_auth_pause(void)
 	ok(strtoll(buf, NULL, 10) >= now + 60000, "paused for a minute");
 	spool_state_get(f.sp, "pause_reason", buf, sizeof(buf));
 	ok(strstr(buf, "401") && !strstr(buf, KEY), "pause_reason: %s", buf);
+	spool_state_get(f.sp, "pause_key", buf, sizeof(buf));
+	ok(strlen(buf) == 64 && !strstr(buf, KEY),
+	   "the key's fingerprint is kept, not the key: %s", buf);
+	is_int(deliver_resume(f.d), FR_OK, "a restart with the same key ...");
+	spool_state_get(f.sp, "paused_until", buf, sizeof(buf));
+	ok(strtoll(buf, NULL, 10) >= now + 60000, "... keeps the pause");
 	spool_claim(f.sp, "peek", now, 1000, 10, 100000, &b);
 	ok(b.count == 2 && b.items[0].attempts == 0,
 	   "attempts not counted for an auth failure");
@@ -550,8 +556,9 @@ test_thread(void)
 
 	if (fixture_init(&f, NULL, NULL) != 0)
 		goto out;
-	/* A pause left by an old process: a start clears it. */
+	/* A pause for another key than this one: a start clears it. */
 	spool_state_set(f.sp, "paused_until", "99999999999999");
+	spool_state_set(f.sp, "pause_key", "the fingerprint of another key");
 	if (!ok(deliver_thread_start(&f.cfg, -1, NULL, &t, &err) == FR_OK,
 	        "thread started"))
 		goto out;
