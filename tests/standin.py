@@ -36,7 +36,8 @@ Control interface (never recorded):
         wins).  hold: the answer waits until POST /_control/release (a
         request in flight for as long as a test needs).
     POST /_control/release   answers every held request.
-    GET  /_control/held      {"held": n}: requests waiting for a release.
+    GET  /_control/held      {"held": n, "requests": [i, ...]}: the
+        requests waiting for a release, by index in /_control/requests.
     GET  /_control/requests  JSON list of recorded requests:
         {"method", "path", "headers" (lower-case names), "body" (text),
          "json" (parsed or null), "status", "connection_id", "time"}
@@ -76,7 +77,7 @@ class Script:
         self.lock = threading.Lock()
         self.released = threading.Condition(self.lock)
         self.release_gen = 0  # held answers wait for it to change
-        self.held = 0
+        self.held = set()     # indexes in requests of those held now
         self.connection_ids = itertools.count(1)
         with self.lock:
             self.reset()
@@ -246,11 +247,11 @@ class Handler(BaseHTTPRequestHandler):
                 script.messages.extend(events)
             delay = answer.get("delay_ms", script.delay_ms)
             if answer.get("hold"):
-                gen = script.release_gen
-                script.held += 1
+                gen, index = script.release_gen, len(script.requests) - 1
+                script.held.add(index)
                 while script.release_gen == gen:
                     script.released.wait()
-                script.held -= 1
+                script.held.discard(index)
         if delay:
             time.sleep(delay / 1000.0)
         self.reply(status, answer.get("body"), answer.get("headers"))
@@ -276,7 +277,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, {"ok": True})
         elif self.command == "GET" and what == "/held":
             with script.lock:
-                self.reply(200, {"held": script.held})
+                self.reply(200, {"held": len(script.held),
+                                 "requests": sorted(script.held)})
         else:
             self.reply(404, {"error": "no control endpoint %s %s"
                              % (self.command, self.path)})

@@ -201,7 +201,12 @@ class Standin:
         self._call("POST", "release", {})
 
     def held(self):
+        """How many requests a "hold" entry holds now."""
         return self._call("GET", "held")["held"]
+
+    def held_requests(self):
+        """The indexes (in requests()) of the requests held now."""
+        return self._call("GET", "held")["requests"]
 
     def stop(self):
         self.proc.terminate()

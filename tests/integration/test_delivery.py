@@ -165,37 +165,21 @@ def fastcgi_pids(env):
 def check_sigkill(t, env):
     env.standin.reset()
     env.standin.script({"default": {"status": 503}})
-    acked, lock, stop = [], threading.Lock(), threading.Event()
-
-    def load(k):
-        i = 0
-        while not stop.is_set():
-            try:
-                status, mid = post(env, i, "kill%d" % k)
-            except OSError:
-                status, mid = 0, None
-            if status == 202:
-                with lock:
-                    acked.append(mid)
-            i += 1
-
-    threads = [threading.Thread(target=load, args=(k,)) for k in range(4)]
-    for th in threads:
-        th.start()
+    acked, finish = load_threads(env, "kill", 4)
     killed = set()
-    for rnd in range(1, 4):
-        wait_until(lambda: len(acked) >= 10 * rnd, 30, "load")
-        # lighttpd starts a killed backend again at the next request.
-        live = wait_until(lambda: [p for p in fastcgi_pids(env)
-                                   if p not in killed], 30,
-                          "a live FastCGI process")
-        for pid in live:
-            os.kill(pid, signal.SIGKILL)
-            killed.add(pid)
+    try:
+        for rnd in range(1, 4):
+            wait_until(lambda: len(acked) >= 10 * rnd, 30, "load")
+            # lighttpd starts a killed backend again at the next request.
+            live = wait_until(lambda: [p for p in fastcgi_pids(env)
+                                       if p not in killed], 30,
+                              "a live FastCGI process")
+            for pid in live:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+    finally:
+        finish()
     kills = len(killed)
-    stop.set()
-    for th in threads:
-        th.join()
     t.ok(kills >= 3, "FastCGI processes SIGKILLed %d times under load" % kills)
     env.relay.stop()
     env.relay.start()
@@ -295,7 +279,8 @@ def load_threads(env, tag, n=3):
                 with lock:
                     acked.append(mid)
             i += 1
-    threads = [threading.Thread(target=load, args=(k,)) for k in range(n)]
+    threads = [threading.Thread(target=load, args=(k,), daemon=True)
+               for k in range(n)]
     for th in threads:
         th.start()
 
@@ -317,21 +302,24 @@ def check_deliver_sigkill(t):
         # every batch waits for the test's release: in flight on demand
         env.standin.script({"default": {"status": 200, "hold": True}})
         acked, finish = load_threads(env, "dk")
-        killed = []
-        for rnd in range(3):
-            wait_until(lambda: len(acked) >= 10 * (rnd + 1), 60, "load")
-            wait_until(lambda: env.standin.held() == 1, 60,
-                       "a batch in flight")
-            # one delivery process, one batch at a time: the newest
-            # request is the one it waits for
-            batch = env.standin.requests()[-1]["json"]["batch"]
-            [pid] = deliver_pids(env)
-            os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: not running(pid), 30, "its death")
-            killed.append([e["messageId"] for e in batch])
-            env.standin.release()  # answered to a closed connection
-            wait_until(lambda: env.standin.held() == 0, 30, "the answer")
-        finish()
+        killed, last = [], -1
+        try:
+            for rnd in range(3):
+                wait_until(lambda: len(acked) >= 10 * (rnd + 1), 60, "load")
+                # one delivery process, one batch at a time: the request
+                # held is the one it waits for
+                [index] = wait_until(lambda: [
+                    i for i in env.standin.held_requests() if i > last],
+                    60, "a batch in flight")
+                batch = env.standin.requests()[index]["json"]["batch"]
+                [pid] = deliver_pids(env)
+                os.kill(pid, signal.SIGKILL)
+                wait_until(lambda: not running(pid), 30, "its death")
+                killed.append([e["messageId"] for e in batch])
+                last = index
+                env.standin.release()  # answered to a closed connection
+        finally:
+            finish()
         env.standin.script({"default": {"status": 200}})
         env.standin.release()
         t.ok(len(killed) == 3 and all(killed),
