@@ -296,8 +296,7 @@ ingest_start(const struct config *cfg, int threaded, struct ingest **out,
 		free(in);
 		return FR_ESTORE;
 	}
-	if (threaded &&
-	    spool_open(cfg->spool_path, &in->reader, err) != FR_OK) {
+	if (threaded && spool_open_config(cfg, &in->reader, err) != FR_OK) {
 		spool_close(in->sp);
 		free(in);
 		return FR_ESTORE;
