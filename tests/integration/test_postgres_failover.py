@@ -50,7 +50,9 @@ def main():
                       "password_file": primary.password_file(),
                       "lease": "5s", "retry_min": "100ms",
                       "retry_max": "1s"},
-            "http": {"rate_limit": "100000/min"}})
+            "http": {"rate_limit": "100000/min"},
+            # the lease must outlast a request (spool.lease)
+            "customerio": {"timeout_ms": "3000"}})
         load = Load([relay])
         load.start()
         load.wait_acked(BEFORE, "acknowledgements before the failover")

@@ -124,7 +124,9 @@ def main():
                           "password_file": cluster.password_file(),
                           "lease": "5s", "retry_min": "100ms",
                           "retry_max": "1s"},
-                "http": {"rate_limit": "100000/min"}}
+                "http": {"rate_limit": "100000/min"},
+                # the lease must outlast a request (spool.lease)
+                "customerio": {"timeout_ms": "3000"}}
         for name in ("a", "b"):
             d = os.path.join(top, "front-" + name)
             os.mkdir(d)
