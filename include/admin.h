@@ -28,6 +28,9 @@
  *   4  flush: not everything due was delivered: events were put back for
  *      a later retry, or delivery is paused after a 401/403 (4 wins
  *      over 3 when both apply)
+ *   5  status: delivery is paused, and status says why: "no API key
+ *      configured" (dry_run = no without a key) or "Customer.io refused
+ *      the API key" (after a 401/403); 5 wins over 3
  */
 #ifndef FORMRELAY_ADMIN_H
 #define FORMRELAY_ADMIN_H
@@ -42,6 +45,7 @@
 #define ADMIN_EXIT_USAGE      2
 #define ADMIN_EXIT_DEAD       3
 #define ADMIN_EXIT_INCOMPLETE 4
+#define ADMIN_EXIT_PAUSED     5
 
 /* 1 when name is one of the commands above. */
 int admin_is_command(const char *name);

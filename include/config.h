@@ -127,12 +127,22 @@ struct antispam_config {
 	int64_t double_submit_ms; /* double_submit_window; 0: off (5s) */
 };
 
+/* The lines where some keys were set (0: not in the file), for the
+ * checks made once the whole file is read (preflight.h). */
+struct config_where {
+	unsigned api_key;
+	unsigned api_key_file;
+	unsigned dry_run;
+	unsigned spool_path;
+};
+
 /*
  * Every char * is owned by the struct.  Optional strings are NULL when
  * unset, except event, which is "" when unset.
  */
 struct config {
 	char *path; /* the file read, owned; NULL when none */
+	struct config_where where;
 
 	/* [customerio] */
 	char *region;   /* "us" | "eu" */
@@ -216,6 +226,15 @@ int config_defaults(struct config *cfg);
  * itself, e.g. "/x.conf: No such file or directory").
  */
 int config_load(struct config *cfg, const char *path, struct fr_error *err);
+
+/*
+ * config_load, reading on after an error so that one run reports every
+ * mistake of the file and of the secrets it names: on FR_ECONFIG, err
+ * holds the first and *all (owned by the caller, NULL when the file
+ * itself could not be read) every one, "file:line: reason" a line.
+ */
+int config_load_all(struct config *cfg, const char *path, struct fr_error *err,
+                    char **all);
 
 /*
  * Parse INI text as if read from name (for tests and fuzzing): the same

@@ -38,7 +38,8 @@ struct deliver_report {
 	size_t dead;      /* dead-lettered (refused, or past max_age) */
 	size_t batches;   /* POSTs made */
 	size_t claimed;   /* events claimed */
-	int paused;       /* 1: delivery paused for a 401/403 */
+	int paused;       /* 1: delivery paused (401/403, or no key) */
+	int no_key;       /* 1: paused because no API key is configured */
 };
 
 /*
@@ -58,8 +59,9 @@ void deliverer_free(struct deliverer *d);
  * that is due and deliver it.  *more is set when more is due now.
  * Adds to rep.  Returns FR_OK or FR_ESTORE.
  *
- * While the shared spool state "paused_until" is after now it does
- * nothing but set rep->paused.  After a temporary failure it holds off
+ * While the shared spool state "paused_until" is after now, or while
+ * it has no API key with dry_run = no, it does nothing but set
+ * rep->paused (and rep->no_key).  After a temporary failure it holds off
  * (in this deliverer) until the failed batch falls due again, so an
  * outage costs one request per back-off, not one per batch.
  */

@@ -17,6 +17,7 @@
 #include "deliver_child.h"
 #include "metrics.h"
 #include "spam.h"
+#include "preflight.h"
 #include "spool.h"
 #include "spool_pg.h"
 #include "util.h"
@@ -228,6 +229,7 @@ state_int(struct spool *sp, const char *key)
 /* What the delivery side last recorded in the shared state. */
 struct delivery_state {
 	int64_t paused_until;
+	int64_t no_key_since; /* a deliverer had no key (dry_run = no) */
 	int64_t last_error_ms;
 	int64_t last_success_ms;
 	char pause_reason[256];
@@ -239,6 +241,7 @@ read_delivery_state(struct spool *sp, struct delivery_state *ds)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->paused_until = state_int(sp, "paused_until");
+	ds->no_key_since = state_int(sp, PREFLIGHT_STATE_NO_KEY);
 	ds->last_error_ms = state_int(sp, "last_error_ms");
 	ds->last_success_ms = state_int(sp, "last_success_ms");
 	spool_state_get(sp, "pause_reason", ds->pause_reason,
@@ -279,12 +282,24 @@ status_spam_text(struct admin *a)
 	fprintf(a->out, "%s\n", shown ? ")" : "");
 }
 
+/* Why delivery is paused, or NULL when it is not. */
+static const char *
+pause_cause(const struct admin *a, const struct delivery_state *ds)
+{
+	if (ds->no_key_since > 0)
+		return "no_api_key";
+	if (ds->paused_until > a->now)
+		return "key_refused";
+	return NULL;
+}
+
 static void
 status_json(struct admin *a, const struct spool_stats *st,
             const struct delivery_state *ds)
 {
 	struct json_object *o = json_object_new_object();
 	char where[1024];
+	const char *cause = pause_cause(a, ds);
 
 	json_add_str(o, "spool", spool_where_cfg(a, where, sizeof(where)));
 	json_add_int(o, "pending", st->pending);
@@ -296,13 +311,18 @@ status_json(struct admin *a, const struct spool_stats *st,
 	else
 		json_object_object_add(o, "oldest_pending_age_s", NULL);
 	json_add_time(o, "oldest_pending", st->oldest_pending_ms);
-	json_object_object_add(
-	        o, "paused",
-	        json_object_new_boolean(ds->paused_until > a->now));
-	if (ds->paused_until > a->now) {
-		json_add_time(o, "paused_until", ds->paused_until);
-		json_add_str(o, "pause_reason", ds->pause_reason);
+	json_object_object_add(o, "dry_run",
+	                       json_object_new_boolean(a->cfg->dry_run));
+	json_object_object_add(o, "paused",
+	                       json_object_new_boolean(cause != NULL));
+	if (cause != NULL) {
+		json_add_str(o, "pause_cause", cause);
+		json_add_str(o, "pause_reason",
+		             ds->no_key_since > 0 ? PREFLIGHT_NO_KEY_REASON
+		                                  : ds->pause_reason);
 	}
+	if (cause != NULL && ds->no_key_since == 0)
+		json_add_time(o, "paused_until", ds->paused_until);
 	json_add_time(o, "last_success", ds->last_success_ms);
 	json_add_time(o, "last_error_at", ds->last_error_ms);
 	if (ds->last_error[0] != '\0')
@@ -340,10 +360,20 @@ status_text(struct admin *a, const struct spool_stats *st,
 	fprintf(a->out, "\n%-13s %" PRId64 "\n", "inflight", st->inflight);
 	fprintf(a->out, "%-13s %" PRId64 "%s\n", "dead", st->dead,
 	        st->dead > 0 ? " (list them: formrelay dead)" : "");
-	if (ds->paused_until > a->now) {
+	if (a->cfg->dry_run)
+		fprintf(a->out,
+		        "%-13s dry run: nothing is sent to Customer.io "
+		        "(customerio.dry_run = yes)\n",
+		        "mode");
+	if (ds->no_key_since > 0) {
+		fprintf(a->out, "%-13s paused: %s (customerio.dry_run = no)\n",
+		        "delivery", PREFLIGHT_NO_KEY_REASON);
+	} else if (ds->paused_until > a->now) {
 		format_age(ds->paused_until - a->now, age, sizeof(age));
-		fprintf(a->out, "%-13s paused for %s more: %s\n", "delivery",
-		        age, ds->pause_reason);
+		fprintf(a->out,
+		        "%-13s paused for %s more: Customer.io refused the "
+		        "API key (%s)\n",
+		        "delivery", age, ds->pause_reason);
 	}
 	print_when(a, "last success", ds->last_success_ms, NULL);
 	if (ds->last_error[0] != '\0')
@@ -369,6 +399,8 @@ cmd_status(struct admin *a)
 		status_json(a, &st, &ds);
 	else
 		status_text(a, &st, &ds);
+	if (pause_cause(a, &ds) != NULL)
+		return ADMIN_EXIT_PAUSED;
 	return st.dead > 0 ? ADMIN_EXIT_DEAD : ADMIN_EXIT_OK;
 }
 

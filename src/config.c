@@ -32,6 +32,7 @@
 #define API_BASE_EU "https://cdp-eu.customer.io/v1"
 
 enum section {
+	SEC_SKIP = -2, /* after an unknown section: its keys are not read */
 	SEC_NONE = -1,
 	SEC_CUSTOMERIO,
 	SEC_IDENTITY,
@@ -61,6 +62,8 @@ struct ini {
 	unsigned *seen;   /* per key: the line where it was set, or 0 */
 	int api_base_set; /* api_base given: it overrides region */
 	struct fr_error *err;
+	char **all;            /* collecting: every error, one a line */
+	struct fr_error first; /* collecting: the first error */
 	char buf[CONFIG_MAX_LINE + 1];
 };
 
@@ -802,6 +805,7 @@ ini_section(struct ini *st, char *p)
 			return FR_OK;
 		}
 	}
+	st->section = SEC_SKIP;
 	return ini_fail(st,
 	                "unknown section [%.60s] (expected customerio, "
 	                "identity, spool, http, fields, log, antispam or "
@@ -842,6 +846,8 @@ ini_assignment(struct ini *st, char *p)
 	key = trim(p);
 	if (!valid_key_name(key))
 		return ini_fail(st, "bad key name '%.60s'", key);
+	if (st->section == SEC_SKIP)
+		return FR_OK; /* the section was reported */
 	if (st->section == SEC_NONE)
 		return ini_fail(st, "key '%.60s' before any [section]", key);
 	st->key = key;
@@ -976,6 +982,27 @@ record_lines(const struct ini *st, struct config_lines *lines)
 	lines->webhook_secret_file = seen_line(st, F(webhook_secret_file));
 	lines->captcha = seen_line(st, F(spam.captcha));
 	lines->captcha_secret_file = seen_line(st, F(spam.captcha_secret_file));
+	st->cfg->where.api_key = lines->api_key;
+	st->cfg->where.api_key_file = lines->api_key_file;
+	st->cfg->where.dry_run = seen_line(st, F(dry_run));
+	st->cfg->where.spool_path = seen_line(st, F(spool_path));
+}
+
+/*
+ * While collecting, a configuration error is noted and reading goes on,
+ * so that one run reports every mistake in the file; the first stays in
+ * st->err.  Other statuses (out of memory) stop at once.
+ */
+static int
+ini_collect(struct ini *st, int rc)
+{
+	if (rc != FR_ECONFIG || st->all == NULL)
+		return rc;
+	if (cv_append_line(st->all, st->err->message) != FR_OK)
+		return ini_nomem(st);
+	if (st->first.status == FR_OK)
+		st->first = *st->err;
+	return FR_OK;
 }
 
 static int
@@ -995,11 +1022,16 @@ ini_read(struct ini *st, const char *text, size_t len)
 		rc = ini_take_line(st, text + pos, n);
 		if (rc == FR_OK)
 			rc = ini_line(st, st->buf);
-		if (rc != FR_OK)
+		if (rc != FR_OK && (rc = ini_collect(st, rc)) != FR_OK)
 			return rc;
 		pos += n + (nl != NULL);
 	}
-	return ini_finish(st);
+	rc = ini_collect(st, ini_finish(st));
+	if (rc == FR_OK && st->first.status != FR_OK) {
+		*st->err = st->first;
+		rc = FR_ECONFIG;
+	}
+	return rc;
 }
 
 int
@@ -1019,8 +1051,9 @@ config_parse_into(struct config *cfg, const char *text, size_t len,
 	st->section = SEC_NONE;
 	st->seen = seen;
 	st->err = err;
+	st->all = lines != NULL && lines->collect ? &lines->errors : NULL;
 	rc = ini_read(st, text, len);
-	if (rc == FR_OK && lines != NULL)
+	if (lines != NULL)
 		record_lines(st, lines);
 	free(st);
 	return rc;

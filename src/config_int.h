@@ -21,12 +21,15 @@ struct config_lines {
 	unsigned webhook_secret_file;
 	unsigned captcha; /* antispam.captcha */
 	unsigned captcha_secret_file;
+	int collect;  /* set by the caller: go on after an error */
+	char *errors; /* collecting: every error, one a line; caller owns */
 };
 
 /*
  * Parse text over cfg, which must hold the defaults (config_defaults).
- * On error cfg holds a partial result the caller must config_free.
- * lines may be NULL.
+ * On error cfg holds a partial result the caller must config_free, and
+ * err the first error; with lines->collect set, reading goes on after an
+ * error and lines->errors gets every one.  lines may be NULL.
  */
 int config_parse_into(struct config *cfg, const char *text, size_t len,
                       const char *name, struct config_lines *lines,
@@ -59,6 +62,10 @@ char *cv_origin_normal(const char *origin);
  * "https://example.com" cannot match "https://example.com.evil.test",
  * and scheme and host in lower case.  Caller owns; NULL on ENOMEM. */
 char *cv_redirect_prefix(const char *url);
+
+/* Append line and a '\n' to the owned string *buf (NULL: empty).
+ * FR_OK or FR_ENOMEM (*buf unchanged). */
+int cv_append_line(char **buf, const char *line);
 
 /* Shortest exact spelling: 259200000 -> "3d", 90000 -> "90s". */
 void cv_format_duration(int64_t ms, char *buf, size_t size);

@@ -372,16 +372,66 @@ read_config_file(const char *path, char **text, size_t *len, mode_t *mode,
 	return FR_OK;
 }
 
+/* Collecting: note a secret's error and go on; else stop. */
+static int
+secret_collect(struct config_lines *lines, int rc, struct fr_error *err,
+               struct fr_error *first)
+{
+	if (rc != FR_ECONFIG || !lines->collect)
+		return rc;
+	if (cv_append_line(&lines->errors, err->message) != FR_OK)
+		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	if (first->status == FR_OK)
+		*first = *err;
+	return FR_OK;
+}
+
+/* The file read into tmp (holding the defaults), then its secrets. */
+static int
+load_into(struct config *tmp, const char *path, const char *text, size_t len,
+          mode_t mode, struct config_lines *lines, struct fr_error *err)
+{
+	struct fr_error first;
+	int rc;
+
+	fr_error_clear(&first);
+	rc = config_parse_into(tmp, text, len, path, lines, err);
+	if (rc == FR_ECONFIG && lines->collect)
+		first = *err, rc = FR_OK;
+	if (rc == FR_OK && (tmp->path = xstrdup(path)) == NULL)
+		rc = fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
+	if (rc == FR_OK)
+		rc = secret_collect(lines, load_api_key(tmp, lines, mode, err),
+		                    err, &first);
+	if (rc == FR_OK)
+		rc = secret_collect(lines, load_webhook_secret(tmp, lines, err),
+		                    err, &first);
+	if (rc == FR_OK)
+		rc = secret_collect(lines, cw_load_secrets(tmp, err), err,
+		                    &first);
+	if (rc == FR_OK)
+		rc = secret_collect(lines, load_captcha_secret(tmp, lines, err),
+		                    err, &first);
+	if (rc == FR_OK && first.status != FR_OK) {
+		*err = first;
+		rc = FR_ECONFIG;
+	}
+	return rc;
+}
+
 int
-config_load(struct config *cfg, const char *path, struct fr_error *err)
+config_load_all(struct config *cfg, const char *path, struct fr_error *err,
+                char **all)
 {
 	struct config tmp;
-	struct config_lines lines = {0};
+	struct config_lines lines;
 	char *text = NULL;
 	size_t len = 0;
 	mode_t mode = 0;
 	int rc;
 
+	memset(&lines, 0, sizeof(lines));
+	lines.collect = all != NULL;
 	rc = read_config_file(path, &text, &len, &mode, err);
 	if (rc != FR_OK)
 		return rc;
@@ -389,25 +439,26 @@ config_load(struct config *cfg, const char *path, struct fr_error *err)
 		free_wiped(text, len);
 		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
 	}
-	rc = config_parse_into(&tmp, text, len, path, &lines, err);
+	rc = load_into(&tmp, path, text, len, mode, &lines, err);
 	free_wiped(text, len); /* it may hold api_key */
-	if (rc == FR_OK && (tmp.path = xstrdup(path)) == NULL)
-		rc = fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
-	if (rc == FR_OK)
-		rc = load_api_key(&tmp, &lines, mode, err);
-	if (rc == FR_OK)
-		rc = load_webhook_secret(&tmp, &lines, err);
-	if (rc == FR_OK)
-		rc = cw_load_secrets(&tmp, err);
-	if (rc == FR_OK)
-		rc = load_captcha_secret(&tmp, &lines, err);
 	if (rc != FR_OK) {
 		config_free(&tmp);
+		if (all != NULL)
+			*all = lines.errors;
+		else
+			free(lines.errors);
 		return rc;
 	}
+	free(lines.errors);
 	config_free(cfg);
 	*cfg = tmp;
 	return FR_OK;
+}
+
+int
+config_load(struct config *cfg, const char *path, struct fr_error *err)
+{
+	return config_load_all(cfg, path, err, NULL);
 }
 
 /* ---- --check-config ---- */

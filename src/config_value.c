@@ -401,3 +401,18 @@ cv_format_rate(unsigned count, int64_t window_ms, char *buf, size_t size)
 	}
 	snprintf(buf, size, "%u/%lldms", count, (long long)window_ms);
 }
+
+int
+cv_append_line(char **buf, const char *line)
+{
+	size_t old = *buf ? strlen(*buf) : 0, add = strlen(line);
+	char *grown = realloc(*buf, old + add + 2);
+
+	if (grown == NULL)
+		return FR_ENOMEM;
+	memcpy(grown + old, line, add);
+	grown[old + add] = '\n';
+	grown[old + add + 1] = '\0';
+	*buf = grown;
+	return FR_OK;
+}

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
+#include "preflight.h"
 #include "spool.h"
 #include "captcha.h"
 #include "upstream.h"
@@ -48,6 +49,7 @@ struct deliverer {
 	int64_t hold_until;      /* no claims before this (after a RETRY) */
 	int64_t next_expire;     /* spool_expire again at this time */
 	int64_t pause_logged;    /* when the pause was last logged */
+	int no_key_noted;        /* PREFLIGHT_STATE_NO_KEY set by this one */
 };
 
 /* What stops the rest of a split batch from being posted. */
@@ -84,6 +86,11 @@ deliverer_new(const struct config *cfg, const char *owner,
 	rc = spool_open_config(cfg, &d->sp, err);
 	if (rc == FR_OK)
 		rc = spool_for_delivery(d->sp, err);
+	/* A deliverer with a key ends the "no key" report of another. */
+	if (rc == FR_OK && !preflight_no_key(cfg) &&
+	    spool_state_set(d->sp, PREFLIGHT_STATE_NO_KEY, "") != FR_OK)
+		rc = fr_fail(err, FR_ESTORE, NULL, NULL, "%s",
+		             spool_last_error(d->sp)->message);
 	if (rc == FR_OK)
 		rc = upstream_new(cfg, &d->up, err);
 	if (rc == FR_OK)
@@ -585,6 +592,31 @@ paused(struct deliverer *d, int64_t now, struct deliver_report *rep)
 	return 1;
 }
 
+/* dry_run = no without a key: nothing is sent (it would only be refused,
+ * and blamed on a wrong key); events wait, and status says why. */
+static int
+no_key(struct deliverer *d, int64_t now, struct deliver_report *rep)
+{
+	if (!preflight_no_key(d->cfg))
+		return 0;
+	rep->paused = rep->no_key = 1;
+	if (!d->no_key_noted) {
+		d->no_key_noted = 1;
+		state_set_int(d, PREFLIGHT_STATE_NO_KEY, now);
+	}
+	if (d->pause_logged == 0 ||
+	    now - d->pause_logged >= PAUSE_LOG_EVERY_MS) {
+		d->pause_logged = now;
+		log_msg(LOG_ERROR,
+		        "delivery paused: %s (customerio.dry_run = no in %s); "
+		        "submissions are kept until a key is set and "
+		        "formrelay restarted",
+		        PREFLIGHT_NO_KEY_REASON,
+		        d->cfg->path ? d->cfg->path : "the configuration");
+	}
+	return 1;
+}
+
 static int
 expire_old(struct deliverer *d, int64_t now, struct deliver_report *rep)
 {
@@ -653,7 +685,7 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 	*more = 0;
 	if (recover_if_failed(d) != FR_OK)
 		return FR_ESTORE;
-	if (paused(d, now, rep) || now < d->hold_until)
+	if (no_key(d, now, rep) || paused(d, now, rep) || now < d->hold_until)
 		return FR_OK;
 	if (expire_old(d, now, rep) != FR_OK ||
 	    captcha_settle_due(d->captcha, d->sp, now, &released) != FR_OK)

@@ -87,7 +87,10 @@ flush_report(const struct deliver_report *rep, int json)
 		       "(%zu request%s)\n",
 		       rep->delivered, rep->retried, rep->dead, rep->batches,
 		       rep->batches == 1 ? "" : "s");
-		if (rep->paused)
+		if (rep->no_key)
+			printf("delivery is paused: no API key configured "
+			       "(see: formrelay status)\n");
+		else if (rep->paused)
 			printf("delivery is paused: Customer.io refused the "
 			       "API key (see: formrelay status)\n");
 		return;

@@ -9,6 +9,7 @@
 #include "ingest.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "preflight.h"
 #include "request_status.h"
 #include "util.h"
 
@@ -21,6 +22,21 @@ health_add_state(struct app *app, struct json_object *o, const char *key,
 	if (ingest_state_get(app->ingest, key, buf, sizeof(buf)) == FR_OK &&
 	    buf[0] != '\0')
 		json_object_object_add(o, name, json_object_new_string(buf));
+}
+
+/* Delivery has no key (dry_run = no): pause_reason says so. */
+static int
+health_no_key(struct app *app, struct json_object *o)
+{
+	char buf[32];
+
+	if (ingest_state_get(app->ingest, PREFLIGHT_STATE_NO_KEY, buf,
+	                     sizeof(buf)) != FR_OK ||
+	    buf[0] == '\0')
+		return 0;
+	json_object_object_add(o, "pause_reason",
+	                       json_object_new_string(PREFLIGHT_NO_KEY_REASON));
+	return 1;
 }
 
 /* Paused when a 401/403 set paused_until in the future. */
@@ -62,6 +78,7 @@ request_serve_health(struct app *app, struct reply *reply)
 	struct json_object *o = json_object_new_object();
 	int64_t now = now_ms();
 	int ok = ingest_stats(app->ingest, now, &st) == FR_OK, paused = 0;
+	int no_key = 0;
 	const char *s;
 	int rc;
 
@@ -71,15 +88,24 @@ request_serve_health(struct app *app, struct reply *reply)
 		health_add_state(app, o, "last_success_ms", "last_success_ms");
 		health_add_state(app, o, "last_error", "last_error");
 		health_add_state(app, o, "pause_reason", "pause_reason");
+		no_key = health_no_key(app, o);
 	}
 	json_object_object_add(o, "status",
-	                       json_object_new_string(!ok      ? "error"
-	                                              : paused ? "paused"
-	                                                       : "ok"));
+	                       json_object_new_string(!ok ? "error"
+	                                              : paused || no_key
+	                                                      ? "paused"
+	                                                      : "ok"));
+	json_object_object_add(o, "paused",
+	                       json_object_new_boolean(paused || no_key));
 	json_object_object_add(o, "paused_for_auth",
 	                       json_object_new_boolean(paused));
 	json_object_object_add(o, "dry_run",
 	                       json_object_new_boolean(app->cfg->dry_run));
+	json_object_object_add(
+	        o, "mode",
+	        json_object_new_string(app->cfg->dry_run
+	                                       ? "dry run: nothing is sent"
+	                                       : "live"));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	rc = reply_body(reply, ok ? 200 : 503, "application/json", s,
 	                strlen(s));

@@ -352,7 +352,7 @@ fastcgi.server = ("/formrelay" => ((
 
     def status(self):
         rc, out = self.admin("status", "--json")
-        return json.loads(out) if rc in (0, 3) else None
+        return json.loads(out) if rc in (0, 3, 5) else None
 
 
 def basic_auth(key):
