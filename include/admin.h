@@ -14,6 +14,9 @@
  *   formrelay [-c FILE] migrate         create or migrate the spool's
  *                                       schema and say its version (every
  *                                       process also does on opening)
+ *   formrelay [-c FILE] list [--limit N] dry_run's previews, newest first
+ *   formrelay [-c FILE] show ID|MSGID   the /v1/batch body that carries
+ *                                       this call (a preview or queued)
  *
  * Every command takes --json (anywhere after the command name) for one
  * line of JSON on stdout instead of text.  See docs/admin.md.

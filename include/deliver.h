@@ -33,7 +33,8 @@ struct deliverer;
 struct deliver_thread;
 
 struct deliver_report {
-	size_t delivered; /* acked (in dry_run: logged and acked) */
+	size_t delivered; /* acked: Customer.io took them */
+	size_t previewed; /* dry_run: kept as previews, not sent */
 	size_t retried;   /* put back with a later due time */
 	size_t dead;      /* dead-lettered (refused, or past max_age) */
 	size_t batches;   /* POSTs made */

@@ -29,6 +29,9 @@ void metrics_request(int status);
 /* Events committed to the spool. */
 void metrics_stored(size_t events);
 
+/* dry_run: events kept as previews, never sent (not "delivered"). */
+void metrics_previewed(size_t events);
+
 /* Events acked, put back for a retry, or dead-lettered. */
 void metrics_delivery(size_t delivered, size_t retried, size_t dead);
 

@@ -40,6 +40,15 @@ struct reply {
 int reply_accepted(struct reply *r, const char *message_id,
                    const char *redirect, int duplicate);
 
+/*
+ * dry_run: reply_accepted, and a JSON client also gets what would have
+ * been sent, {"ok":true,"id":…,"dry_run":true,"preview":<batch>} where
+ * batch (len bytes, borrowed) is the /v1/batch body of the submission's
+ * calls.  HTML forms get reply_accepted's page or redirect.
+ */
+int reply_accepted_preview(struct reply *r, const char *message_id,
+                           const char *redirect, const char *batch, size_t len);
+
 /* The error's HTTP status with a JSON or HTML body naming the cause;
  * retry_after_s > 0 adds Retry-After. */
 int reply_error(struct reply *r, const struct fr_error *err,

@@ -53,7 +53,7 @@
 #include "util.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SPOOL_SCHEMA_VERSION 5
+#define SPOOL_SCHEMA_VERSION 6
 /* How long a write waits for another process's transaction. */
 #define SPOOL_BUSY_TIMEOUT_MS 5000
 /* How long de-duplication keys are remembered (at least the 24 h a
@@ -62,6 +62,8 @@
 /* The due time of events held for a CAPTCHA verdict: never, until
  * spool_verify_settle releases them. */
 #define SPOOL_HELD_MS INT64_MAX
+/* How long dry_run's previews are kept (spool_preview). */
+#define SPOOL_PREVIEW_TTL_MS (24LL * 3600 * 1000)
 /* The reason given to events dead-lettered by spool_expire. */
 #define SPOOL_REASON_MAX_AGE "max_age exceeded"
 /* The WAL's length in pages at which a delivery handle
@@ -147,7 +149,19 @@ struct spool_stats {
 	int64_t pending;
 	int64_t inflight;
 	int64_t dead;
+	int64_t previewed;         /* dry_run's previews still kept */
 	int64_t oldest_pending_ms; /* created_ms of the oldest pending, or 0 */
+};
+
+/* A call dry_run did not send, as it would have gone (spool_preview). */
+struct spool_preview {
+	int64_t id; /* the event's id, as it was in the queue */
+	char message_id[MESSAGE_ID_SIZE];
+	int64_t created_ms;
+	int64_t previewed_ms; /* 0 for an event still in the queue */
+	char *body;           /* the call's JSON, owned (spool_previews_free) */
+	size_t len;
+	char state[16]; /* "previewed", or the queue's state (show) */
 };
 
 struct spool_dead {
@@ -387,10 +401,37 @@ int spool_dead_letter(struct spool *sp, const int64_t *ids, size_t n,
                       int http_status, const char *reason, int64_t now);
 
 /*
+ * dry_run's settle: ids (still claimed by this handle, as for
+ * spool_ack) leave the queue as previews, kept with their bodies for
+ * SPOOL_PREVIEW_TTL_MS so that an operator sees exactly what would have
+ * been sent (spool_list_previews), then forgotten by spool_expire.  One
+ * transaction; spool_changes tells how many.  FR_OK or FR_ESTORE.
+ */
+int spool_preview(struct spool *sp, const int64_t *ids, size_t n, int64_t now);
+
+/*
+ * Previews, newest first, at most max.  *out owned by the caller
+ * (spool_previews_free), NULL when *count is 0.
+ */
+int spool_list_previews(struct spool *sp, size_t max,
+                        struct spool_preview **out, size_t *count);
+
+/*
+ * One call by id or messageId (which): a preview, else an event still in
+ * the queue (pending, inflight or dead, named in state).  *out owned by
+ * the caller (spool_previews_free); *count is 0 when there is none.
+ */
+int spool_find_call(struct spool *sp, const char *which,
+                    struct spool_preview **out, size_t *count);
+
+void spool_previews_free(struct spool_preview *p, size_t n);
+
+/*
  * Dead-letter every pending event created (or requeued) before
  * now - max_age_ms, with status 0 and reason SPOOL_REASON_MAX_AGE; *count
  * gets how many.  Also forgets de-duplication keys older than
- * SPOOL_DEDUP_TTL_MS and CAPTCHA tokens older than max_age.
+ * SPOOL_DEDUP_TTL_MS and CAPTCHA tokens older than max_age, and previews older than
+ * SPOOL_PREVIEW_TTL_MS.
  */
 int spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
                  int64_t *count);

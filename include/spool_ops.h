@@ -60,6 +60,14 @@ struct spool_ops {
 	                     const struct spool_verify_item *it,
 	                     enum spool_verdict v, int64_t now,
 	                     int64_t retry_ms);
+	/* dry_run's previews (spool_preview, spool_list_previews,
+	 * spool_find_call). */
+	int (*preview)(struct spool *sp, const int64_t *ids, size_t n,
+	               int64_t now);
+	int (*list_previews)(struct spool *sp, size_t max,
+	                     struct spool_preview **out, size_t *count);
+	int (*find_call)(struct spool *sp, const char *which,
+	                 struct spool_preview **out, size_t *count);
 	/* A descriptor readable when another process stored events, or -1
 	 * (spool_wake_fd); and taking what made it readable: 1 when it was a
 	 * wake-up. */
@@ -95,6 +103,12 @@ int spool_sqlite_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
                         int64_t *count);
 int spool_sqlite_next_due(struct spool *sp, int64_t *due_ms);
 int spool_sqlite_stats(struct spool *sp, int64_t now, struct spool_stats *st);
+int spool_sqlite_preview(struct spool *sp, const int64_t *ids, size_t n,
+                         int64_t now);
+int spool_sqlite_list_previews(struct spool *sp, size_t max,
+                               struct spool_preview **out, size_t *count);
+int spool_sqlite_find_call(struct spool *sp, const char *which,
+                           struct spool_preview **out, size_t *count);
 int spool_sqlite_list_dead(struct spool *sp, size_t max,
                            struct spool_dead **out, size_t *count);
 int spool_sqlite_requeue(struct spool *sp, int64_t id, int64_t now,

@@ -17,6 +17,7 @@
 #include "deliver_child.h"
 #include "metrics.h"
 #include "spam.h"
+#include "payload.h"
 #include "preflight.h"
 #include "spool.h"
 #include "spool_pg.h"
@@ -34,8 +35,8 @@ struct admin {
 	struct spool *sp;
 };
 
-static const char *const commands[] = {"status", "dead",  "requeue",
-                                       "purge",  "flush", "migrate"};
+static const char *const commands[] = {"status", "dead",    "requeue", "purge",
+                                       "flush",  "migrate", "list",    "show"};
 
 int
 admin_is_command(const char *name)
@@ -73,9 +74,10 @@ usage(struct admin *a, const char *fmt, ...)
 	va_end(ap);
 	fprintf(a->errs,
 	        "\nusage: formrelay [-c FILE] status|dead|flush [--json]\n"
-	        "       formrelay [-c FILE] dead [--limit N] [--json]\n"
+	        "       formrelay [-c FILE] dead|list [--limit N] [--json]\n"
 	        "       formrelay [-c FILE] requeue|purge ID|all [--json]\n"
-	        "       formrelay [-c FILE] migrate [--json]\n");
+	        "       formrelay [-c FILE] migrate [--json]\n"
+	        "       formrelay [-c FILE] show ID|MESSAGE-ID\n");
 	return ADMIN_EXIT_USAGE;
 }
 
@@ -161,7 +163,8 @@ parse_args(struct admin *a, int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			a->json = 1;
 		else if (strcmp(argv[i], "--limit") == 0 &&
-		         strcmp(a->cmd, "dead") == 0) {
+		         (strcmp(a->cmd, "dead") == 0 ||
+		          strcmp(a->cmd, "list") == 0)) {
 			rc = parse_limit(a, i + 1 < argc ? argv[++i] : NULL);
 			if (rc != ADMIN_EXIT_OK)
 				return rc;
@@ -305,6 +308,7 @@ status_json(struct admin *a, const struct spool_stats *st,
 	json_add_int(o, "pending", st->pending);
 	json_add_int(o, "inflight", st->inflight);
 	json_add_int(o, "dead", st->dead);
+	json_add_int(o, "previewed", st->previewed);
 	if (st->pending > 0)
 		json_add_int(o, "oldest_pending_age_s",
 		             (a->now - st->oldest_pending_ms) / 1000);
@@ -360,6 +364,12 @@ status_text(struct admin *a, const struct spool_stats *st,
 	fprintf(a->out, "\n%-13s %" PRId64 "\n", "inflight", st->inflight);
 	fprintf(a->out, "%-13s %" PRId64 "%s\n", "dead", st->dead,
 	        st->dead > 0 ? " (list them: formrelay dead)" : "");
+	if (a->cfg->dry_run || st->previewed > 0)
+		fprintf(a->out, "%-13s %" PRId64 "%s\n", "previewed",
+		        st->previewed,
+		        st->previewed > 0 ? " (not sent; see them: formrelay "
+		                            "list, formrelay show ID)"
+		                          : "");
 	if (a->cfg->dry_run)
 		fprintf(a->out,
 		        "%-13s dry run: nothing is sent to Customer.io "
@@ -575,6 +585,133 @@ cmd_migrate(struct admin *a)
 	return ADMIN_EXIT_OK;
 }
 
+/* ---- list and show: what dry_run kept, what would be sent ------------ */
+
+/* A call's "type" and "userId" for the listing ("" when absent). */
+static void
+call_summary(const struct spool_preview *p, char *type, char *user, size_t size)
+{
+	struct json_object *o = json_tokener_parse(p->body), *v;
+
+	type[0] = user[0] = '\0';
+	if (o != NULL && json_object_object_get_ex(o, "type", &v))
+		strlcopy(type, json_object_get_string(v), size);
+	if (o != NULL && json_object_object_get_ex(o, "userId", &v))
+		strlcopy(user, json_object_get_string(v), size);
+	json_object_put(o);
+}
+
+static void
+list_text(struct admin *a, const struct spool_preview *p, size_t n)
+{
+	char age[32], type[32], user[80];
+	size_t i;
+
+	if (n == 0) {
+		fprintf(a->out, "no previews%s\n",
+		        a->cfg->dry_run ? " yet (dry run: submissions show up "
+		                          "here once delivery has taken them)"
+		                        : " (dry_run is off)");
+		return;
+	}
+	fprintf(a->out, "%-8s %-36s %-8s %-8s %s\n", "ID", "MESSAGE ID", "AGE",
+	        "TYPE", "USER ID");
+	for (i = 0; i < n; i++) {
+		format_age(a->now - p[i].created_ms, age, sizeof(age));
+		call_summary(&p[i], type, user, sizeof(user));
+		fprintf(a->out, "%-8" PRId64 " %-36s %-8s %-8s %s\n", p[i].id,
+		        p[i].message_id, age, type, user);
+	}
+	fprintf(a->out, "dry run: none of these was sent; formrelay show ID "
+	                "prints the JSON that would have been\n");
+}
+
+static void
+list_json(struct admin *a, const struct spool_preview *p, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *list = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_add_int(e, "id", p[i].id);
+		json_add_str(e, "messageId", p[i].message_id);
+		json_add_time(e, "received", p[i].created_ms);
+		json_add_time(e, "previewed", p[i].previewed_ms);
+		json_object_object_add(e, "call",
+		                       json_tokener_parse(p[i].body));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(o, "previewed", list);
+	emit_json(a, o);
+}
+
+static int
+cmd_list(struct admin *a)
+{
+	struct spool_preview *p = NULL;
+	size_t n = 0;
+
+	if (a->arg != NULL)
+		return usage(a, "unexpected argument %s", a->arg);
+	if (open_spool(a) != ADMIN_EXIT_OK)
+		return ADMIN_EXIT_ERROR;
+	if (spool_list_previews(a->sp, a->limit ? a->limit : SIZE_MAX, &p,
+	                        &n) != FR_OK)
+		return fail(a, "%s", spool_last_error(a->sp)->message);
+	if (a->json)
+		list_json(a, p, n);
+	else
+		list_text(a, p, n);
+	spool_previews_free(p, n);
+	return ADMIN_EXIT_OK;
+}
+
+/*
+ * The exact body of the POST /v1/batch that carries this call alone:
+ * what dry_run kept, or what delivery will send for an event still
+ * queued.  Nothing but the JSON on stdout, for piping; the state on
+ * stderr.
+ */
+static int
+cmd_show(struct admin *a)
+{
+	struct spool_preview *p = NULL;
+	char *batch = NULL;
+	size_t n = 0, len = 0;
+	const char *texts[1];
+	int rc;
+
+	if (a->arg == NULL)
+		return usage(a, "which call? give an ID or a messageId");
+	if (open_spool(a) != ADMIN_EXIT_OK)
+		return ADMIN_EXIT_ERROR;
+	if (spool_find_call(a->sp, a->arg, &p, &n) != FR_OK)
+		return fail(a, "%s", spool_last_error(a->sp)->message);
+	if (n == 0)
+		return fail(a,
+		            "no call with id or messageId %s (previews are "
+		            "kept %d hours)",
+		            a->arg, (int)(SPOOL_PREVIEW_TTL_MS / 3600000));
+	texts[0] = p[0].body;
+	rc = payload_batch(texts, &p[0].len, 1, &batch, &len);
+	if (rc == FR_OK) {
+		fprintf(a->out, "%s\n", batch);
+		if (!a->json)
+			fprintf(a->errs,
+			        "# %s%s: POST /v1/batch with this body\n",
+			        p[0].state,
+			        strcmp(p[0].state, "previewed") == 0
+			                ? " (dry run, not sent)"
+			                : "");
+	}
+	free(batch);
+	spool_previews_free(p, n);
+	return rc == FR_OK ? ADMIN_EXIT_OK : fail(a, "out of memory");
+}
+
 /* ---- entry
  * ------------------------------------------------------------------- */
 
@@ -591,6 +728,10 @@ dispatch(struct admin *a)
 		return cmd_requeue_purge(a, 0);
 	if (strcmp(a->cmd, "migrate") == 0)
 		return cmd_migrate(a);
+	if (strcmp(a->cmd, "list") == 0)
+		return cmd_list(a);
+	if (strcmp(a->cmd, "show") == 0)
+		return cmd_show(a);
 	return cmd_flush(a);
 }
 

@@ -69,6 +69,23 @@ struct job {
 	int64_t lease_until; /* when the first of their leases ends */
 };
 
+/*
+ * A deliverer with a key ends the "no key" report of one without.  Only
+ * written when set, and best effort: a report is no reason not to
+ * deliver (a full disk refuses the write, not the reads).
+ */
+static void
+no_key_clear(struct deliverer *d)
+{
+	char buf[32];
+
+	if (!preflight_no_key(d->cfg) &&
+	    spool_state_get(d->sp, PREFLIGHT_STATE_NO_KEY, buf, sizeof(buf)) ==
+	            FR_OK &&
+	    buf[0] != '\0')
+		spool_state_set(d->sp, PREFLIGHT_STATE_NO_KEY, "");
+}
+
 int
 deliverer_new(const struct config *cfg, const char *owner,
               struct deliverer **out, struct fr_error *err)
@@ -86,11 +103,8 @@ deliverer_new(const struct config *cfg, const char *owner,
 	rc = spool_open_config(cfg, &d->sp, err);
 	if (rc == FR_OK)
 		rc = spool_for_delivery(d->sp, err);
-	/* A deliverer with a key ends the "no key" report of another. */
-	if (rc == FR_OK && !preflight_no_key(cfg) &&
-	    spool_state_set(d->sp, PREFLIGHT_STATE_NO_KEY, "") != FR_OK)
-		rc = fr_fail(err, FR_ESTORE, NULL, NULL, "%s",
-		             spool_last_error(d->sp)->message);
+	if (rc == FR_OK)
+		no_key_clear(d);
 	if (rc == FR_OK)
 		rc = upstream_new(cfg, &d->up, err);
 	if (rc == FR_OK)
@@ -283,7 +297,7 @@ batch_body(const struct spool_item *items, size_t n, char **body, size_t *len)
 }
 
 /* Apply one spool transition to items; remembers a store failure. */
-enum mark { MARK_ACK, MARK_RETRY, MARK_DEAD };
+enum mark { MARK_ACK, MARK_RETRY, MARK_DEAD, MARK_PREVIEW };
 
 static void
 mark(struct job *j, const struct spool_item *items, size_t n, enum mark m,
@@ -295,6 +309,8 @@ mark(struct job *j, const struct spool_item *items, size_t n, enum mark m,
 	if (ids != NULL) {
 		if (m == MARK_ACK)
 			rc = spool_ack(j->d->sp, ids, n);
+		else if (m == MARK_PREVIEW)
+			rc = spool_preview(j->d->sp, ids, n, j->now);
 		else if (m == MARK_RETRY)
 			rc = spool_retry_later(j->d->sp, ids, n, due, reason);
 		else
@@ -316,6 +332,11 @@ mark(struct job *j, const struct spool_item *items, size_t n, enum mark m,
 		        ") ran out; they may be sent twice",
 		        n - (size_t)spool_changes(j->d->sp), n,
 		        j->d->cfg->lease_ms);
+	if (m == MARK_PREVIEW) {
+		j->rep->previewed += n;
+		metrics_previewed(n);
+		return;
+	}
 	if (m == MARK_ACK)
 		j->rep->delivered += n;
 	else if (m == MARK_RETRY)
@@ -544,7 +565,8 @@ mask_json_emails(const char *s, size_t len, char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* dry_run: log what would be sent, one line per event, and ack. */
+/* dry_run: log what would be sent, one line per event, and keep each
+ * as a preview (formrelay list, show) instead of sending it. */
 static void
 dry_run_batch(struct job *j, struct spool_item *items, size_t n)
 {
@@ -565,7 +587,7 @@ dry_run_batch(struct job *j, struct spool_item *items, size_t n)
 		logline_str(&l, "payload", payload);
 		logline_emit(&l);
 	}
-	mark(j, items, n, MARK_ACK, 0, 0, NULL);
+	mark(j, items, n, MARK_PREVIEW, 0, 0, NULL);
 }
 
 /* The shared pause: 1 while another process (or this one) saw a 401. */

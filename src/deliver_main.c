@@ -87,6 +87,10 @@ flush_report(const struct deliver_report *rep, int json)
 		       "(%zu request%s)\n",
 		       rep->delivered, rep->retried, rep->dead, rep->batches,
 		       rep->batches == 1 ? "" : "s");
+		if (rep->previewed > 0)
+			printf("dry run: %zu kept as previews, not sent "
+			       "(see: formrelay list)\n",
+			       rep->previewed);
 		if (rep->no_key)
 			printf("delivery is paused: no API key configured "
 			       "(see: formrelay status)\n");
@@ -104,6 +108,8 @@ flush_report(const struct deliver_report *rep, int json)
 	                       json_object_new_int64((int64_t)rep->dead));
 	json_object_object_add(o, "batches",
 	                       json_object_new_int64((int64_t)rep->batches));
+	json_object_object_add(o, "previewed",
+	                       json_object_new_int64((int64_t)rep->previewed));
 	json_object_object_add(o, "paused",
 	                       json_object_new_boolean(rep->paused));
 	printf("%s\n",

@@ -46,6 +46,7 @@ struct counters {
 	uint64_t size;
 	uint64_t requests[NSTATUS + 1]; /* last: any other status */
 	uint64_t stored, delivered, retried, dead, batches;
+	uint64_t previewed;
 	uint64_t latency_bucket[NBUCKET];
 	uint64_t latency_sum_ms;
 	uint64_t commits, commit_submissions;
@@ -139,6 +140,12 @@ void
 metrics_stored(size_t events)
 {
 	ADD(C->stored, events);
+}
+
+void
+metrics_previewed(size_t events)
+{
+	ADD(C->previewed, events);
 }
 
 void
@@ -241,11 +248,16 @@ render_counters(char *buf, size_t size, size_t *len)
 	     "formrelay_events_retried_total %llu\n"
 	     "# HELP formrelay_events_dead_total Events dead-lettered.\n"
 	     "# TYPE formrelay_events_dead_total counter\n"
-	     "formrelay_events_dead_total %llu\n",
+	     "formrelay_events_dead_total %llu\n"
+	     "# HELP formrelay_events_previewed_total Events dry_run kept "
+	     "as a preview instead of sending (never sent).\n"
+	     "# TYPE formrelay_events_previewed_total counter\n"
+	     "formrelay_events_previewed_total %llu\n",
 	     (unsigned long long)GET(C->stored),
 	     (unsigned long long)GET(C->delivered),
 	     (unsigned long long)GET(C->retried),
-	     (unsigned long long)GET(C->dead));
+	     (unsigned long long)GET(C->dead),
+	     (unsigned long long)GET(C->previewed));
 }
 
 static void

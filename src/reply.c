@@ -271,6 +271,34 @@ reply_accepted(struct reply *r, const char *message_id, const char *redirect,
 }
 
 int
+reply_accepted_preview(struct reply *r, const char *message_id,
+                       const char *redirect, const char *batch, size_t len)
+{
+	static const char head[] = "{\"ok\":true,\"id\":\"";
+	static const char mid[] = "\",\"dry_run\":true,\"preview\":";
+	size_t id_len, total;
+	char *body;
+	int rc;
+
+	if (r->format != REPLY_JSON || message_id == NULL ||
+	    !is_plain_id(message_id))
+		return reply_accepted(r, message_id, redirect, 0);
+	id_len = strlen(message_id);
+	total = sizeof(head) - 1 + id_len + sizeof(mid) - 1 + len + 1;
+	if ((body = malloc(total + 1)) == NULL)
+		return -1;
+	memcpy(body, head, sizeof(head) - 1);
+	memcpy(body + sizeof(head) - 1, message_id, id_len);
+	memcpy(body + sizeof(head) - 1 + id_len, mid, sizeof(mid) - 1);
+	memcpy(body + total - 1 - len, batch, len);
+	body[total - 1] = '}';
+	body[total] = '\0';
+	rc = reply_body(r, 202, "application/json", body, total);
+	free(body);
+	return rc;
+}
+
+int
 reply_error(struct reply *r, const struct fr_error *err, int64_t retry_after_s)
 {
 	int status = fr_status_http(err->status);

@@ -125,6 +125,27 @@ spool_view(const struct built_event *ev, struct spool_event *sev, size_t n)
 	}
 }
 
+/* dry_run: the /v1/batch body these events would go in (*batch owned
+ * by the caller; NULL when out of memory, and the reply has no preview). */
+static void
+preview_batch(const struct built_event *ev, size_t n, char **batch, size_t *len)
+{
+	const char **texts = calloc(n ? n : 1, sizeof(*texts));
+	size_t *lens = calloc(n ? n : 1, sizeof(*lens)), i;
+
+	*batch = NULL;
+	if (texts != NULL && lens != NULL) {
+		for (i = 0; i < n; i++) {
+			texts[i] = ev[i].json;
+			lens[i] = ev[i].len;
+		}
+		if (payload_batch(texts, lens, n, batch, len) != FR_OK)
+			*batch = NULL;
+	}
+	free(texts);
+	free(lens);
+}
+
 /* After the commit (result as ingest_append's; original the messageId
  * a duplicate was first stored with, "" when not known): account and
  * answer; frees the events.  FR_OK when the answer is a 2xx. */
@@ -133,6 +154,8 @@ stored_reply(struct request *rq, int result, const char *original,
              const char *redirect, struct built_event *ev, size_t n)
 {
 	int stored = result == FR_OK || result == FR_EDUPLICATE;
+	char *batch = NULL;
+	size_t len = 0;
 
 	if (stored)
 		strlcopy(rq->message_id,
@@ -140,6 +163,8 @@ stored_reply(struct request *rq, int result, const char *original,
 		         sizeof(rq->message_id));
 	if (result == FR_OK)
 		metrics_stored(n);
+	if (result == FR_OK && rq->app->cfg->dry_run)
+		preview_batch(ev, n, &batch, &len);
 	built_events_free(ev, n);
 	if (!stored) {
 		reply_error(&rq->reply, &rq->err, 0);
@@ -156,8 +181,14 @@ stored_reply(struct request *rq, int result, const char *original,
 		return FR_OK;
 	}
 	rq->outcome = result == FR_OK ? "stored" : "duplicate";
-	reply_accepted(&rq->reply, rq->message_id[0] ? rq->message_id : NULL,
-	               redirect, result == FR_EDUPLICATE);
+	if (batch != NULL)
+		reply_accepted_preview(&rq->reply, rq->message_id, redirect,
+		                       batch, len);
+	else
+		reply_accepted(&rq->reply,
+		               rq->message_id[0] ? rq->message_id : NULL,
+		               redirect, result == FR_EDUPLICATE);
+	free(batch);
 	return FR_OK;
 }
 

@@ -61,6 +61,8 @@ health_spool(const struct spool_stats *st, int64_t now)
 	json_object_object_add(s, "inflight",
 	                       json_object_new_int64(st->inflight));
 	json_object_object_add(s, "dead", json_object_new_int64(st->dead));
+	json_object_object_add(s, "previewed",
+	                       json_object_new_int64(st->previewed));
 	json_object_object_add(
 	        s, "oldest_pending_age_s",
 	        json_object_new_int64(st->oldest_pending_ms > 0

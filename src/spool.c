@@ -51,6 +51,9 @@ const struct spool_ops spool_sqlite_ops = {
         .state_get = spool_sqlite_state_get,
         .verify_take = spool_sqlite_verify_take,
         .verify_settle = spool_sqlite_verify_settle,
+        .preview = spool_sqlite_preview,
+        .list_previews = spool_sqlite_list_previews,
+        .find_call = spool_sqlite_find_call,
         .wake_fd = no_wake_fd,
         .wake_drain = no_wake_drain,
 };
@@ -251,6 +254,26 @@ spool_list_dead(struct spool *sp, size_t max, struct spool_dead **out,
                 size_t *count)
 {
 	return sp->ops->list_dead(sp, max, out, count);
+}
+
+int
+spool_preview(struct spool *sp, const int64_t *ids, size_t n, int64_t now)
+{
+	return sp->ops->preview(sp, ids, n, now);
+}
+
+int
+spool_list_previews(struct spool *sp, size_t max, struct spool_preview **out,
+                    size_t *count)
+{
+	return sp->ops->list_previews(sp, max, out, count);
+}
+
+int
+spool_find_call(struct spool *sp, const char *which, struct spool_preview **out,
+                size_t *count)
+{
+	return sp->ops->find_call(sp, which, out, count);
 }
 
 int

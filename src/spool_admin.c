@@ -49,6 +49,9 @@ spool_sqlite_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
 		            NULL);
 	if (rc == SQLITE_OK && max_age_ms > 0)
 		rc = exec_2(sp, ST_PRUNE_VERIFY, now - max_age_ms, 0, NULL);
+	if (rc == SQLITE_OK)
+		rc = exec_2(sp, ST_PRUNE_PREVIEWS, now - SPOOL_PREVIEW_TTL_MS,
+		            0, NULL);
 	rc = spool_tx_end(sp, rc, "expire events in", NULL);
 	if (count != NULL)
 		*count = rc == FR_OK ? n : 0;
@@ -88,6 +91,8 @@ count_states(struct spool *sp, struct spool_stats *st)
 			st->inflight = n;
 		else if (strcmp(state, "dead") == 0)
 			st->dead = n;
+		else if (strcmp(state, "previewed") == 0)
+			st->previewed = n;
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -201,4 +206,113 @@ spool_sqlite_purge(struct spool *sp, int64_t id, int64_t *count)
 		*count = rc == SQLITE_OK ? n : 0;
 	return rc == SQLITE_OK ? FR_OK
 	                       : spool_store_fail(sp, rc, "purge", NULL);
+}
+
+/* ---- dry_run's previews ----------------------------------------------- */
+
+static int
+take_preview(sqlite3_stmt *q, struct spool_preview *p)
+{
+	const char *mid = (const char *)sqlite3_column_text(q, 1);
+	const char *body = (const char *)sqlite3_column_text(q, 4);
+	const char *state = (const char *)sqlite3_column_text(q, 5);
+
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(q, 0);
+	strlcopy(p->message_id, mid ? mid : "", sizeof(p->message_id));
+	p->created_ms = sqlite3_column_int64(q, 2);
+	p->previewed_ms = sqlite3_column_int64(q, 3);
+	p->len = (size_t)sqlite3_column_bytes(q, 4);
+	strlcopy(p->state, state ? state : "", sizeof(p->state));
+	if ((p->body = malloc(p->len + 1)) == NULL)
+		return SQLITE_NOMEM;
+	memcpy(p->body, body ? body : "", p->len);
+	p->body[p->len] = '\0';
+	return SQLITE_OK;
+}
+
+/* Step q, appending each row to *out (grown by doubling). */
+static int
+read_previews(sqlite3_stmt *q, struct spool_preview **out, size_t *count)
+{
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*count == cap) {
+			size_t want = cap ? cap * 2 : 16;
+			struct spool_preview *p =
+			        realloc(*out, want * sizeof(*p));
+
+			if (p == NULL)
+				return SQLITE_NOMEM;
+			*out = p;
+			cap = want;
+		}
+		if (take_preview(q, &(*out)[*count]) != SQLITE_OK)
+			return SQLITE_NOMEM;
+		(*count)++;
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Run the bound query q into *out; on failure nothing is returned. */
+static int
+previews_query(struct spool *sp, sqlite3_stmt *q, struct spool_preview **out,
+               size_t *count)
+{
+	int rc = read_previews(q, out, count);
+
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_OK && *count > 0)
+		return FR_OK;
+	spool_previews_free(*out, *count);
+	*out = NULL;
+	*count = 0;
+	return rc == SQLITE_OK ? FR_OK : spool_store_fail(sp, rc, "read", NULL);
+}
+
+int
+spool_sqlite_list_previews(struct spool *sp, size_t max,
+                           struct spool_preview **out, size_t *count)
+{
+	int rc;
+	sqlite3_stmt *q = spool_stmt(sp, ST_LIST_PREVIEWS, &rc);
+
+	*out = NULL;
+	*count = 0;
+	if (q == NULL)
+		return spool_store_fail(sp, rc, "read", NULL);
+	sqlite3_bind_int64(q, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	return previews_query(sp, q, out, count);
+}
+
+int
+spool_sqlite_find_call(struct spool *sp, const char *which,
+                       struct spool_preview **out, size_t *count)
+{
+	char *end;
+	long long id;
+	int rc;
+	sqlite3_stmt *q = spool_stmt(sp, ST_FIND_CALL, &rc);
+
+	*out = NULL;
+	*count = 0;
+	if (q == NULL)
+		return spool_store_fail(sp, rc, "read", NULL);
+	id = strtoll(which, &end, 10);
+	sqlite3_bind_int64(q, 1, *end == '\0' && end != which ? id : 0);
+	sqlite3_bind_text(q, 2, which, -1, SQLITE_TRANSIENT);
+	return previews_query(sp, q, out, count);
+}
+
+void
+spool_previews_free(struct spool_preview *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < n; i++)
+		free(p[i].body);
+	free(p);
 }

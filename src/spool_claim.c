@@ -291,24 +291,25 @@ spool_batch_free(struct spool_batch *b)
  */
 
 /*
- * Run st (?1 the ids, ?2 this handle's claim token, and the extra
- * parameters bound by the caller) once for all ids, in one transaction.
- * sp->changes gets how many rows it changed.
+ * Run sts[0..nst) in turn (each with ?1 the ids, ?2 this handle's claim
+ * token, and the extra parameters bound by the caller) once for all ids,
+ * in one transaction.  sp->changes gets how many rows the last changed.
  */
 static int
-settle(struct spool *sp, sqlite3_stmt *st, const int64_t *ids, size_t n,
-       const char *what)
+settle_all(struct spool *sp, sqlite3_stmt *const *sts, size_t nst,
+           const int64_t *ids, size_t n, const char *what)
 {
 	char *json = ids_json(ids, n);
 	int rc = json == NULL ? SQLITE_NOMEM : spool_tx_begin(sp, BOOKKEEPING);
+	size_t i;
 
 	sp->changes = 0;
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, sp->claim, -1, SQLITE_STATIC);
-		rc = spool_step_done(st);
+	for (i = 0; i < nst && rc == SQLITE_OK; i++) {
+		sqlite3_bind_text(sts[i], 1, json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(sts[i], 2, sp->claim, -1, SQLITE_STATIC);
+		rc = spool_step_done(sts[i]);
 		sp->changes = rc == SQLITE_OK ? sqlite3_changes(sp->db) : 0;
-		sqlite3_clear_bindings(st);
+		sqlite3_clear_bindings(sts[i]);
 	}
 	rc = json == NULL ? spool_store_fail(sp, rc, what, NULL)
 	                  : spool_tx_end(sp, rc, what, NULL);
@@ -316,6 +317,29 @@ settle(struct spool *sp, sqlite3_stmt *st, const int64_t *ids, size_t n,
 	if (rc != FR_OK)
 		sp->changes = 0;
 	return rc;
+}
+
+static int
+settle(struct spool *sp, sqlite3_stmt *st, const int64_t *ids, size_t n,
+       const char *what)
+{
+	return settle_all(sp, &st, 1, ids, n, what);
+}
+
+/* A copy into previews, then the ack's delete, in one transaction. */
+int
+spool_sqlite_preview(struct spool *sp, const int64_t *ids, size_t n,
+                     int64_t now)
+{
+	sqlite3_stmt *sts[2];
+	int rc;
+
+	sts[0] = spool_stmt(sp, ST_PREVIEW_COPY, &rc);
+	sts[1] = sts[0] != NULL ? spool_stmt(sp, ST_ACK, &rc) : NULL;
+	if (sts[1] == NULL)
+		return spool_store_fail(sp, rc, "keep previews in", NULL);
+	sqlite3_bind_int64(sts[0], 3, now);
+	return settle_all(sp, sts, 2, ids, n, "keep previews in");
 }
 
 int

@@ -64,6 +64,12 @@
  * events (ids first_event .. first_event + events - 1, appended in one
  * transaction) are stored pending but due only at SPOOL_HELD_MS, so
  * that no claim takes them before the verdict releases or deletes them.
+ *
+ * 5 -> 6: previews.  Under dry_run a claimed event leaves the queue as
+ * a preview with its body, kept for SPOOL_PREVIEW_TTL_MS, so that
+ * `formrelay list` and `show` print exactly what would have been sent.
+ * A table of its own: the queue's state CHECK cannot take a new state
+ * without rebuilding events, and previews are never claimed.
  */
 static const char *const schema_steps[] = {
         /* 0 -> 1 */
@@ -154,6 +160,14 @@ static const char *const schema_steps[] = {
         " due_ms INTEGER NOT NULL,"
         " tries INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX verify_due ON verify (due_ms);",
+        /* 5 -> 6 */
+        "CREATE TABLE previews ("
+        " id INTEGER PRIMARY KEY,"
+        " message_id TEXT NOT NULL,"
+        " created_ms INTEGER NOT NULL,"
+        " previewed_ms INTEGER NOT NULL,"
+        " body TEXT NOT NULL);"
+        "CREATE INDEX previews_age ON previews (previewed_ms);",
 };
 
 _Static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -250,7 +264,8 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                       " SELECT 'inflight', count(*) FROM events"
                       " WHERE state = 'inflight' UNION ALL"
                       " SELECT 'dead', count(*) FROM events"
-                      " WHERE state = 'dead'",
+                      " WHERE state = 'dead' UNION ALL"
+                      " SELECT 'previewed', count(*) FROM previews",
         [ST_OLDEST] = "SELECT min(created_ms) FROM events"
                       " WHERE state = 'pending'",
         [ST_LIST_DEAD] = "SELECT id, message_id, created_ms, died_ms,"
@@ -273,6 +288,24 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                      " WHEN 'inflight' THEN ?3 ELSE lease_until_ms END,"
                      " due_ms = CASE WHEN state = 'pending' AND due_ms < ?3"
                      " THEN ?3 ELSE due_ms END WHERE " HELD,
+        /* ?3: now; the events are then deleted by ST_ACK */
+        [ST_PREVIEW_COPY] = "INSERT OR REPLACE INTO previews (id, message_id,"
+                            " created_ms, previewed_ms, body)"
+                            " SELECT e.id, e.message_id, e.created_ms, ?3,"
+                            " b.body FROM events AS e CROSS JOIN bodies AS b"
+                            " ON b.id = e.id WHERE e." HELD,
+        [ST_PRUNE_PREVIEWS] = "DELETE FROM previews WHERE previewed_ms < ?1",
+        [ST_LIST_PREVIEWS] = "SELECT id, message_id, created_ms, previewed_ms,"
+                             " body, 'previewed' FROM previews"
+                             " ORDER BY previewed_ms DESC, id DESC LIMIT ?1",
+        /* ?1: an id (0 when which is none), ?2: a messageId */
+        [ST_FIND_CALL] = "SELECT id, message_id, created_ms, previewed_ms,"
+                         " body, 'previewed' FROM previews"
+                         " WHERE id = ?1 OR message_id = ?2 UNION ALL"
+                         " SELECT e.id, e.message_id, e.created_ms, 0,"
+                         " b.body, e.state FROM events AS e"
+                         " CROSS JOIN bodies AS b ON b.id = e.id"
+                         " WHERE e.id = ?1 OR e.message_id = ?2 LIMIT 1",
 };
 
 /* ---- migrations ---- */

@@ -1,10 +1,14 @@
 // Drives headless Chromium through the demo page served by lighttpd:
 // submits the plain HTML form and the fetch form, and prints what it saw
 // as one JSON object for tests/integration/test_browser.py to check.
-// usage: node demo.mjs BASE_URL SCREENSHOT_DIR
+// usage: node demo.mjs BASE_URL SCREENSHOT_DIR [preview]
+// With "preview" (formrelay in dry run) it submits the fetch form once
+// and reports the preview the page shows under it.
 import { chromium } from "playwright-core";
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, mode] = process.argv.slice(2);
+const entryIds = (page) => page.evaluate(() =>
+  Array.from(document.querySelectorAll("input[name=entryId]"), (e) => e.value));
 const result = {};
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -14,7 +18,19 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage();
+  if (mode === "preview") {
+    await page.goto(base + "/");
+    result.ids = await entryIds(page);
+    await page.fill("#f-email", "preview.person@example.com");
+    await page.click("#fetch-form button");
+    await page.waitForSelector("#fetch-preview:not([hidden])", { timeout: 15000 });
+    result.fetchMessage = await page.textContent("#fetch-result");
+    result.preview = await page.textContent("#fetch-preview");
+    await page.screenshot({ path: shots + "/fetch-preview.png", fullPage: true });
+    throw null; // done: skip the rest
+  }
   await page.goto(base + "/");
+  result.ids = await entryIds(page);
   await page.fill("#p-email", "Plain.Person@Example.com");
   await page.fill("#p-name", "Plain Person");
   await Promise.all([page.waitForURL("**/thanks.html"), page.click("#plain-form button")]);
@@ -23,6 +39,7 @@ try {
   await page.screenshot({ path: shots + "/plain-thanks.png" });
 
   await page.goto(base + "/");
+  result.ids = result.ids.concat(await entryIds(page));
   await page.fill("#f-email", "fetch.person@example.com");
   await page.click("#fetch-form button");
   await page.waitForFunction(() =>
@@ -39,7 +56,7 @@ try {
   result.fetchError = await page.textContent("#fetch-result");
   await page.screenshot({ path: shots + "/fetch-error.png" });
 } catch (e) {
-  result.error = String(e);
+  if (e !== null) result.error = String(e);
 } finally {
   await browser.close();
 }

@@ -28,20 +28,21 @@ def browser_deps():
     return dest
 
 
-def main():
-    t = Tap()
-    if not os.path.exists(CHROMIUM) or not shutil.which("node"):
-        t.skip_all("needs Debian's chromium and node")
-    deps = browser_deps()
+def run_page(deps, env, *mode):
+    p = subprocess.run(["node", os.path.join(deps, "demo.mjs"),
+                        "http://127.0.0.1:%d" % env.relay.port, env.tmp] +
+                       list(mode), capture_output=True, text=True,
+                       timeout=120)
+    try:
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": p.stdout + p.stderr}
+
+
+def submit_forms(t, deps):
     env = Env(t, conf_extra={"http": {"success_url": "/thanks.html"}})
     try:
-        p = subprocess.run(["node", os.path.join(deps, "demo.mjs"),
-                            "http://127.0.0.1:%d" % env.relay.port, env.tmp],
-                           capture_output=True, text=True, timeout=120)
-        try:
-            res = json.loads(p.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            res = {"error": p.stdout + p.stderr}
+        res = run_page(deps, env)
         t.ok("error" not in res, "the browser script ran", res.get("error"))
         t.ok(res.get("plainUrl", "").endswith("/thanks.html"),
              "plain form: 303 to the thank-you page", res.get("plainUrl"))
@@ -51,14 +52,59 @@ def main():
         t.ok("email" in res.get("fetchError", "").lower(),
              "fetch form: inline field error for a bad email",
              res.get("fetchError"))
+        ids = res.get("ids", [])
+        t.ok(len(ids) == 4 and len(set(ids)) == 4 and
+             all(i.startswith(("demo-plain-", "demo-fetch-")) and
+                 len(i) > 16 for i in ids),
+             "each page load gets fresh entryIds", ids)
         msgs = wait_until(lambda: len(env.standin.messages()) >= 2 and
                           env.standin.messages(), 20, "two identifies")
         got = {m["userId"]: m["traits"].get("email") for m in msgs}
-        t.eq(got, {"demo-plain-0001": "plain.person@example.com",
-                   "demo-fetch-0001": "fetch.person@example.com"},
-             "the stand-in received both identifies, keyed by entryId")
+        want = {ids[0] if ids else "?": "plain.person@example.com",
+                ids[3] if len(ids) > 3 else "?": "fetch.person@example.com"}
+        t.eq(got, want, "the stand-in received both identifies, keyed by "
+             "the page's entryIds")
     finally:
         env.close()
+
+
+def dry_run_preview(t, deps):
+    """In dry run the fetch form shows what Customer.io would get."""
+    env = Env(t, dry_run=True)
+    try:
+        res = run_page(deps, env, "preview")
+        t.ok("error" not in res, "dry run: the browser script ran",
+             res.get("error"))
+        t.ok("Dry run" in res.get("fetchMessage", ""),
+             "dry run: the page says nothing is sent", res.get("fetchMessage"))
+        try:
+            shown = json.loads(res.get("preview", ""))
+        except ValueError:
+            shown = {}
+        calls = shown.get("batch", [])
+        fetch_id = [i for i in res.get("ids", []) if "fetch" in i]
+        t.ok(len(calls) == 1 and calls[0].get("type") == "identify" and
+             [calls[0].get("userId")] == fetch_id and
+             calls[0]["traits"].get("email") == "preview.person@example.com",
+             "the preview under the form is the identify call, keyed by "
+             "the page's entryId", res.get("preview"))
+        listed = env.relay.admin("show", calls[0].get("messageId", "-")
+                                 if calls else "-")
+        t.ok(listed[0] == 0 and
+             json.loads(listed[1].splitlines()[0]) == shown,
+             "`formrelay show` prints the same JSON", listed[1][:2000])
+        t.eq(env.standin.requests(), [], "dry run: nothing was sent")
+    finally:
+        env.close()
+
+
+def main():
+    t = Tap()
+    if not os.path.exists(CHROMIUM) or not shutil.which("node"):
+        t.skip_all("needs Debian's chromium and node")
+    deps = browser_deps()
+    submit_forms(t, deps)
+    dry_run_preview(t, deps)
     t.done()
 
 

@@ -49,7 +49,8 @@ def check_program_page(t):
     for opt in sorted(options):
         t.ok(re.search(r"\bFl %s\b" % re.escape(opt[1:]), text) is not None,
              "formrelay(8) documents %s" % opt)
-    for cmd in ("status", "dead", "requeue", "purge", "flush"):
+    for cmd in ("status", "dead", "requeue", "purge", "flush", "list",
+                "show"):
         t.ok(re.search(r"^\.It Cm %s\b" % cmd, text, re.M) is not None,
              "formrelay(8) documents the command %s" % cmd)
     for word in ("Fl -json", "Fl -limit", "FORMRELAY_CONFIG",

@@ -254,9 +254,13 @@ test_flush_dry_run(void)
 	cfg.dry_run = 1;
 	config_to_file();
 	is_int(run("flush", now_ms()), ADMIN_EXIT_OK, "flush (dry run)");
-	like(out_text, "delivered 3,", "all three delivered");
+	like(out_text, "delivered 0,", "none delivered");
+	like(out_text, "3 kept as previews, not sent", "all three previewed");
 	run("status --json", NOW);
-	is_int(json_int("pending"), 0, "spool drained");
+	is_int(json_int("pending"), 0, "the queue is empty");
+	is_int(json_int("previewed"), 3, "status counts three previews");
+	is_int(run("list", NOW), ADMIN_EXIT_OK, "list");
+	like(out_text, "identify", "list names each call's type");
 	cfg.dry_run = 0;
 }
 

@@ -534,15 +534,35 @@ test_dry_run(void)
 	if (fixture_init(&f, NULL, dry_run_on) != 0 ||
 	    append_events(&f, 2, now))
 		goto out;
+	struct spool_preview *p = NULL;
+	size_t np = 0;
+	int64_t expired = 0;
+
 	dry_round(&f, now, &rep, log, sizeof(log));
-	is_int(rep.delivered, 2, "dry run acks");
+	is_int(rep.delivered, 0, "dry run delivers nothing");
+	is_int(rep.previewed, 2, "it keeps both as previews");
 	is_int(rep.batches, 0, "and posts nothing");
 	is_int(count_of("requests"), 0, "the stand-in saw nothing");
 	ok(strstr(log, "dry run") && strstr(log, f.ids[1]),
 	   "one line per event, with its messageId");
 	ok(strstr(log, "j***@example.com") && !strstr(log, "jane1@example"),
 	   "emails masked in the logged payload");
-	is_int(stats_of(&f, now).pending, 0, "spool empty");
+	is_int(stats_of(&f, now).pending, 0, "the queue is empty");
+	is_int(stats_of(&f, now).previewed, 2, "two previews kept");
+	if (spool_list_previews(f.sp, 10, &p, &np) == FR_OK && np == 2) {
+		ok(strcmp(p[0].message_id, f.ids[1]) == 0 ||
+		           strcmp(p[1].message_id, f.ids[1]) == 0,
+		   "the previews carry the events' messageIds");
+		ok(strstr(p[0].body, "\"type\":\"identify\"") != NULL &&
+		           strcmp(p[0].state, "previewed") == 0,
+		   "with the calls' JSON as stored");
+	} else
+		ok(0, "two previews listed (%zu)", np);
+	spool_previews_free(p, np);
+	spool_expire(f.sp, now + SPOOL_PREVIEW_TTL_MS - 1000, 0, &expired);
+	is_int(stats_of(&f, now).previewed, 2, "kept just under a day");
+	spool_expire(f.sp, now + SPOOL_PREVIEW_TTL_MS + 1000, 0, &expired);
+	is_int(stats_of(&f, now).previewed, 0, "forgotten after a day");
 out:
 	fixture_free(&f);
 }
