@@ -45,7 +45,8 @@ def check_health(t, env):
     h = r.json()
     t.eq(h.get("status"), "ok", "healthz status ok")
     t.eq(sorted(h.get("spool", {}).keys()),
-         ["dead", "inflight", "oldest_pending_age_s", "pending"],
+         ["dead", "inflight", "oldest_pending_age_s", "pending",
+          "previewed"],
          "healthz reports the spool by state and the oldest pending age")
     t.eq(h.get("paused_for_auth"), False, "not paused")
 
