@@ -54,4 +54,23 @@ void deliver_child_stop(struct deliver_child *c);
  */
 int deliver_run(const char *const *args, int out_fd, int err_fd);
 
+/*
+ * CGI: deliver what is due now, without delaying the reply or holding
+ * the web server.  Starts `formrelay-deliver --flush -c config` in a
+ * process of its own session (a double fork: nobody waits for it, and
+ * Apache's clean-up of the CGI process does not reach it) with
+ * /dev/null on stdin, stdout and stderr and no other descriptor of the
+ * caller, so that the server's pipes see their end as soon as the CGI
+ * process exits.  It is killed by SIGALRM after seconds (a claim's lease
+ * brings back anything it held).  Detached flushes wait for each other
+ * on an flock of lock_path (created 0600), so a burst of submissions
+ * starts one delivery after another, not a crowd; each delivers all that
+ * is due, so the one that comes after the last commit sends it.
+ * Call only from a single-threaded process, after the reply has been
+ * written and flushed.  Returns once the intermediate process is
+ * reaped: 0, or -1 (logged) when it could not be started.
+ */
+int deliver_detached_flush(const char *config, const char *lock_path,
+                           unsigned seconds);
+
 #endif

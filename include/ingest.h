@@ -116,7 +116,8 @@ int ingest_append_async_x(struct ingest *in, const struct spool_event *evs,
 /*
  * Call fn(arg) from the writer thread after each transaction that stored
  * something new (to nudge the delivery process once per group, not once
- * per request).  fn must not block.  Set it before any ingest_append.
+ * per request; unthreaded, from ingest_append).  fn must not block.  Set
+ * it before any ingest_append.
  */
 void ingest_on_commit(struct ingest *in, void (*fn)(const void *arg),
                       const void *arg);

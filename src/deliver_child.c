@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,4 +214,58 @@ deliver_child_stop(struct deliver_child *c)
 		close(c->wake_fd);
 	c->pid = 0;
 	c->wake_fd = -1;
+}
+
+/* The detached process: its descriptors, its deadline, its turn; then
+ * formrelay-deliver.  Never returns. */
+static void __attribute__((noreturn))
+detached_exec(const char *config, const char *lock_path, unsigned seconds)
+{
+	const char *args[] = {DELIVER_NAME, "--flush", "-c", config, NULL};
+	char path[PATH_MAX];
+	int null = open("/dev/null", O_RDWR), lock, fd;
+
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(null, 2) < 0)
+		_exit(1);
+	for (fd = 3; fd < 1024; fd++)
+		close(fd); /* the server's pipes and sockets, our spool */
+	alarm(seconds);    /* kept across execve */
+	lock = open(lock_path, O_RDWR | O_CREAT | O_NOCTTY, 0600);
+	if (lock >= 0)
+		while (flock(lock, LOCK_EX) != 0 && errno == EINTR)
+			;
+	if (deliver_binary(path, sizeof(path)) != 0)
+		_exit(1);
+	execv(path, (char *const *)args);
+	_exit(1);
+}
+
+int
+deliver_detached_flush(const char *config, const char *lock_path,
+                       unsigned seconds)
+{
+	pid_t pid;
+	int status;
+
+	if (config == NULL || lock_path == NULL)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERROR, "cannot start delivery: fork: %s",
+		        strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGHUP, SIG_IGN);
+		if (setsid() < 0 || (pid = fork()) < 0)
+			_exit(1);
+		if (pid > 0)
+			_exit(0);
+		detached_exec(config, lock_path, seconds);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }

@@ -652,7 +652,33 @@ cgi_getenv(void *ctx, const char *name)
 	return getenv(name);
 }
 
-/* CGI: answer and exit; delivery is `formrelay flush` from cron. */
+static void
+note_stored(const void *arg)
+{
+	*(int *)arg = 1; /* single-threaded: CGI */
+}
+
+/*
+ * CGI delivers at once: once the reply is out, a detached
+ * formrelay-deliver --flush sends what is due (deliver_child.h), within
+ * three times the Customer.io timeout; `formrelay flush` from a timer
+ * stays the backstop (a failed send is retried by it, or by the next
+ * submission's flush).
+ */
+static void
+deliver_now(const struct config *cfg)
+{
+	char lock[4096];
+	unsigned seconds = (unsigned)(cfg->timeout_ms / 1000) * 3 + 5;
+
+	if (cfg->path == NULL ||
+	    (size_t)snprintf(lock, sizeof(lock), "%s.flush", cfg->spool_path) >=
+	            sizeof(lock))
+		return;
+	deliver_detached_flush(cfg->path, lock, seconds);
+}
+
+/* CGI: answer, exit, and leave delivery to a detached process. */
 int
 serve_cgi(const struct config *cfg)
 {
@@ -660,7 +686,7 @@ serve_cgi(const struct config *cfg)
 	struct ingest *in = NULL;
 	struct app app;
 	struct fr_error err;
-	int rc;
+	int rc, stored = 0;
 
 	metrics_open_beside(cfg->spool_path);
 	if (ingest_start(cfg, 0, &in, &err) != FR_OK ||
@@ -672,9 +698,12 @@ serve_cgi(const struct config *cfg)
 		ingest_stop(in);
 		return 1;
 	}
+	ingest_on_commit(in, note_stored, &stored);
 	rc = request_handle(&app, &io);
 	fflush(stdout);
 	app_close(&app);
 	ingest_stop(in);
+	if (stored)
+		deliver_now(cfg);
 	return rc == 0 ? 0 : 1;
 }

@@ -385,6 +385,8 @@ ingest_append_x(struct ingest *in, const struct spool_event *evs, size_t n,
 		waiter_fill(&w, evs, n, dedup_key, original, err, x);
 		settle_expectation(in, expected);
 		commit_group(in, begin_group(in), &w);
+		if (w.append.result == FR_OK && in->committed != NULL)
+			in->committed(in->committed_arg);
 		return w.append.result;
 	}
 	if (sem_init(&aw.done, 0, 0) != 0)
