@@ -2,7 +2,13 @@
 groff), formrelay(8) names every option, command and environment
 variable the program knows, and formrelay.conf(5) documents every key
 the configuration reader accepts (taken from `formrelay --check-config`,
-so a new key without documentation fails here)."""
+so a new key without documentation fails here).
+
+One set of paths and users (issue 21): every path of an installed
+formrelay that README.md, SECURITY.md, docs/, man/, contrib/ or the
+sample configuration names is one of those in docs/admin.md's "Paths and
+users" table, the built-in defaults are those paths, and every user they
+run formrelay as is the one that table gives for that setup."""
 
 import os
 import re
@@ -96,12 +102,156 @@ def check_config_page(t):
          "formrelay.conf(5) documents alias.<trait>")
 
 
+# docs/admin.md, "Paths and users": the only installed paths documents
+# may name (besides the web servers' own configuration directories).
+PATHS = {
+    "/etc/formrelay.conf", "/etc/formrelay.conf.sample",
+    "/etc/formrelay", "/etc/formrelay/api_key",
+    "/etc/formrelay/webhook_secret",
+    "/var/lib/formrelay", "/var/lib/formrelay/spool.db",
+    "/usr/local/sbin/formrelay", "/usr/local/sbin/formrelay-deliver",
+    "/usr/local/sbin",
+    "/usr/local/share/formrelay/www",
+    "/usr/local/share/formrelay/disposable_domains.txt",
+    "/usr/local/share/doc/formrelay/contrib",
+    "/run/formrelay.sock", "/run/lighttpd/formrelay.sock",
+    "/etc/default/formrelay",
+    "/etc/apache2/conf-available/formrelay.conf",
+    "/etc/nginx/snippets/formrelay.conf",
+    "/etc/lighttpd/conf-available/50-formrelay.conf",
+}
+# A path of an installed formrelay: under /etc, /var, /run or /usr/local
+# and naming formrelay.
+INSTALLED = re.compile(r"(?<![\w.$)/-])((?:/etc|/var|/run|/usr/local)"
+                       r"(?:/[\w.+-]+)*)")
+# Which user each setup runs formrelay as (the table's second part).
+USERS = {
+    "systemd/formrelay.service": "formrelay",
+    "systemd/formrelay-listen.service": "formrelay",
+    "systemd/formrelay-deliver.service": "www-data",
+    "systemd/formrelay-flush.service": "www-data",
+}
+
+
+# Every user a setup names for formrelay (spool owner, User=, ...).
+SETUP_USERS = dict((k, (v,)) for k, v in USERS.items())
+SETUP_USERS.update({
+    "lighttpd/formrelay.conf": ("www-data",),
+    "apache/formrelay-fcgid.conf": ("www-data",),
+    "apache/formrelay-cgi.conf": ("www-data",),
+    "spawn-fcgi/formrelay-spawn-fcgi": ("formrelay",),
+})
+
+
+def documents():
+    """(name, text) of every document that names installed paths."""
+    names = ["README.md", "SECURITY.md"]
+    for d in ("docs", "man", "contrib"):
+        for root, _, files in os.walk(os.path.join(SRCDIR, d)):
+            for f in files:
+                rel = os.path.relpath(os.path.join(root, f), SRCDIR)
+                if rel != os.path.join("contrib", "quickstart.sh"):
+                    names.append(rel)
+    for name in sorted(names):
+        with open(os.path.join(SRCDIR, name), errors="replace") as f:
+            text = f.read()
+        if name.startswith("man/"):
+            text = text.replace("\\-", "-").replace("\\&", "")
+        yield name, text
+
+
+def check_paths(t):
+    with open(os.path.join(SRCDIR, "docs", "admin.md")) as f:
+        admin = f.read()
+    table = admin[admin.index("## Paths and users"):admin.index("## Commands")]
+    t.ok("`/etc/formrelay/`" in table, "docs/admin.md's Paths and users "
+         "puts every secret file in /etc/formrelay/")
+    for path in sorted(PATHS - {"/etc/formrelay", "/usr/local/sbin",
+                                "/etc/apache2/conf-available/formrelay.conf",
+                                "/etc/nginx/snippets/formrelay.conf",
+                                "/etc/lighttpd/conf-available/"
+                                "50-formrelay.conf"}):
+        t.ok("`%s`" % path in table,
+             "docs/admin.md's Paths and users names %s" % path)
+    seen = 0
+    for name, text in documents():
+        for m in INSTALLED.finditer(text):
+            path = m.group(1).rstrip(".")
+            if "formrelay" not in path:
+                continue
+            seen += 1
+            line = text.count("\n", 0, m.start()) + 1
+            secret = re.match(r"/etc/formrelay/[\w.-]+$", path)
+            t.ok(path in PATHS or secret, "%s:%d: %s is one of docs/"
+                 "admin.md's paths" % (name, line, path))
+    t.ok(seen >= 40, "the documents name installed paths (%d)" % seen)
+
+
+def configured_default_prefix():
+    """Whether this build was configured without --prefix, --sysconfdir
+    or --localstatedir (make distcheck gives a prefix)."""
+    try:
+        p = subprocess.run(["./config.status", "--config"],
+                           capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    if p.returncode != 0:
+        return None
+    return not re.search(r"--(prefix|sysconfdir|localstatedir)", p.stdout)
+
+
+def check_defaults(t):
+    usage = subprocess.run([BIN, "--help"], capture_output=True,
+                           text=True).stdout
+    with tempfile.TemporaryDirectory() as d:
+        empty = os.path.join(d, "empty.conf")
+        open(empty, "w").close()
+        out = subprocess.run([BIN, "-c", empty, "--check-config"],
+                             capture_output=True, text=True).stdout
+    spool = re.search(r"^spool\.path = (.*)$", out, re.M)
+    if configured_default_prefix():
+        t.ok("/etc/formrelay.conf" in usage,
+             "the built-in configuration path is /etc/formrelay.conf", usage)
+        t.eq(spool and spool.group(1), "/var/lib/formrelay/spool.db",
+             "the built-in spool is /var/lib/formrelay/spool.db")
+    else:
+        t.ok(spool is not None, "a build with its own --prefix: the "
+             "defaults follow it (%s)" % (spool and spool.group(1)))
+
+
+def check_users(t):
+    for unit, user in sorted(USERS.items()):
+        u = servers.read_unit(unit)
+        t.eq(servers.unit_value(u, "Service", "User"), user,
+             "contrib/%s runs formrelay as %s" % (unit, user))
+    with open(os.path.join(SRCDIR, "contrib", "spawn-fcgi",
+                           "formrelay-spawn-fcgi")) as f:
+        t.ok("FORMRELAY_USER=${FORMRELAY_USER:-formrelay}" in f.read(),
+             "spawn-fcgi runs formrelay as formrelay")
+    named = re.compile(r"(?:install -d -o|sudo -u|chown|--user|User=|"
+                       r"FORMRELAY_USER:-)\s?([a-z][\w-]*)")
+    for name, text in documents():
+        setup = name[len("contrib/"):] if name.startswith("contrib/") else ""
+        want = SETUP_USERS.get(setup, ("www-data", "formrelay"))
+        for m in named.finditer(text):
+            user = m.group(1)
+            if user in ("NAME", "name", "root"):
+                continue
+            line = text.count("\n", 0, m.start()) + 1
+            t.ok(user in want, "%s:%d: formrelay's user is %s, as docs/"
+                 "admin.md says for this setup (%s)" %
+                 (name, line, user, " or ".join(want)))
+
+
 def main():
     t = Tap()
     try:
         check_format(t)
         check_program_page(t)
         check_config_page(t)
+        check_paths(t)
+        check_defaults(t)
+        check_users(t)
     except Exception:  # noqa: BLE001 - reported as a failure
         import traceback
         t.ok(False, "test ran to the end", traceback.format_exc())
