@@ -430,8 +430,8 @@ void spool_previews_free(struct spool_preview *p, size_t n);
  * Dead-letter every pending event created (or requeued) before
  * now - max_age_ms, with status 0 and reason SPOOL_REASON_MAX_AGE; *count
  * gets how many.  Also forgets de-duplication keys older than
- * SPOOL_DEDUP_TTL_MS and CAPTCHA tokens older than max_age, and previews older than
- * SPOOL_PREVIEW_TTL_MS.
+ * SPOOL_DEDUP_TTL_MS and CAPTCHA tokens older than max_age, and previews older
+ * than SPOOL_PREVIEW_TTL_MS.
  */
 int spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
                  int64_t *count);
