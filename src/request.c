@@ -163,7 +163,7 @@ stored_reply(struct request *rq, int result, const char *original,
 		         sizeof(rq->message_id));
 	if (result == FR_OK)
 		metrics_stored(n);
-	if (result == FR_OK && rq->app->cfg->dry_run)
+	if (result == FR_OK && rq->dry_run)
 		preview_batch(ev, n, &batch, &len);
 	built_events_free(ev, n);
 	if (!stored) {
@@ -727,6 +727,7 @@ request_handle(struct app *app, const struct http_io *io)
 
 	memset(&rq, 0, sizeof(rq));
 	rq.app = app;
+	rq.dry_run = app->cfg->dry_run;
 	rq.io = io;
 	rq.started = mono_ms();
 	rq.reply.io = io;

@@ -48,6 +48,8 @@ struct request {
 	enum pipelines_route route; /* where under the mount it was posted */
 	int expected;               /* ingest_expect not yet settled */
 	int deferred;    /* handed to the spool writer, which finishes it */
+	int dry_run;     /* taken at the start: the writer may answer after
+	                    the serving thread's app is closed */
 	char email[256]; /* for the log line, masked there */
 };
 
