@@ -26,7 +26,7 @@ liburiparser-dev libpq-dev python3 curl sqlite3"
 # stress-ng for `make check-stress` (the suite on a loaded machine).  The
 # fuzz targets are not part of `make check`: clang is installed where
 # they are built (.ci/run).
-TEST_PACKAGES="chromium nodejs npm apache2 libapache2-mod-fcgid nginx
+TEST_PACKAGES="chromium nodejs apache2 libapache2-mod-fcgid nginx
 spawn-fcgi mandoc systemd postgresql stress-ng"
 
 as_root() {
@@ -59,6 +59,13 @@ install_packages() {
 	as_root apt-get update -q
 	# shellcheck disable=SC2086
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+}
+
+# npm: Debian's package conflicts with node builds that bundle their own
+# (NodeSource's nodejs), so it is installed only when no npm is there.
+install_npm() {
+	command -v npm >/dev/null 2>&1 && return 0
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm
 }
 
 build() {
@@ -175,6 +182,7 @@ test)
 	no_services_start
 	trap services_may_start EXIT
 	install_packages $PACKAGES $TEST_PACKAGES
+	install_npm
 	services_may_start
 	build
 	make -C "$build" check || {
