@@ -1,7 +1,9 @@
 /*
- * Internals shared by the configuration sources: config.c (the INI
- * reader and the key table), config_value.c (value syntax) and
- * config_io.c (files, secrets, printing).  Not for other modules.
+ * Internals shared by the configuration sources: config.c (defaults,
+ * lifetime), config_ini.c and config_keys.c (the INI reader and the key
+ * table, whose own internals are config_ini.h), config_value.c (value
+ * syntax) and config_io.c (files, secrets, printing).  Not for other
+ * modules.
  */
 #ifndef FORMRELAY_CONFIG_INT_H
 #define FORMRELAY_CONFIG_INT_H
