@@ -23,7 +23,8 @@ struct deliver_child {
 	const char *config; /* the configuration file to pass, borrowed */
 	const char *handed_token; /* spool_hand_appends' token, or NULL;
 	                             borrowed */
-	long long started_ms;
+	long long started_ms;     /* the last attempt to start it */
+	int failures;             /* attempts in a row that failed */
 };
 
 /*
@@ -41,7 +42,12 @@ int deliver_child_start(struct deliver_child *c);
 /* Nudge it: events were committed.  Never blocks.  Safe from threads. */
 void deliver_child_wake(const struct deliver_child *c);
 
-/* Reap it if it died and start it again (at most once a second). */
+/*
+ * Reap it if it died and start it again: a second after the last
+ * attempt, twice as long after each attempt that failed (descriptors or
+ * processes run out), at most a minute; each failed attempt is logged
+ * with when the next one comes.
+ */
 void deliver_child_check(struct deliver_child *c);
 
 /* SIGTERM, then wait: it finishes its batch and releases its claims. */

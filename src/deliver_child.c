@@ -136,6 +136,28 @@ wake_fd_install(struct deliver_child *c, int fd)
 		close(old);
 }
 
+/* How long after a start attempt the next may come (ms). */
+static long long
+restart_delay_ms(const struct deliver_child *c)
+{
+	int shift = c->failures < 6 ? c->failures : 6;
+
+	return (1000LL << shift) < 60000 ? 1000LL << shift : 60000;
+}
+
+/* A start that failed: counted, so that the next waits longer (a
+ * process out of descriptors would otherwise log twice a second). */
+static int
+start_failed(struct deliver_child *c)
+{
+	c->failures++;
+	log_msg(LOG_ERROR,
+	        "delivery process not started (attempt %d); next attempt in "
+	        "%lld s",
+	        c->failures, restart_delay_ms(c) / 1000);
+	return -1;
+}
+
 int
 deliver_child_start(struct deliver_child *c)
 {
@@ -151,20 +173,25 @@ deliver_child_start(struct deliver_child *c)
 		args[n++] = c->config;
 	}
 	args[n] = NULL;
+	c->started_ms = mono_ms();
 	if (wake_pipe(fds) != 0) {
 		log_msg(LOG_ERROR, "delivery: cannot make a pipe: %s",
 		        strerror(errno));
-		return -1;
+		return start_failed(c);
 	}
 	c->pid = spawn(args, fds[0], c->listen_fd, -1, -1);
 	close(fds[0]);
 	if (c->pid < 0) {
 		c->pid = 0;
 		close(fds[1]);
-		return -1;
+		return start_failed(c);
 	}
 	wake_fd_install(c, fds[1]);
-	c->started_ms = mono_ms();
+	if (c->failures > 0)
+		log_msg(LOG_INFO,
+		        "delivery process started after %d failed attempts",
+		        c->failures);
+	c->failures = 0;
 	return 0;
 }
 
@@ -196,7 +223,7 @@ deliver_child_check(struct deliver_child *c)
 		                            : WEXITSTATUS(status));
 		c->pid = 0;
 	}
-	if (c->pid == 0 && mono_ms() - c->started_ms >= 1000)
+	if (c->pid == 0 && mono_ms() - c->started_ms >= restart_delay_ms(c))
 		deliver_child_start(c);
 }
 

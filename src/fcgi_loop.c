@@ -544,9 +544,7 @@ delivery_start(struct deliver_child *dc, struct ingest *in,
 	if (uuid_v4(token) == 0 &&
 	    ingest_hand_appends(in, token, cfg->lease_ms) == 0)
 		dc->handed_token = token;
-	if (deliver_child_start(dc) != 0)
-		fprintf(stderr, "formrelay: delivery process not started; "
-		                "retrying\n");
+	deliver_child_start(dc); /* retried by deliver_child_check */
 	ingest_on_commit(in, wake_delivery, dc);
 }
 
@@ -589,7 +587,7 @@ serve_workers(const struct config *cfg, struct ingest *in, int fd, int n,
 int
 serve_fastcgi(const struct config *cfg, const struct serve_options *opt)
 {
-	struct deliver_child dc = {0, -1, -1, NULL, NULL, 0};
+	struct deliver_child dc = {0, -1, -1, NULL, NULL, 0, 0};
 	char token[UUID_STR_LEN];
 	struct ingest *in = NULL;
 	struct fr_error err;

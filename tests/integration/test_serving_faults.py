@@ -5,6 +5,10 @@ spoken to over FastCGI as a web server does:
     while a burst of connections waits): it logs the episode once,
     backs off, and serves again once descriptors are free, rather than
     ending its threads and exiting 0 where no supervisor restarts it;
+  - its delivery process dies while descriptors are out: it tries to
+    start another after 1 s, then 2, 4, 8 s (at most a minute), one log
+    line an attempt saying when the next comes, not one twice a second,
+    and starts it once descriptors are free;
   - it is told to stop while a request is in hand (its body half sent):
     the request is finished and answered 202, never cut short by the
     wake-up of the other threads.
@@ -162,6 +166,59 @@ def descriptors_run_out(t, tmp):
         relay.check_sanitizers(t)
 
 
+def children(pid):
+    """The pids of a process's children, from every thread."""
+    kids = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids += [int(k) for k in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return kids
+
+
+def delivery_restart_backs_off(t, tmp):
+    relay = Listener(tmp, threads=1)
+    try:
+        pid = relay.proc.pid
+        wait_until(lambda: children(pid), 30, "the delivery process")
+        first = children(pid)[0]
+        hard = hard_nofile(pid)
+        set_nofile(pid, lowest_free_fd(relay.fds()), hard)
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: "(attempt 3)" in relay.log()
+                   or relay.proc.poll() is not None, 60,
+                   "three failed attempts")
+        log = relay.log()
+        tries = [line for line in log.splitlines()
+                 if "delivery process not started" in line]
+        t.eq([line.split("(attempt ")[1].rstrip('"')
+              for line in tries[:3]],
+             ["1); next attempt in 2 s", "2); next attempt in 4 s",
+              "3); next attempt in 8 s"],
+             "delivery out of descriptors: each attempt logged once, "
+             "each waiting twice as long")
+        t.ok("cannot make a pipe: Too many open files" in log,
+             "and the log names the cause", log)
+        set_nofile(pid, hard, hard)
+        wait_until(lambda: "delivery process started after" in
+                   relay.log() or relay.proc.poll() is not None, 60,
+                   "the delivery process started again")
+        t.ok("delivery process started after" in relay.log() and
+             [k for k in children(pid) if k != first],
+             "descriptors free: a new delivery process runs",
+             relay.log())
+        status, _ = relay.post("after-restart")
+        t.eq(status, 202, "and the server answers 202")
+        t.eq(relay.stop(), 0, "stops cleanly on SIGTERM")
+    finally:
+        if relay.proc.poll() is None:
+            relay.proc.kill()
+            relay.proc.wait()
+        relay.check_sanitizers(t)
+
+
 def stop_with_request_in_hand(t, tmp):
     relay = Listener(tmp, threads=2)
     try:
@@ -268,7 +325,8 @@ def socket_unusable(t, tmp):
 
 def main():
     t = Tap()
-    for part in (descriptors_run_out, stop_with_request_in_hand,
+    for part in (descriptors_run_out, delivery_restart_backs_off,
+                 stop_with_request_in_hand,
                  stop_with_request_stalled, socket_unusable):
         tmp = tempfile.mkdtemp(prefix="formrelay-it-")
         try:
