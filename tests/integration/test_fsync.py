@@ -4,7 +4,10 @@ not be fsync'd gets 503 and is undone, so a client's retry makes no
 duplicate; no 2xx while fsync keeps failing; the handle is reopened and
 the write-ahead log checkpointed into the spool file before anything is
 acknowledged again; what was acknowledged before is kept and delivered
-once, with its messageId.
+once, with its messageId.  The same holds for formrelay-deliver, whose
+handle checkpoints the write-ahead log: when the checkpoint's fsync
+fails, the handle is reopened before it claims anything more, and what
+was stored is delivered once.
 
 The fault is injected for real: tests/shim/failsync.so (LD_PRELOAD)
 makes fsync/fdatasync of the spool's -wal fail with EIO while a control
@@ -23,11 +26,14 @@ SHIM = os.path.join(os.environ.get("FORMRELAY_SHIMDIR", "tests/shim"),
                     "failsync.so")
 
 
-def shim_env(ctl, log):
-    return {"LD_PRELOAD": SHIM, "FAILSYNC_FILE": ctl,
-            "FAILSYNC_MATCH": "spool.db-wal", "FAILSYNC_LOG": log,
-            # the shim comes before the sanitizer's runtime
-            "ASAN_OPTIONS": "verify_asan_link_order=0"}
+def shim_env(ctl, log, prog=None):
+    env = {"LD_PRELOAD": SHIM, "FAILSYNC_FILE": ctl,
+           "FAILSYNC_MATCH": "spool.db-wal", "FAILSYNC_LOG": log,
+           # the shim comes before the sanitizer's runtime
+           "ASAN_OPTIONS": "verify_asan_link_order=0"}
+    if prog:
+        env["FAILSYNC_PROG"] = prog
+    return env
 
 
 def failures(log):
@@ -136,6 +142,47 @@ def cgi(t, ctl, log):
         env.close()
 
 
+def delivery_checkpoint(t, ctl, log):
+    """formrelay-deliver's checkpoint fsync fails: its handle is
+    reopened, and every acknowledged event is delivered once."""
+    env = Env(t, env=shim_env(ctl, log, "formrelay-deliver"),
+              conf_extra={"http": {"rate_limit": "1000000/min"},
+                          "spool": {"retry_min": "50ms",
+                                    "retry_max": "200ms"}})
+    try:
+        touch(ctl)
+        acked, statuses = [], set()
+        # Each submission's commit adds a few pages to the write-ahead
+        # log; once it passes the delivery handle's checkpoint size
+        # (4000 pages) formrelay-deliver checkpoints, and fails.
+        for i in range(20000):
+            r = post(env, "ckpt-%05d" % i)
+            statuses.add(r.status)
+            if r.status == 202:
+                acked.append(r.json().get("id"))
+            if i % 100 == 99 and failures(log) > 0:
+                break
+        t.ok(failures(log) > 0, "the shim failed formrelay-deliver's "
+             "checkpoint fsync (after %d submissions)" % len(acked))
+        t.eq(statuses, {202}, "submissions meanwhile: every one 202 (the "
+             "serving process's own fsyncs work)")
+        os.unlink(ctl)
+        wait_until(lambda: "reopened after a failed fsync" in
+                   env.relay.log(), 60, "the delivery handle reopened")
+        wait_until(lambda: drained(env), 120, "the spool to drain")
+        got = [m["messageId"] for m in env.standin.messages()]
+        t.eq(len(got), len(set(got)), "no event delivered twice")
+        t.eq(sorted(set(got)), sorted(acked), "every acknowledged event "
+             "delivered, with the messageId of its 202")
+        t.ok("the spool was reopened after a failed fsync" in
+             env.relay.log(), "the log says formrelay-deliver reopened "
+             "its handle")
+    finally:
+        if os.path.exists(ctl):
+            os.unlink(ctl)
+        env.close()
+
+
 def main():
     t = Tap()
     if not os.path.exists(SHIM):
@@ -145,6 +192,7 @@ def main():
     try:
         fastcgi(t, ctl, log)
         cgi(t, ctl, log)
+        delivery_checkpoint(t, ctl, log + "-deliver")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     t.done()

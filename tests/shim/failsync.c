@@ -5,6 +5,8 @@
  *   FAILSYNC_FILE   while this file exists, calls fail (unset: never)
  *   FAILSYNC_MATCH  ... only for descriptors whose path contains this
  *                   (e.g. "-wal"; unset: every descriptor)
+ *   FAILSYNC_PROG   ... only in processes of this name (e.g.
+ *                   "formrelay-deliver"; unset: every process)
  *   FAILSYNC_LOG    each failure appends "pid path" here
  *
  * Without a failure the real call runs (through syscall(2), so no
@@ -58,9 +60,12 @@ should_fail(int fd)
 {
 	const char *ctl = getenv("FAILSYNC_FILE");
 	const char *match = getenv("FAILSYNC_MATCH");
+	const char *prog = getenv("FAILSYNC_PROG");
 	char path[4096];
 
 	if (ctl == NULL || access(ctl, F_OK) != 0)
+		return 0;
+	if (prog != NULL && strcmp(prog, program_invocation_short_name) != 0)
 		return 0;
 	fd_path(fd, path, sizeof(path));
 	if (match != NULL && strstr(path, match) == NULL)
