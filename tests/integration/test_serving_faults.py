@@ -74,6 +74,13 @@ class Listener:
             self.proc.terminate()
         return self.proc.wait(30)
 
+    def close(self, t):
+        """Kill it if a test left it running; no sanitizer report."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.check_sanitizers(t)
+
     def check_sanitizers(self, t):
         bad = [line for line in self.log().splitlines()
                if "Sanitizer" in line or "runtime error:" in line]
@@ -160,10 +167,7 @@ def descriptors_run_out(t, tmp):
              "one line for the episode, not one per failure")
         t.eq(relay.stop(), 0, "stops cleanly on SIGTERM")
     finally:
-        if relay.proc.poll() is None:
-            relay.proc.kill()
-            relay.proc.wait()
-        relay.check_sanitizers(t)
+        relay.close(t)
 
 
 def children(pid):
@@ -213,10 +217,7 @@ def delivery_restart_backs_off(t, tmp):
         t.eq(status, 202, "and the server answers 202")
         t.eq(relay.stop(), 0, "stops cleanly on SIGTERM")
     finally:
-        if relay.proc.poll() is None:
-            relay.proc.kill()
-            relay.proc.wait()
-        relay.check_sanitizers(t)
+        relay.close(t)
 
 
 def stop_with_request_in_hand(t, tmp):
@@ -255,10 +256,7 @@ def stop_with_request_in_hand(t, tmp):
         t.eq(relay.stop(), 0, "then the process exits 0")
         t.ok("stopped" in relay.log(), "and logs that it stopped")
     finally:
-        if relay.proc.poll() is None:
-            relay.proc.kill()
-            relay.proc.wait()
-        relay.check_sanitizers(t)
+        relay.close(t)
 
 
 def stop_with_request_stalled(t, tmp):
@@ -287,10 +285,7 @@ def stop_with_request_stalled(t, tmp):
                             "(%s)" % status)
         r.close()
     finally:
-        if relay.proc.poll() is None:
-            relay.proc.kill()
-            relay.proc.wait()
-        relay.check_sanitizers(t)
+        relay.close(t)
 
 
 def socket_unusable(t, tmp):
