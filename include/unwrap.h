@@ -53,4 +53,18 @@ struct config;
 int unwrap_webhook_cfg(struct fields *f, const struct parse_limits *lim,
                        const struct config *cfg, struct fr_error *err);
 
+/*
+ * unwrap_webhook_cfg for a post to a hooks route (hook NULL: the main
+ * route).  A route whose platform is typeform, tally, webflow, jotform or
+ * unbounce reads the body only as that platform's webhook, never by the
+ * shape of another's: a body that is not one is FR_EINVALID (422,
+ * err->code "wrong_payload") and f is as it was.  Routes of platform
+ * standard or hmac (schemes many senders share) take any shape, as the
+ * main route does.
+ */
+struct config_hook;
+int unwrap_webhook_hook(struct fields *f, const struct parse_limits *lim,
+                        const struct config *cfg,
+                        const struct config_hook *hook, struct fr_error *err);
+
 #endif

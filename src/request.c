@@ -364,18 +364,24 @@ expect_cancel(struct request *rq)
 }
 
 /* Parse, and unwrap a webhook envelope unless the body is Pipelines
- * calls (*calls set then: f->root holds them). */
+ * calls (*calls set then: f->root holds them).  A hooks route of one
+ * platform reads only that platform's webhook (unwrap_webhook_hook),
+ * never Pipelines calls. */
 static int
 parse_fields(struct request *rq, struct fields *f, int *calls)
 {
+	const struct config_hook *h = rq->hook;
+	int one_platform = h != NULL && h->platform != HOOK_STANDARD &&
+	                   h->platform != HOOK_HMAC;
 	int rc;
 
 	rc = parse_body(rq->body, rq->body_len, rq->content_type,
 	                &rq->app->limits, f, &rq->err);
-	*calls = rc == FR_OK && pipelines_wanted(f->root, rq->route);
+	*calls = rc == FR_OK && !one_platform &&
+	         pipelines_wanted(f->root, rq->route);
 	if (rc == FR_OK && !*calls)
-		rc = unwrap_webhook_cfg(f, &rq->app->limits, rq->app->cfg,
-		                        &rq->err);
+		rc = unwrap_webhook_hook(f, &rq->app->limits, rq->app->cfg,
+		                         rq->hook, &rq->err);
 	return rc;
 }
 

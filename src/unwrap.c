@@ -305,14 +305,72 @@ unwrap_webhook(struct fields *f, const struct parse_limits *lim,
 	return unwrap_webhook_cfg(f, lim, NULL, err);
 }
 
+/* The unwrappers' source for a hooks route's platform, or SOURCE_FORM
+ * for the schemes many senders share (standard, hmac): any shape. */
+static enum fields_source
+platform_source(const struct config_hook *hook)
+{
+	if (hook == NULL)
+		return SOURCE_FORM;
+	switch (hook->platform) {
+	case HOOK_TYPEFORM:
+		return SOURCE_TYPEFORM;
+	case HOOK_TALLY:
+		return SOURCE_TALLY;
+	case HOOK_WEBFLOW:
+		return SOURCE_WEBFLOW;
+	case HOOK_JOTFORM:
+		return SOURCE_JOTFORM;
+	case HOOK_UNBOUNCE:
+		return SOURCE_UNBOUNCE;
+	default:
+		return SOURCE_FORM;
+	}
+}
+
+/* The first unwrapper (of source want, or any when want is SOURCE_FORM)
+ * whose shape root has, or NULL. */
+static const struct uw_platform *
+find_unwrapper(const struct unwrap *u, struct json_object *root,
+               enum fields_source want)
+{
+	size_t i;
+
+	for (i = 0; i < uw_platform_count; i++)
+		if ((want == SOURCE_FORM || uw_platforms[i].source == want) &&
+		    uw_platforms[i].match(u, root))
+			return &uw_platforms[i];
+	return NULL;
+}
+
+static const char *
+source_platform_name(enum fields_source src)
+{
+	size_t i;
+
+	for (i = 0; i < uw_platform_count; i++)
+		if (uw_platforms[i].source == src)
+			return uw_platforms[i].name;
+	return "?";
+}
+
 int
 unwrap_webhook_cfg(struct fields *f, const struct parse_limits *lim,
                    const struct config *cfg, struct fr_error *err)
 {
+	return unwrap_webhook_hook(f, lim, cfg, NULL, err);
+}
+
+int
+unwrap_webhook_hook(struct fields *f, const struct parse_limits *lim,
+                    const struct config *cfg, const struct config_hook *hook,
+                    struct fr_error *err)
+{
 	struct parse_limits deflim;
+	const struct uw_platform *p;
+	enum fields_source want = platform_source(hook);
 	struct unwrap u;
 	struct json_object *root;
-	size_t i;
 	int rc;
 
 	if (lim == NULL) {
@@ -326,16 +384,21 @@ unwrap_webhook_cfg(struct fields *f, const struct parse_limits *lim,
 	u.cfg = cfg;
 	u.err = err;
 	root = json_object_is_type(f->root, json_type_object) ? f->root : NULL;
-	for (i = 0; i < uw_platform_count; i++) {
-		if (!uw_platforms[i].match(&u, root))
-			continue;
-		rc = uw_platforms[i].unwrap(&u, root);
-		if (rc == FR_OK)
-			replace_fields(f, &u, uw_platforms[i].source);
-		else if (rc == FR_ENOMEM)
-			fr_fail(err, rc, "out_of_memory", "", "out of memory");
-		fields_free(&u.nf);
-		return rc;
-	}
-	return FR_OK;
+	p = find_unwrapper(&u, root, want);
+	if (p == NULL && want != SOURCE_FORM)
+		return fr_fail(err, FR_EINVALID, "wrong_payload", "",
+		               "webhook.%s has platform = %s: this body is "
+		               "not a %s webhook",
+		               hook->name,
+		               config_hook_platform_name(hook->platform),
+		               source_platform_name(want));
+	if (p == NULL)
+		return FR_OK;
+	rc = p->unwrap(&u, root);
+	if (rc == FR_OK)
+		replace_fields(f, &u, p->source);
+	else if (rc == FR_ENOMEM)
+		fr_fail(err, rc, "out_of_memory", "", "out of memory");
+	fields_free(&u.nf);
+	return rc;
 }

@@ -292,6 +292,20 @@ def check_refused(t, env, signer):
     return ["forged", "forged@evil.example"]
 
 
+def check_wrong_platform(t, env, signer):
+    """A route reads its platform's payload only: a Typeform body signed
+    with the Tally route's secret is not read as Typeform."""
+    body, _ = fixture("typeform")
+    body = body.replace("ent_7QyLp2", "wrong-platform-1")
+    r = post(env, "tally", body, signed_headers(signer, "tally", body))
+    t.eq((r.status, r.json().get("error")), (422, "wrong_payload"),
+         "Tally route, a Typeform body signed with its secret: 422 "
+         "wrong_payload")
+    t.ok("not a Tally webhook" in r.json().get("message", ""),
+         "... the message names the route's platform", r.body)
+    return ["wrong-platform-1"]
+
+
 def check_hmac(t, env):
     body = '{"entryId":"gh-1","email":"gh@x.example"}'
     r = post(env, "github", body,
@@ -379,6 +393,7 @@ def main():
         firsts = check_valid(t, env, signer)
         check_event_ids(t, env, signer, firsts)
         forged = check_refused(t, env, signer)
+        forged += check_wrong_platform(t, env, signer)
         check_hmac(t, env)
         first = check_replay(t, env, signer)
         users = stored_user_ids(env, "sentinel-hooks")

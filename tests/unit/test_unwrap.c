@@ -323,6 +323,83 @@ test_typeform_names(void)
 	fields_free(&f);
 }
 
+/* Run text through unwrap_webhook_hook for a route of platform p. */
+static int
+unwrap_for(enum hook_platform p, const char *text, struct fields *f,
+           struct fr_error *err)
+{
+	static char name[] = "h";
+	struct config_hook hook = {.name = name, .platform = p};
+
+	fields_from_json(f, text);
+	fr_error_clear(err);
+	return unwrap_webhook_hook(f, NULL, NULL, &hook, err);
+}
+
+#define TF_BODY                                                                \
+	"{\"event_id\":\"tf1\",\"form_response\":{\"answers\":[{\"type\":"     \
+	"\"email\",\"email\":\"tf@x.example\",\"field\":{\"id\":\"e\"}}]},"    \
+	"\"eventType\":\"X\",\"data\":{}}"
+#define TALLY_BODY                                                             \
+	"{\"eventId\":\"t1\",\"eventType\":\"FORM_RESPONSE\",\"data\":{"       \
+	"\"formId\":\"f\",\"fields\":[{\"key\":\"k\",\"label\":\"Email\","     \
+	"\"type\":\"INPUT_EMAIL\",\"value\":\"t@x.example\"}]},"               \
+	"\"form_response\":{\"answers\":[]}}"
+
+/* A hooks route reads its platform's payload, never another's by shape
+ * (issue 19). */
+static void
+test_route_platform(void)
+{
+	struct fields f;
+	struct fr_error err;
+
+	is_int(unwrap_for(HOOK_TALLY, TF_BODY, &f, &err), FR_EINVALID,
+	       "Tally route, a Typeform-shaped body: 422");
+	is_str(err.code, "wrong_payload", "... wrong_payload");
+	ok(strstr(err.message, "not a Tally webhook") != NULL,
+	   "... the message names the platform (%s)", err.message);
+	ok(f.source == SOURCE_JSON && f.count == 4 && f.event_id == NULL,
+	   "... and the fields are as they were");
+	fields_free(&f);
+
+	is_int(unwrap_for(HOOK_TALLY, TALLY_BODY, &f, &err), FR_OK,
+	       "Tally route: a Tally body with a form_response member too");
+	ok(f.source == SOURCE_TALLY && f.event_id != NULL &&
+	           strcmp(f.event_id, "t1") == 0,
+	   "... is read as Tally, not Typeform");
+	fields_free(&f);
+
+	is_int(unwrap_text(TALLY_BODY, &f, &err), FR_OK,
+	       "the main route guesses by shape");
+	is_int(f.source, SOURCE_TYPEFORM, "... Typeform's first");
+	fields_free(&f);
+
+	is_int(unwrap_for(HOOK_TYPEFORM, TF_BODY, &f, &err), FR_OK,
+	       "Typeform route: its own body");
+	is_int(f.source, SOURCE_TYPEFORM, "... read as Typeform");
+	fields_free(&f);
+
+	is_int(unwrap_for(HOOK_WEBFLOW, "{\"email\":\"a@b.example\"}", &f,
+	                  &err),
+	       FR_EINVALID, "Webflow route, a flat JSON body: 422");
+	fields_free(&f);
+	is_int(unwrap_for(HOOK_JOTFORM, TALLY_BODY, &f, &err), FR_EINVALID,
+	       "Jotform route, a Tally body: 422");
+	fields_free(&f);
+	is_int(unwrap_for(HOOK_UNBOUNCE, TF_BODY, &f, &err), FR_EINVALID,
+	       "Unbounce route, a Typeform body: 422");
+	fields_free(&f);
+
+	is_int(unwrap_for(HOOK_STANDARD, "{\"email\":\"a@b.example\"}", &f,
+	                  &err),
+	       FR_OK, "standard route: flat JSON taken");
+	fields_free(&f);
+	is_int(unwrap_for(HOOK_HMAC, TALLY_BODY, &f, &err), FR_OK,
+	       "hmac route: any known shape");
+	fields_free(&f);
+}
+
 static void
 test_tally_jotform_details(void)
 {
@@ -405,6 +482,7 @@ main(void)
 		run_fixture(fixtures[i].dir, fixtures[i].name, fixtures[i].ext);
 	test_shapes();
 	test_typeform_names();
+	test_route_platform();
 	test_tally_jotform_details();
 	test_limits();
 	return done_testing();
