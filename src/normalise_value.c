@@ -8,6 +8,7 @@
 #include "aliases.h"
 #include "config.h"
 #include "normalise.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MAX_SEGS 8
@@ -46,20 +47,41 @@ trimmed(const char *s, const char **start)
 	return len;
 }
 
+/* The UTF-8 character at in[0..left): lower-cased into buf at *n when
+ * it is a letter, else a '_' (utf8_fold).  The bytes of in consumed. */
+static size_t
+snake_utf8(const char *in, size_t left, char *buf, size_t *n)
+{
+	char ch[4];
+	size_t used, len;
+	int word;
+
+	used = utf8_fold(in, left, ch, &len, &word);
+	if (word) {
+		memcpy(buf + *n, ch, len);
+		*n += len;
+	} else if (*n > 0 && buf[*n - 1] != '_') {
+		buf[(*n)++] = '_';
+	}
+	return used;
+}
+
 /*
  * camelCase -> camel_case, "Email 2" -> "email_2", ASCII lower-cased,
- * other ASCII punctuation -> '_', runs of '_' collapsed, UTF-8 kept.
+ * other ASCII punctuation -> '_', runs of '_' collapsed; UTF-8 letters
+ * lower-cased ("PRÉNOM" -> "prénom"), Unicode spaces and punctuation
+ * -> '_'.
  */
 static int
 snake_case(const char *in, char *buf, size_t size)
 {
-	size_t n = 0, i;
+	size_t n = 0, i, len = strlen(in);
 	unsigned char c, prev = 0, next;
 
-	for (i = 0; in[i] != '\0'; prev = c, i++) {
+	for (i = 0; i < len; prev = c, i++) {
 		c = (unsigned char)in[i];
 		next = (unsigned char)in[i + 1];
-		if (n + 3 >= size)
+		if (n + 5 >= size)
 			return -1;
 		if (is_upper(c)) {
 			if (n > 0 && buf[n - 1] != '_' &&
@@ -67,8 +89,10 @@ snake_case(const char *in, char *buf, size_t size)
 			     (is_upper(prev) && next >= 'a' && next <= 'z')))
 				buf[n++] = '_';
 			buf[n++] = (char)(c + 32);
-		} else if (is_lower_or_digit(c) || c >= 0x80) {
+		} else if (is_lower_or_digit(c)) {
 			buf[n++] = (char)c;
+		} else if (c >= 0x80) {
+			i += snake_utf8(in + i, len - i, buf, &n) - 1;
 		} else if (n > 0 && buf[n - 1] != '_') {
 			buf[n++] = '_';
 		}
@@ -81,7 +105,7 @@ snake_case(const char *in, char *buf, size_t size)
 
 /*
  * 1 when snake_case(s) names the same alias as s: s holds only ASCII
- * letters and digits, UTF-8 and the separators aliases.h skips, which
+ * letters and digits and the separators aliases.h skips, which
  * snake_case only lower-cases, keeps, or turns into (or adds) '_'.
  */
 static int
@@ -90,8 +114,8 @@ snake_keeps_alias(const char *s)
 	unsigned char c;
 
 	for (; (c = (unsigned char)*s) != '\0'; s++)
-		if (!(is_upper(c) || is_lower_or_digit(c) || c >= 0x80 ||
-		      c == '_' || c == '-' || c == ' ' || c == '.'))
+		if (!(is_upper(c) || is_lower_or_digit(c) || c == '_' ||
+		      c == '-' || c == ' ' || c == '.'))
 			return 0;
 	return 1;
 }

@@ -25,6 +25,7 @@
 #include "aliases.h"
 #include "normalise.h"
 #include "unwrap_internal.h"
+#include "utf8.h"
 #include "util.h"
 
 #define TITLE_NAME_MAX 40 /* bytes in a name made from a title */
@@ -93,31 +94,34 @@ definition_field(struct json_object *definition, const char *id)
 	return NULL;
 }
 
-/* A title's words (ASCII letters and digits lower-cased, UTF-8 kept;
+/* A title's words (letters and digits, lower-cased by utf8_fold:
+ * "Prénom ?" and "PRÉNOM ?" -> "prénom"; punctuation and Unicode spaces
+ * such as French typography's no-break space before '?' separate;
  * {{piping}} skipped) into buf, NUL-separated; their starts in w. */
 static size_t
 title_words(const char *title, char *buf, size_t size, const char **w)
 {
-	size_t n = 0, o = 0;
-	int in_word = 0;
-	const char *p;
+	size_t n = 0, o = 0, used, len, left = strlen(title);
+	int in_word = 0, word;
+	const char *p = title;
+	char ch[4];
 
-	for (p = title; *p != '\0' && o + 2 < size; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '{' && p[1] == '{' && (strstr(p, "}}") != NULL)) {
-			p = strstr(p, "}}") + 1;
-			c = ' ';
+	for (; left > 0 && o + 5 < size; p += used, left -= used) {
+		if (p[0] == '{' && p[1] == '{' && strstr(p, "}}") != NULL) {
+			used = (size_t)(strstr(p, "}}") + 2 - p);
+			word = 0;
+		} else {
+			used = utf8_fold(p, left, ch, &len, &word);
 		}
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c >= 0x80 || (c >= 'A' && c <= 'Z')) {
+		if (word) {
 			if (!in_word) {
 				if (n == TITLE_WORDS)
 					break;
 				w[n++] = buf + o;
 				in_word = 1;
 			}
-			buf[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			memcpy(buf + o, ch, len);
+			o += len;
 		} else if (in_word) {
 			buf[o++] = '\0';
 			in_word = 0;

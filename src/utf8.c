@@ -94,3 +94,112 @@ utf8_valid(const char *str, size_t len)
 	}
 	return 1;
 }
+
+/* The code point of the well-formed sequence s of len bytes. */
+static uint32_t
+decode(const unsigned char *s, size_t len)
+{
+	uint32_t cp = s[0] & (0xFF >> (len + 1));
+	size_t i;
+
+	for (i = 1; i < len; i++)
+		cp = cp << 6 | (s[i] & 0x3F);
+	return cp;
+}
+
+static size_t
+encode(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Not part of a word: C1 controls, Latin-1's spaces, punctuation and
+ * signs (U+0080..U+00BF, the multiplication and division signs), General
+ * Punctuation (curly quotes, dashes, narrow spaces: U+2000..U+206F), CJK
+ * punctuation (U+3000..U+303F), and the BOM / zero-width no-break space. */
+static int
+is_separator(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7 ||
+	       (cp >= 0x2000 && cp <= 0x206F) ||
+	       (cp >= 0x3000 && cp <= 0x303F) || cp == 0xFEFF;
+}
+
+/* The lower case of the capitals of Latin-1, Latin Extended-A, Greek
+ * and Cyrillic (Unicode's simple case mapping, UnicodeData.txt field
+ * 13); anything else as it is.  U+0130 (I with dot above) lower-cases
+ * to plain i, as in Turkish: its one-code-point mapping. */
+static uint32_t
+lower(uint32_t cp)
+{
+	if ((cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) ||
+	    (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) ||
+	    (cp >= 0x410 && cp <= 0x42F))
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40F)
+		return cp + 0x50;
+	if (cp == 0x386)
+		return 0x3AC;
+	if (cp >= 0x388 && cp <= 0x38A)
+		return cp + 0x25;
+	if (cp == 0x38C)
+		return 0x3CC;
+	if (cp == 0x38E || cp == 0x38F)
+		return cp + 0x3F;
+	if (cp == 0x130)
+		return 'i';
+	if (cp == 0x178)
+		return 0xFF;
+	if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177))
+		return cp | 1;
+	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+		return (cp & 1) ? cp + 1 : cp;
+	return cp;
+}
+
+size_t
+utf8_fold(const char *str, size_t n, char out[4], size_t *outlen, int *word)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len;
+	uint32_t cp;
+
+	*outlen = 0;
+	*word = 0;
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		out[0] = (char)(s[0] >= 'A' && s[0] <= 'Z' ? s[0] + 32 : s[0]);
+		*outlen = 1;
+		*word = (out[0] >= 'a' && out[0] <= 'z') ||
+		        (out[0] >= '0' && out[0] <= '9');
+		return 1;
+	}
+	if ((len = sequence_len(s, n)) == 0)
+		return 1;
+	cp = decode(s, len);
+	if (is_separator(cp))
+		return len;
+	*outlen = encode(lower(cp), out);
+	*word = 1;
+	return len;
+}

@@ -315,6 +315,33 @@ test_typeform_names(void)
 	is_str(name_at(&f, 1), "email", "Typeform: the email answer is");
 	fields_free(&f);
 
+	/* Accented titles: lower-cased, UTF-8 kept (docs/normalisation.md);
+	 * French typography's no-break spaces and curly quotes separate. */
+	is_int(unwrap_text(
+	               "{\"form_response\":{\"definition\":{\"fields\":["
+	               "{\"id\":\"a\",\"title\":\"Pr\u00e9nom ?\"},"
+	               "{\"id\":\"b\",\"title\":\"PR\u00c9NOM D\u2019USAGE"
+	               "\u00a0?\"},"
+	               "{\"id\":\"c\",\"title\":\"\u00c9cole pr\u00e9f\u00e9r"
+	               "\u00e9e\u202f?\"}]},\"answers\":["
+	               "{\"type\":\"text\",\"text\":\"L\u00e9a\",\"field\":{"
+	               "\"id\":\"a\"}},{\"type\":\"text\",\"text\":\"x\","
+	               "\"field\":{\"id\":\"b\"}},{\"type\":\"text\","
+	               "\"text\":\"y\",\"field\":{\"id\":\"c\"}}]}}",
+	               &f, &err),
+	       FR_OK, "Typeform: accented titles accepted");
+	is_str(name_at(&f, 0), "pr\xc3\xa9nom", "Typeform: 'Pr\xc3\xa9nom ?'");
+	is_str(name_at(&f, 1), "pr\xc3\xa9nom_d_usage",
+	       "Typeform: capitals lower-cased, a curly apostrophe and a "
+	       "no-break space separate");
+	is_str(name_at(&f, 2),
+	       "\xc3\xa9"
+	       "cole_pr\xc3\xa9"
+	       "f\xc3\xa9r\xc3\xa9"
+	       "e",
+	       "Typeform: a narrow no-break space separates");
+	fields_free(&f);
+
 	is_int(unwrap_text("{\"form_response\":{\"submitted_at\":\"2026-13-01T"
 	                   "00:00:00Z\",\"answers\":[]}}",
 	                   &f, &err),

@@ -48,6 +48,73 @@ static const struct {
         {"5-byte form F8", "\xf8\x88\x80\x80\x80", 0, 0},
 };
 
+/* s folded a character at a time: words kept lower-cased, everything
+ * else as '_' (as a name would be made). */
+static const char *
+fold_all(const char *s)
+{
+	static char buf[256];
+	size_t n = strlen(s), o = 0, used, len;
+	int word;
+	char ch[4];
+
+	while (n > 0 && o + 5 < sizeof(buf)) {
+		used = utf8_fold(s, n, ch, &len, &word);
+		if (word) {
+			memcpy(buf + o, ch, len);
+			o += len;
+		} else {
+			buf[o++] = '_';
+		}
+		s += used;
+		n -= used;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void
+test_fold(void)
+{
+	static const struct {
+		const char *in, *want, *desc;
+	} folds[] = {
+	        {"Pr\xc3\xa9nom ?", "pr\xc3\xa9nom__", "Prénom ?"},
+	        {"PR\xc3\x89NOM\xc2\xa0?", "pr\xc3\xa9nom__",
+	         "PRÉNOM with a no-break space before '?'"},
+	        {"\xc3\x87"
+	         "a\xe2\x80\xafva",
+	         "\xc3\xa7"
+	         "a_va",
+	         "Ça, a narrow no-break space"},
+	        {"What\xe2\x80\x99s", "what_s", "a curly apostrophe"},
+	        {"\xc2\xbfQu\xc3\xa9?", "_qu\xc3\xa9_", "¿Qué?"},
+	        {"\xc3\x80\xc3\x9e\xc3\x97\xc3\x9f",
+	         "\xc3\xa0\xc3\xbe_\xc3\x9f",
+	         "À Þ lowered, × a separator, ß kept"},
+	        {"\xc5\x81\xc3\xb3"
+	         "d\xc5\xba \xc5\xb9",
+	         "\xc5\x82\xc3\xb3"
+	         "d\xc5\xba_\xc5\xba",
+	         "Łódź Ź (Latin Extended-A)"},
+	        {"\xc4\xb0\xc5\xb8", "i\xc3\xbf", "İ and Ÿ"},
+	        {"\xce\x8c\xce\x9d\xce\x9f\xce\x9c\xce\x91",
+	         "\xcf\x8c\xce\xbd\xce\xbf\xce\xbc\xce\xb1", "ΌΝΟΜΑ (Greek)"},
+	        {"\xd0\x98\xd0\xbc\xd1\x8f \xd0\x81",
+	         "\xd0\xb8\xd0\xbc\xd1\x8f_\xd1\x91", "Имя Ё (Cyrillic)"},
+	        {"\xe5\x90\x8d\xe5\x89\x8d\xe3\x80\x80x",
+	         "\xe5\x90\x8d\xe5\x89\x8d_x", "CJK kept, ideographic space"},
+	        {"a\xff"
+	         "b",
+	         "a_b", "an ill-formed byte is a separator"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(folds) / sizeof(folds[0]); i++)
+		is_str(fold_all(folds[i].in), folds[i].want, "fold: %s",
+		       folds[i].desc);
+}
+
 int
 main(void)
 {
@@ -62,5 +129,6 @@ main(void)
 	/* The length is honoured: bytes past len are never read. */
 	is_int(utf8_valid("ab\xff", 2), 1, "bytes past len are ignored");
 	is_int(utf8_valid("\xc3\xa9", 1), 0, "a sequence cut by len");
+	test_fold();
 	return done_testing();
 }
