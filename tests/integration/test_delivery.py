@@ -8,52 +8,13 @@ was acknowledged with.
 
 import os
 import signal
-import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Tap, wait_until  # noqa: E402
-
-FAST_RETRY = {"retry_min": "50ms", "retry_max": "300ms"}
-
-
-def post(env, i, tag):
-    r = env.relay.post_json({"entryId": "%s-%d" % (tag, i),
-                             "email": "u%d@%s.example" % (i, tag)})
-    return r.status, (r.json().get("id") if r.status == 202 else None)
-
-
-def delivered_ids(env):
-    return [m["messageId"] for m in env.standin.messages()]
-
-
-def wait_delivered(env, ids, timeout=30):
-    """Wait until ids were all delivered; returns those that were not."""
-    want = set(ids)
-    try:
-        wait_until(lambda: want <= set(delivered_ids(env)), timeout,
-                   "%d events delivered" % len(want))
-    except TimeoutError:
-        pass
-    return want - set(delivered_ids(env))
-
-
-def drained(env):
-    """Nothing pending or in flight: every stored event was delivered and
-    acknowledged in the spool (the stand-in sees an event before the
-    delivery process acks it)."""
-    st = env.relay.status()
-    return st is not None and (st.get("pending"), st.get("inflight")) == (0, 0)
-
-
-def wait_drained(env, timeout=60):
-    try:
-        wait_until(lambda: drained(env), timeout, "the spool to drain")
-        return True
-    except TimeoutError:
-        return False
+from delivery import (  # noqa: E402
+    FAST_RETRY, delivered_ids, deliver_pids, fastcgi_pids, load_threads,
+    maps_libcurl, post, running, wait_delivered, wait_drained)
 
 
 def check_outage(t, env):
@@ -102,15 +63,6 @@ def check_poison(t, env):
     env.relay.admin("purge", "all")
 
 
-def running(pid):
-    """pid runs (a zombie waits for its parent's reaping, not for us)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def check_auth_pause(t, env):
     env.standin.reset()
     env.standin.script({"default": {"status": 401}})
@@ -156,12 +108,6 @@ def check_auth_pause(t, env):
         "paused_for_auth"), "401: and the pause is lifted")
 
 
-def fastcgi_pids(env):
-    out = subprocess.run(["pgrep", "-P", str(env.relay.proc.pid)],
-                         capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def check_sigkill(t, env):
     env.standin.reset()
     env.standin.script({"default": {"status": 503}})
@@ -196,24 +142,6 @@ def check_sigkill(t, env):
     # before a kill, and the delivery processes (stopped by the end of
     # their FastCGI process, not killed) finish what they hold.
     t.eq(dup, 0, "no event delivered twice")
-
-
-def deliver_pids(env):
-    """The formrelay-deliver processes started by the FastCGI processes."""
-    pids = []
-    for parent in fastcgi_pids(env):
-        out = subprocess.run(["pgrep", "-P", str(parent)],
-                             capture_output=True, text=True).stdout
-        pids += [int(p) for p in out.split()]
-    return pids
-
-
-def maps_libcurl(pid):
-    try:
-        with open("/proc/%d/maps" % pid) as f:
-            return "libcurl" in f.read()
-    except OSError:
-        return False
 
 
 def check_delivery_process_restart(t, env):
@@ -263,140 +191,6 @@ def check_graceful_stop(t, env):
     env.relay.start()
 
 
-def load_threads(env, tag, n=3):
-    """Threads posting submissions until stop is set; acked gets the
-    messageId of each 202."""
-    acked, lock, stop = [], threading.Lock(), threading.Event()
-
-    def load(k):
-        i = 0
-        while not stop.is_set():
-            try:
-                status, mid = post(env, i, "%s%d" % (tag, k))
-            except OSError:
-                status, mid = 0, None
-            if status == 202:
-                with lock:
-                    acked.append(mid)
-            i += 1
-    threads = [threading.Thread(target=load, args=(k,), daemon=True)
-               for k in range(n)]
-    for th in threads:
-        th.start()
-
-    def finish():
-        stop.set()
-        for th in threads:
-            th.join()
-    return acked, finish
-
-
-def check_deliver_sigkill(t):
-    """formrelay-deliver SIGKILLed (by pid) while Customer.io is answering
-    a batch, three times under load: every acknowledged event is
-    delivered with its messageId, and the only duplicates are the events
-    of the batches in flight at the kills, each once per kill."""
-    env = Env(t, conf_extra={"spool": dict(FAST_RETRY, lease="30s"),
-                             "customerio": {"timeout_ms": "20000"}})
-    try:
-        # every batch waits for the test's release: in flight on demand
-        env.standin.script({"default": {"status": 200, "hold": True}})
-        acked, finish = load_threads(env, "dk")
-        killed, last = [], -1
-        try:
-            for rnd in range(3):
-                wait_until(lambda: len(acked) >= 10 * (rnd + 1), 60, "load")
-                # one delivery process, one batch at a time: the request
-                # held is the one it waits for
-                [index] = wait_until(lambda: [
-                    i for i in env.standin.held_requests() if i > last],
-                    60, "a batch in flight")
-                batch = env.standin.requests()[index]["json"]["batch"]
-                [pid] = deliver_pids(env)
-                os.kill(pid, signal.SIGKILL)
-                wait_until(lambda: not running(pid), 30, "its death")
-                killed.append([e["messageId"] for e in batch])
-                last = index
-                env.standin.release()  # answered to a closed connection
-        finally:
-            finish()
-        env.standin.script({"default": {"status": 200}})
-        env.standin.release()
-        t.ok(len(killed) == 3 and all(killed),
-             "formrelay-deliver SIGKILLed 3 times with a batch in flight "
-             "(%s events)" % [len(b) for b in killed])
-        missing = wait_delivered(env, acked, 60)
-        t.eq(sorted(missing), [], "all %d acknowledged submissions "
-             "delivered" % len(acked))
-        t.ok(wait_drained(env), "then the spool drains")
-        got = {}
-        for m in delivered_ids(env):
-            got[m] = got.get(m, 0) + 1
-        kills = {}
-        for b in killed:
-            for m in b:
-                kills[m] = kills.get(m, 0) + 1
-        wrong = {m: n for m, n in got.items() if n != 1 + kills.get(m, 0)}
-        t.eq(wrong, {}, "each event delivered once, and once more for "
-             "each killed batch it was in")
-        dup = sum(got.values()) - len(got)
-        t.eq(dup, sum(len(b) for b in killed), "duplicates: exactly the "
-             "events of the killed batches (%d), at most one batch a kill"
-             % dup)
-    finally:
-        env.close()
-
-
-def check_lease_renewed(t):
-    """A batch refused with 400 is split until the refused event is
-    alone: with Customer.io slow, that takes longer than the lease, which
-    is renewed before each request; so another deliverer (here `formrelay
-    flush`, run over and over meanwhile) never claims the events and
-    sends them a second time."""
-    env = Env(t, conf_extra={"spool": dict(FAST_RETRY, lease="6s"),
-                             "customerio": {"timeout_ms": "5000"}})
-    try:
-        env.standin.script({"responses": [{"status": 200, "hold": True}]})
-        _, first = post(env, 0, "lease-first")
-        wait_until(lambda: env.standin.held() == 1, 30, "a batch in flight")
-        # 32 events wait meanwhile, then go in one batch: split, that is
-        # 11 requests of 0.7 s against a lease of 6 s
-        ids = [None] * 32
-
-        def post_some(k):
-            for i in range(k, 32, 4):
-                ids[i] = post(env, i, "lease")[1]
-        posters = [threading.Thread(target=post_some, args=(k,))
-                   for k in range(4)]
-        for th in posters:
-            th.start()
-        for th in posters:
-            th.join()
-        poison = ids[20]
-        env.standin.script({"reject_message_ids": [poison],
-                            "delay_ms": 700})
-        env.standin.release()
-        flushes = [0]
-
-        def flush_until_dead():
-            env.relay.admin("flush")
-            flushes[0] += 1
-            return (env.relay.status() or {}).get("dead", 0) > 0
-        wait_until(flush_until_dead, 120, "the refused event's dead letter")
-        t.ok(wait_drained(env), "the split batch is settled")
-        got = delivered_ids(env)
-        splits = sum(1 for q in env.standin.requests() if q["status"] == 400)
-        t.ok(splits >= 3, "the batch was split (%d requests refused, %d "
-             "flushes meanwhile)" % (splits, flushes[0]))
-        good = [i for i in ids if i != poison] + [first]
-        t.eq(sorted(got), sorted(good), "each good event delivered once, "
-             "the refused one never")
-        t.ok("claimed by another holder" not in env.relay.log(),
-             "no claim was taken over by another deliverer")
-    finally:
-        env.close()
-
-
 def main():
     t = Tap()
     env = Env(t, conf_extra={"spool": FAST_RETRY}, max_procs=2)
@@ -415,8 +209,6 @@ def main():
         check_auth_pause(t, env)
     finally:
         env.close()
-    check_deliver_sigkill(t)
-    check_lease_renewed(t)
     t.done()
 
 
