@@ -45,4 +45,15 @@ void mask_email(const char *email, char *buf, size_t size);
 /* Case-insensitive ASCII comparison. */
 int ascii_casecmp(const char *a, const char *b);
 
+/*
+ * Percent-decode s[0..len), a value of a query string or a form body
+ * (WHATWG URL, application/x-www-form-urlencoded parsing: '+' is a
+ * space, a '%' not followed by two hex digits is kept as it is), into
+ * buf of size bytes with a NUL; *outlen (when not NULL) gets its
+ * length.  0, or -1 when it does not fit.  The bytes are not checked:
+ * a caller that needs text checks them (utf8_valid).
+ */
+int percent_decode(const char *s, size_t len, char *buf, size_t size,
+                   size_t *outlen);
+
 #endif

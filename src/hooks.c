@@ -35,39 +35,6 @@ hooks_route(const char *uri, const char **name, size_t *len)
 	return 1;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
-
-/* Percent-decode s[0..len) into buf ('+' is a space). */
-static int
-decode_value(const char *s, size_t len, char *buf, size_t size)
-{
-	size_t i, n = 0;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (n + 1 >= size)
-			return -1;
-		if (s[i] == '%' && i + 2 < len &&
-		    (hi = hex_value(s[i + 1])) >= 0 &&
-		    (lo = hex_value(s[i + 2])) >= 0) {
-			buf[n++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			buf[n++] = s[i] == '+' ? ' ' : s[i];
-		}
-	}
-	buf[n] = '\0';
-	return 0;
-}
-
 int
 hooks_query_token(const char *query, char *buf, size_t size)
 {
@@ -78,7 +45,7 @@ hooks_query_token(const char *query, char *buf, size_t size)
 		amp = strchr(p, '&');
 		n = amp ? (size_t)(amp - p) : strcspn(p, "#");
 		if (n > 6 && memcmp(p, "token=", 6) == 0)
-			return decode_value(p + 6, n - 6, buf, size);
+			return percent_decode(p + 6, n - 6, buf, size, NULL);
 		p = amp ? amp + 1 : NULL;
 	}
 	return -1;

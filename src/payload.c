@@ -77,37 +77,15 @@ url_parts(const char *url, const char **path, size_t *plen, const char **search,
 	}
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
-
-/* Percent-decode s[0..len) ('+' is a space: HTML form encoding) into
- * buf; -1 when it does not fit or is not UTF-8 text. */
+/* Percent-decode a query value into buf: -1 when it does not fit or
+ * is not UTF-8 text. */
 static int
 url_decode(const char *s, size_t len, char *buf, size_t size)
 {
-	size_t i, n = 0;
-	int hi, lo;
+	size_t n;
 
-	for (i = 0; i < len; i++) {
-		if (n + 1 >= size)
-			return -1;
-		if (s[i] == '%' && i + 2 < len &&
-		    (hi = hex_value(s[i + 1])) >= 0 &&
-		    (lo = hex_value(s[i + 2])) >= 0) {
-			buf[n++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			buf[n++] = s[i] == '+' ? ' ' : s[i];
-		}
-	}
-	buf[n] = '\0';
+	if (percent_decode(s, len, buf, size, &n) != 0)
+		return -1;
 	return utf8_valid(buf, n) ? 0 : -1;
 }
 

@@ -235,3 +235,40 @@ ascii_casecmp(const char *a, const char *b)
 	} while (ca != '\0' && ca == cb);
 	return (int)ca - (int)cb;
 }
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+int
+percent_decode(const char *s, size_t len, char *buf, size_t size,
+               size_t *outlen)
+{
+	size_t i, n = 0;
+	int hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (n + 1 >= size)
+			return -1;
+		if (s[i] == '%' && i + 2 < len &&
+		    (hi = hex_digit(s[i + 1])) >= 0 &&
+		    (lo = hex_digit(s[i + 2])) >= 0) {
+			buf[n++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			buf[n++] = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	if (n >= size)
+		return -1;
+	buf[n] = '\0';
+	if (outlen != NULL)
+		*outlen = n;
+	return 0;
+}
