@@ -30,6 +30,20 @@ static struct fr_error err;
 	"d10a204ff96f28d20fcef54ce2d759e75d4d8eb8db9ddca5c29f54e724f2b56e"
 #define WF_NOW 1663849649000LL
 
+/* Webflow's own example (developers.webflow.com "Verifying Requests",
+ * https://developers.webflow.com/data/v1.0.0/docs/verifying-webhook-
+ * signatures and https://docs.developers.webflow.com/data/reference/
+ * request-signatures, looked up 2026-12-07): the request headers
+ * "[X-Webflow-Timestamp, 1663849649733]" and "[X-Webflow-Signature,
+ * db37faac...]", then Node code that signs Number(timestamp) + ":" +
+ * JSON.stringify(body) with the app's client secret.  The page gives
+ * neither the body nor the secret, so its signature cannot be
+ * reproduced: no known answer there.  The answer above (WF_SIG) is
+ * what webflow-api's own webhooks.verifySignature accepted. */
+#define WF_DOC_TS "1663849649733"
+#define WF_DOC_SIG                                                             \
+	"db37faac5680c551e1860d6cf88c261565c25bdf0c8275d5d71f24ee079bb7ca"
+
 #define JEFE_DATA "what do ya want for nothing?"
 
 static struct config_hook hook;
@@ -82,6 +96,34 @@ test_typeform(void)
 	is_int(verify1(s, TF_SECRET, NULL, NULL, TF_BODY, 0), FR_EFORBIDDEN,
 	       "Typeform: no header refused");
 	is_str(err.code, "missing_signature", "... as missing_signature");
+}
+
+/* Webflow's documented headers are of the form the scheme reads. */
+static void
+test_webflow_docs(void)
+{
+	const struct sig_scheme *s = scheme(HOOK_WEBFLOW);
+	unsigned char mac[32];
+	int64_t ms = 0;
+
+	is_int(sig_timestamp_ms(s, WF_DOC_TS, &ms), 0,
+	       "Webflow docs: their timestamp header parses");
+	is_int(ms, 1663849649733LL, "... as Unix milliseconds");
+	is_int(sig_decode_entry(s, WF_DOC_SIG, strlen(WF_DOC_SIG), sizeof(mac),
+	                        mac),
+	       0, "Webflow docs: their signature is a 32-byte hex HMAC");
+	ok(mac[0] == 0xdb && mac[31] == 0xca, "... decoded whole");
+	is_int(verify1(s, WF_SECRET, WF_DOC_SIG, WF_DOC_TS, WF_BODY,
+	               1663849649733LL + 1000),
+	       FR_EFORBIDDEN,
+	       "Webflow docs: their headers, a body and secret of ours");
+	is_str(err.code, "bad_signature",
+	       "... are checked as a signature (not a bad_header)");
+	is_int(verify1(s, WF_SECRET, WF_DOC_SIG, WF_DOC_TS, WF_BODY,
+	               1663849649733LL + 10 * 60 * 1000),
+	       FR_EFORBIDDEN, "Webflow docs: ten minutes later");
+	is_str(err.code, "stale_timestamp",
+	       "... stale, as the docs' 5-minute rule says");
 }
 
 static void
@@ -258,6 +300,7 @@ main(void)
 	test_typeform();
 	test_tally();
 	test_webflow();
+	test_webflow_docs();
 	test_hmac_algorithms();
 	test_hmac_timestamp();
 	test_rotation();
