@@ -1,8 +1,10 @@
 /*
- * Shared by the libFuzzer targets: the invariants every parser result
- * must satisfy, checked after each input so that the fuzzer finds logic
- * errors as well as memory errors.  A violation aborts (a crash to
- * libFuzzer, with the input saved as an artifact).
+ * Shared by the libFuzzer targets: their common set-up (the default
+ * configuration, the limits an input asks for, an empty result) and the
+ * invariants every parser result must satisfy, checked after each input
+ * so that the fuzzer finds logic errors as well as memory errors.  A
+ * violation aborts (a crash to libFuzzer, with the input saved as an
+ * artifact).
  */
 #ifndef FORMRELAY_FUZZ_COMMON_H
 #define FORMRELAY_FUZZ_COMMON_H
@@ -14,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "config.h"
 #include "fields.h"
 #include "parse.h"
 #include "utf8.h"
@@ -26,6 +29,45 @@ fuzz_fail(const char *what)
 {
 	fprintf(stderr, "fuzz invariant violated: %s\n", what);
 	abort();
+}
+
+/* The built-in configuration ([identity], [fields] defaults), made once
+ * and kept for the process: what formrelay runs with and no file. */
+static inline const struct config *
+fuzz_config(void)
+{
+	static struct config cfg;
+
+	if (cfg.id_fields.count == 0 && config_defaults(&cfg) != FR_OK)
+		fuzz_fail("config_defaults");
+	return &cfg;
+}
+
+/*
+ * The limits for an input: the defaults, or, when it starts with '!'
+ * (taken off *data), tight ones (4 fields, 8-byte names, max_value-byte
+ * values, a depth of 3) so that the limit branches are reached.
+ */
+static inline void
+fuzz_limits(const uint8_t **data, size_t *size, size_t max_value,
+            struct parse_limits *lim)
+{
+	parse_limits_default(lim);
+	if (*size > 0 && (*data)[0] == '!') {
+		lim->max_fields = 4;
+		lim->max_name = 8;
+		lim->max_value = max_value;
+		lim->max_depth = 3;
+		(*data)++, (*size)--;
+	}
+}
+
+/* An empty result and no error, before a parser runs. */
+static inline void
+fuzz_begin(struct fields *out, struct fr_error *err)
+{
+	fields_init(out);
+	fr_error_clear(err);
 }
 
 /* A failure leaves nothing behind and explains itself. */

@@ -13,16 +13,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fr_error err;
 	int rc;
 
-	parse_limits_default(&lim);
-	if (size > 0 && data[0] == '!') {
-		lim.max_fields = 4;
-		lim.max_name = 8;
-		lim.max_value = 16;
-		lim.max_depth = 3;
-		data++, size--;
-	}
-	fields_init(&out);
-	fr_error_clear(&err);
+	fuzz_limits(&data, &size, 16, &lim);
+	fuzz_begin(&out, &err);
 	rc = parse_json((const char *)data, size, &lim, &out, &err);
 	if (rc == FR_OK && (out.root == NULL || out.source != SOURCE_JSON))
 		fuzz_fail("JSON success without a root object");

@@ -21,8 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !content_type_is(content_type, "multipart/form-data"))
 		return 0; /* keep the effort on multipart */
 	parse_limits_default(&lim);
-	fields_init(&out);
-	fr_error_clear(&err);
+	fuzz_begin(&out, &err);
 	rc = parse_body(body, len, content_type, &lim, &out, &err);
 	fuzz_check(rc, &out, &err, &lim);
 	return 0;

@@ -15,8 +15,6 @@
 #include "payload.h"
 #include "unwrap.h"
 
-static struct config cfg;
-
 static void
 check_calls(const struct built_event *ev, size_t n)
 {
@@ -56,7 +54,7 @@ check_idempotent(const struct submission *sub)
 	fields_init(&f);
 	if (parse_json(text, strlen(text), &lim, &f, &err) != FR_OK)
 		fuzz_fail("traits are not a parseable body");
-	if (normalise(&f, &cfg, &again, &err) != FR_OK)
+	if (normalise(&f, fuzz_config(), &again, &err) != FR_OK)
 		fuzz_fail("normalised traits are refused the second time");
 	if (!json_object_equal(again.traits, sub->traits))
 		fuzz_fail("normalising the traits again changes them");
@@ -106,16 +104,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fr_error err;
 	int rc;
 
-	if (cfg.id_fields.count == 0 && config_defaults(&cfg) != FR_OK)
-		fuzz_fail("config_defaults");
 	parse_limits_default(&lim);
-	fields_init(&f);
-	fr_error_clear(&err);
+	fuzz_begin(&f, &err);
 	rc = parse_json((const char *)data, size, &lim, &f, &err);
 	if (rc == FR_OK)
 		rc = unwrap_webhook(&f, &lim, &err);
 	if (rc == FR_OK) {
-		rc = normalise(&f, &cfg, &sub, &err);
+		rc = normalise(&f, fuzz_config(), &sub, &err);
 		if (rc == FR_OK)
 			check_success(&sub, size);
 		else if (sub.traits != NULL || sub.user_id != NULL ||

@@ -13,7 +13,6 @@
 #include "config.h"
 #include "pipelines.h"
 
-static struct config cfg;
 static const struct request_context client = {"192.0.2.1", "fuzz/1", NULL};
 
 static void
@@ -68,20 +67,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	if (cfg.id_fields.count == 0 && config_defaults(&cfg) != FR_OK)
-		fuzz_fail("config_defaults");
 	route = (enum pipelines_route)(data[0] % 6);
 	data++, size--;
 	check_extras(data, size);
-	fields_init(&f);
-	fr_error_clear(&err);
+	fuzz_begin(&f, &err);
 	if (parse_json((const char *)data, size, NULL, &f, &err) != FR_OK ||
 	    !pipelines_wanted(f.root, route)) {
 		fields_free(&f);
 		return 0;
 	}
-	rc = pipelines_build(f.root, route, &cfg, &client, 1772366400123LL,
-	                     &out, &err);
+	rc = pipelines_build(f.root, route, fuzz_config(), &client,
+	                     1772366400123LL, &out, &err);
 	if (rc == FR_OK) {
 		if (out.honeypot && out.n != 0)
 			fuzz_fail("calls kept despite a honeypot");

@@ -10,8 +10,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	parse_limits_default(&lim);
-	fields_init(&out);
-	fr_error_clear(&err);
+	fuzz_begin(&out, &err);
 	rc = parse_urlencoded((const char *)data, size, &lim, &out, &err);
 	fuzz_check(rc, &out, &err, &lim);
 	return 0;
