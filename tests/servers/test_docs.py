@@ -243,6 +243,23 @@ def check_users(t):
                  (name, line, user, " or ".join(want)))
 
 
+def check_fixture_sources(t):
+    """Every webhook fixture says where it comes from (issue 19):
+    tests/fixtures/webhooks/README.md names each body with its source."""
+    d = os.path.join(SRCDIR, "tests", "fixtures", "webhooks")
+    with open(os.path.join(d, "README.md")) as f:
+        readme = f.read()
+    bodies = sorted(n for n in os.listdir(d)
+                    if not n.endswith(".expect.json") and n != "README.md")
+    t.ok(len(bodies) >= 15, "webhook fixtures found (%d)" % len(bodies))
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for name in bodies:
+        row = [r for r in rows if "`%s`" % name in r.split("|")[1]]
+        t.ok(len(row) == 1 and ("https://" in row[0] or "`www/" in row[0]),
+             "fixtures/webhooks/README.md gives %s its source (a URL, or "
+             "the recipe in www/)" % name)
+
+
 def main():
     t = Tap()
     try:
@@ -252,6 +269,7 @@ def main():
         check_paths(t)
         check_defaults(t)
         check_users(t)
+        check_fixture_sources(t)
     except Exception:  # noqa: BLE001 - reported as a failure
         import traceback
         t.ok(False, "test ran to the end", traceback.format_exc())
