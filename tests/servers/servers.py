@@ -277,6 +277,34 @@ def wait_port(proc, port, what, site, timeout=20):
                            (what, proc.returncode, site.logs()))
 
 
+def holds_client(port):
+    """1 while a process holds a connection accepted on port: a socket
+    whose local port is port, not listening (state 0A), with an owner
+    (inode 0 once closed, in FIN_WAIT or TIME_WAIT)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                rows = f.readlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if (int(fields[1].rsplit(":", 1)[1], 16) == port and
+                    fields[3] != "0A" and fields[9] != "0"):
+                return 1
+    return 0
+
+
+def wait_no_clients(port, timeout=60):
+    """Wait until the server on port has closed every client connection.
+    lighttpd 1.4 exits 1, not 0, when SIGTERM finds a connection still
+    open (server.c, server_main: rc becomes 0 only with srv->conns
+    empty), and one our client has closed stays open there until
+    lighttpd has read its end: on a busy machine, after we send SIGTERM."""
+    wait_until(lambda: not holds_client(port), timeout,
+               "the server on %d to close its client connections" % port)
+
+
 def wait_path(proc, path, what, site, timeout=20):
     try:
         wait_until(lambda: os.path.exists(path) or proc.poll() is not None,

@@ -51,6 +51,7 @@ def main():
         servers.wait_port(p, port, "lighttpd", site)
         ids, mid = submit(t, port, "lighttpd")
         expect_delivered(t, site, "lighttpd", ids, mid)
+        servers.wait_no_clients(port)
         t.eq(site.stop(p), 0, "lighttpd and formrelay stop on SIGTERM")
         rc, out = site.admin("status", "--json", user=account)
         t.ok(rc == 0 and '"pending":0' in out.replace(" ", ""),

@@ -94,6 +94,7 @@ def main():
                        if line.startswith("Uid:")][0]
             t.eq(int(uid), account[0], "formrelay runs as FORMRELAY_USER, "
                  "not root")
+        servers.wait_no_clients(port)
         t.eq(site.stop(web), 0, "lighttpd stops on SIGTERM")
         t.eq(site.stop(relay), 0, "formrelay (spawn-fcgi -n execs it) stops "
              "on SIGTERM, exit 0")
