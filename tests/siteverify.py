@@ -26,21 +26,25 @@ Control (never recorded):
         it {"success": false, "error-codes": ["timeout-or-duplicate"]}.
     POST /_control/status  {"status": 503}: answer every verification
         with that status and no JSON (the vendor is down); 200 restores.
+    POST /_control/hold  {"hold": true}: each verification is judged at
+        once (a token is used from then on, as at the vendor) but its
+        answer waits for a release; false stops holding new ones.
+    POST /_control/release  answers every held verification.
+    GET  /_control/held  {"held": n}: the verifications held now.
     GET  /_control/requests  the verifications received:
         [{"content_type", "secret", "response", "remoteip"}, ...]
 
-Python 3 standard library only.
+Python 3 standard library only (and tests/standin_server.py).
 """
 
-import argparse
 import json
 import os
-import signal
 import sys
 import threading
-import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import standin_server  # noqa: E402
 
 
 class State:
@@ -52,6 +56,8 @@ class State:
         self.status = 200
         self.requests = []
         self.accept_all = None
+        self.hold = False
+        self.holds = standin_server.Holds(self.lock)  # by request index
 
     def answer(self, form):
         """The JSON answer for one verification (under the lock)."""
@@ -79,12 +85,7 @@ class State:
         return out
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
+class Handler(standin_server.Handler):
     def reply(self, status, body, ctype="application/json"):
         data = body.encode()
         self.send_response(status)
@@ -102,6 +103,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control/requests":
             with st.lock:
                 self.reply(200, json.dumps(st.requests))
+        elif self.path == "/_control/held":
+            with st.lock:
+                self.reply(200, json.dumps({"held": len(st.holds.held)}))
         else:
             self.reply(404, "{}")
 
@@ -116,6 +120,14 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.status = json.loads(text)["status"]
             return self.reply(200, "{}")
+        if self.path == "/_control/hold":
+            with st.lock:
+                st.hold = bool(json.loads(text)["hold"])
+            return self.reply(200, "{}")
+        if self.path == "/_control/release":
+            with st.lock:
+                st.holds.release()
+            return self.reply(200, "{}")
         form = {k: v[0] for k, v in
                 urllib.parse.parse_qs(text, keep_blank_values=True).items()}
         with st.lock:
@@ -128,45 +140,22 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(st.status, "upstream unavailable",
                                   "text/plain")
             answer = st.answer(form)
+            if st.hold:
+                st.holds.wait(len(st.requests) - 1)
         self.reply(200, json.dumps(answer))
 
 
-def watch_parent(server, parent, deadline):
-    while True:
-        time.sleep(0.2)
-        if os.getppid() != parent or time.monotonic() > deadline:
-            server.shutdown()
-            return
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port-file", required=True)
+    ap = standin_server.arguments(__doc__.split("\n")[0])
     ap.add_argument("--secret", required=True)
-    ap.add_argument("--max-lifetime", type=float, default=3600.0)
     ap.add_argument("--accept-all", metavar="HOSTNAME",
                     help="every unknown token passes once, solved on "
                     "HOSTNAME (for bench/captcha.sh)")
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = standin_server.Server(("127.0.0.1", 0), Handler)
     server.state = State(args.secret)
     server.state.accept_all = args.accept_all
-    stop = lambda *_: threading.Thread(target=server.shutdown).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=watch_parent, daemon=True,
-                     args=(server, os.getppid(),
-                           time.monotonic() + args.max_lifetime)).start()
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % server.server_address[1])
-    os.rename(tmp, args.port_file)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    finally:
-        server.server_close()
-    return 0
+    return standin_server.serve(server, args)
 
 
 if __name__ == "__main__":

@@ -51,20 +51,20 @@ Answers: 2xx bodies default to {"success":true} (what the Segment-style
 tracking APIs, Customer.io's Data Pipelines among them, answer); error
 bodies default to {"error": "<reason phrase>"}.
 
-Python 3 standard library only.
+Python 3 standard library only (and tests/standin_server.py).
 """
 
-import argparse
 import base64
 import http
 import itertools
 import json
 import os
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import standin_server  # noqa: E402
 
 CONTROL = "/_control"
 MAX_BODY = 64 * 1024 * 1024  # refuse to buffer anything larger
@@ -75,23 +75,16 @@ class Script:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.released = threading.Condition(self.lock)
-        self.release_gen = 0  # held answers wait for it to change
-        self.held = set()     # indexes in requests of those held now
+        self.holds = standin_server.Holds(self.lock)  # by request index
         self.connection_ids = itertools.count(1)
         with self.lock:
             self.reset()
-
-    def release(self):
-        """Answer every held request (called with the lock held)."""
-        self.release_gen += 1
-        self.released.notify_all()
 
     def reset(self):
         self.requests = []
         self.messages = []
         self.set({})
-        self.release()
+        self.holds.release()
 
     def set(self, script):
         self.responses = []
@@ -159,16 +152,12 @@ def encode_body(status, body):
     return json.dumps(body).encode("utf-8")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(standin_server.Handler):
     server_version = "formrelay-standin/1"
 
     def setup(self):
         super().setup()
         self.connection_id = self.server.script.next_connection_id()
-
-    def log_message(self, format, *args):  # noqa: A002 (stdlib name)
-        pass  # quiet: tests read stdout
 
     def log_error(self, format, *args):  # noqa: A002
         sys.stderr.write("standin: " + (format % args) + "\n")
@@ -247,11 +236,7 @@ class Handler(BaseHTTPRequestHandler):
                 script.messages.extend(events)
             delay = answer.get("delay_ms", script.delay_ms)
             if answer.get("hold"):
-                gen, index = script.release_gen, len(script.requests) - 1
-                script.held.add(index)
-                while script.release_gen == gen:
-                    script.released.wait()
-                script.held.discard(index)
+                script.holds.wait(len(script.requests) - 1)
         if delay:
             time.sleep(delay / 1000.0)
         self.reply(status, answer.get("body"), answer.get("headers"))
@@ -273,12 +258,12 @@ class Handler(BaseHTTPRequestHandler):
             self.set_script(raw)
         elif self.command == "POST" and what == "/release":
             with script.lock:
-                script.release()
+                script.holds.release()
             self.reply(200, {"ok": True})
         elif self.command == "GET" and what == "/held":
             with script.lock:
-                self.reply(200, {"held": len(script.held),
-                                 "requests": sorted(script.held)})
+                self.reply(200, {"held": len(script.holds.held),
+                                 "requests": sorted(script.holds.held)})
         else:
             self.reply(404, {"error": "no control endpoint %s %s"
                              % (self.command, self.path)})
@@ -296,50 +281,11 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"ok": True})
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # load tests open many connections at once
-
-
-def write_port_file(path, port):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fp:
-        fp.write("%d\n" % port)
-        fp.flush()
-        os.fsync(fp.fileno())
-    os.replace(tmp, path)
-
-
-def watch_parent(server, parent, deadline):
-    """Stop when the parent is gone (reparented) or the lifetime is over."""
-    while True:
-        time.sleep(0.2)
-        if os.getppid() != parent or time.monotonic() > deadline:
-            server.shutdown()
-            return
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--max-lifetime", type=float, default=3600.0,
-                    help="exit after this many seconds (default 3600)")
-    args = ap.parse_args()
-
-    server = Server(("127.0.0.1", 0), Handler)
+    args = standin_server.arguments(__doc__.split("\n")[0]).parse_args()
+    server = standin_server.Server(("127.0.0.1", 0), Handler)
     server.script = Script()
-    stop = lambda *_: threading.Thread(target=server.shutdown).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=watch_parent, daemon=True,
-                     args=(server, os.getppid(),
-                           time.monotonic() + args.max_lifetime)).start()
-    write_port_file(args.port_file, server.server_address[1])
-    try:
-        server.serve_forever(poll_interval=0.1)
-    finally:
-        server.server_close()
-    return 0
+    return standin_server.serve(server, args)
 
 
 if __name__ == "__main__":

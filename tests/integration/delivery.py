@@ -60,19 +60,12 @@ def running(pid):
 
 
 def fastcgi_pids(env):
-    out = subprocess.run(["pgrep", "-P", str(env.relay.proc.pid)],
-                         capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    return env.relay.fastcgi_pids()
 
 
 def deliver_pids(env):
     """The formrelay-deliver processes started by the FastCGI processes."""
-    pids = []
-    for parent in fastcgi_pids(env):
-        out = subprocess.run(["pgrep", "-P", str(parent)],
-                             capture_output=True, text=True).stdout
-        pids += [int(p) for p in out.split()]
-    return pids
+    return env.relay.deliver_pids()
 
 
 def maps_libcurl(pid):

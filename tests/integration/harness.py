@@ -354,6 +354,22 @@ fastcgi.server = ("/formrelay" => ((
         rc, out = self.admin("status", "--json")
         return json.loads(out) if rc in (0, 3, 5) else None
 
+    def fastcgi_pids(self):
+        """The FastCGI processes lighttpd started."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def deliver_pids(self):
+        """The formrelay-deliver processes the FastCGI processes
+        started."""
+        pids = []
+        for parent in self.fastcgi_pids():
+            out = subprocess.run(["pgrep", "-P", str(parent)],
+                                 capture_output=True, text=True).stdout
+            pids += [int(p) for p in out.split()]
+        return pids
+
 
 def basic_auth(key):
     return "Basic " + base64.b64encode((key + ":").encode()).decode()
