@@ -23,6 +23,14 @@
  * error), which holds the submission and asks again with back-off until
  * the token's lifetime (captcha_retry_for) has passed, then forwards it
  * (captcha_unreachable = open) or drops it (closed).
+ *
+ * Tokens are single use, so an answer lost (formrelay-deliver killed
+ * after the vendor answered and before the verdict was recorded, or a
+ * timeout after the vendor had read the request) would turn the next
+ * ask into "already used".  So each ask is recorded durably before it
+ * is sent (SPOOL_VERDICT_SENT); an "already used" answer to a token
+ * asked about before is no verdict on the visitor: captcha_unreachable
+ * decides, counted as captcha_unknown either way.
  */
 #ifndef FORMRELAY_CAPTCHA_H
 #define FORMRELAY_CAPTCHA_H
@@ -52,6 +60,8 @@ enum captcha_outcome {
 struct captcha_verdict {
 	enum captcha_outcome outcome;
 	enum spam_reason reason; /* with CAPTCHA_REFUSED */
+	int duplicate;    /* refused as already used (timeout-or-duplicate) */
+	int left;         /* the request may have reached the vendor */
 	char detail[160]; /* for the log: error-codes, score, hostname; never
 	                     the token or the secret */
 };

@@ -27,6 +27,9 @@ enum spam_reason {
 	SPAM_CAPTCHA_HOSTNAME,    /* solved on a site not in allowed_origins */
 	SPAM_CAPTCHA_UNREACHABLE, /* vendor unreachable, captcha_unreachable
 	                             = closed */
+	SPAM_CAPTCHA_UNKNOWN,     /* an earlier ask's answer was lost and the
+	                             vendor now calls the token used:
+	                             captcha_unreachable decides */
 	SPAM_REASONS
 };
 

@@ -53,7 +53,7 @@
 #include "util.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SPOOL_SCHEMA_VERSION 6
+#define SPOOL_SCHEMA_VERSION 7
 /* How long a write waits for another process's transaction. */
 #define SPOOL_BUSY_TIMEOUT_MS 5000
 /* How long de-duplication keys are remembered (at least the 24 h a
@@ -442,9 +442,13 @@ int spool_expire(struct spool *sp, int64_t now, int64_t max_age_ms,
  * lease_ms, so that one deliverer asks the vendor at a time), asks the
  * vendor, and settles each: SPOOL_VERDICT_PASS makes its events due now;
  * SPOOL_VERDICT_DROP deletes them (spam: never forwarded);
- * SPOOL_VERDICT_RETRY asks again at retry_ms (vendor unreachable).
- * Pass and drop commit durably: a verdict undone by a power cut would be
- * asked again, and vendors answer "already used" the second time.
+ * SPOOL_VERDICT_RETRY asks again at retry_ms (vendor unreachable),
+ * keeping it->sent as the item's sent; SPOOL_VERDICT_SENT records, before
+ * the vendor is asked, that a request carrying the token may reach it.
+ * Pass, drop and sent commit durably: a verdict undone by a power cut
+ * would be asked again, and vendors answer "already used" the second
+ * time; sent is how the next deliverer knows such an answer is no
+ * verdict on the visitor.
  * Events dead-lettered meanwhile (max_age) are left alone.
  */
 struct spool_verify_item {
@@ -453,6 +457,8 @@ struct spool_verify_item {
 	int64_t events;
 	int64_t created_ms;
 	int tries;   /* vendor attempts that failed before this one */
+	int sent;    /* an earlier request may have reached the vendor
+	                (its answer lost or no verdict) */
 	char *token; /* owned by the array */
 	char ip[64];
 };
@@ -460,7 +466,8 @@ struct spool_verify_item {
 enum spool_verdict {
 	SPOOL_VERDICT_PASS = 0,
 	SPOOL_VERDICT_DROP,
-	SPOOL_VERDICT_RETRY
+	SPOOL_VERDICT_RETRY,
+	SPOOL_VERDICT_SENT
 };
 
 /* Up to max due items into *out (the caller's: spool_verify_free);

@@ -18,9 +18,9 @@
 #include "upstream.h"
 #include "util.h"
 
-#define TAKE_MAX       16    /* tokens taken in one go */
-#define LEASE_MS       30000 /* while one deliverer asks the vendor */
-#define BACKOFF_MIN_MS 1000  /* then 2 s, 4 s, ... */
+#define TAKE_MAX       16   /* tokens settled in one round */
+#define LEASE_MARGIN   5000 /* a lease outlasts an ask by this much */
+#define BACKOFF_MIN_MS 1000 /* then 2 s, 4 s, ... */
 #define BACKOFF_MAX_MS 30000
 #define ANSWER_MAX     16384 /* bytes of the vendor's answer kept */
 #define TIMEOUT_MAX_MS 10000
@@ -76,6 +76,7 @@ verdict(struct captcha_verdict *v, enum captcha_outcome o, enum spam_reason r,
 
 	v->outcome = o;
 	v->reason = r;
+	v->duplicate = 0;
 	va_start(ap, fmt);
 	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
 	va_end(ap);
@@ -111,6 +112,16 @@ not_the_visitors(const char *codes)
 	return strstr(codes, "input-secret") != NULL ||
 	       strstr(codes, "internal-error") != NULL ||
 	       strstr(codes, "sitekey-secret-mismatch") != NULL;
+}
+
+/* "Already used": Turnstile's and reCAPTCHA's timeout-or-duplicate,
+ * hCaptcha's invalid-or-already-seen-response (and already-seen-response
+ * in its older documentation).  Also said of an expired token. */
+static int
+already_used(const char *codes)
+{
+	return strstr(codes, "timeout-or-duplicate") != NULL ||
+	       strstr(codes, "already-seen-response") != NULL;
 }
 
 static const char *
@@ -196,11 +207,10 @@ judge_object(const struct config *cfg, struct json_object *o,
 			        "vendor refused our request: %s", codes);
 			return;
 		}
-		{
-			verdict(v, CAPTCHA_REFUSED, SPAM_CAPTCHA_INVALID,
-			        "error-codes %s", codes[0] ? codes : "(none)");
-			return;
-		}
+		verdict(v, CAPTCHA_REFUSED, SPAM_CAPTCHA_INVALID,
+		        "error-codes %s", codes[0] ? codes : "(none)");
+		v->duplicate = already_used(codes);
+		return;
 	}
 	if (cfg->spam.captcha == CAPTCHA_RECAPTCHA &&
 	    !recaptcha_v3_ok(&cfg->spam, o, v))
@@ -320,11 +330,18 @@ on_answer(char *data, size_t size, size_t nmemb, void *arg)
 			               curl_easy_strerror(rc_));               \
 	} while (0)
 
+/* How long one ask may take: customerio.timeout_ms, at most 10 s. */
+static long
+ask_timeout_ms(const struct config *cfg)
+{
+	return cfg->timeout_ms < TIMEOUT_MAX_MS ? cfg->timeout_ms
+	                                        : TIMEOUT_MAX_MS;
+}
+
 static int
 captcha_setup(struct captcha *c, struct fr_error *err)
 {
-	long timeout = c->cfg->timeout_ms < TIMEOUT_MAX_MS ? c->cfg->timeout_ms
-	                                                   : TIMEOUT_MAX_MS;
+	long timeout = ask_timeout_ms(c->cfg);
 
 	c->headers = curl_slist_append(NULL, "Accept: application/json");
 	if (c->headers == NULL)
@@ -393,6 +410,7 @@ captcha_verify(struct captcha *c, const char *token, const char *ip,
 	long status = 0;
 	CURLcode rc;
 
+	v->left = 0;
 	if (captcha_request_body(secret ? secret : "", token, ip, &body,
 	                         &len) != FR_OK) {
 		verdict(v, CAPTCHA_UNREACHABLE, SPAM_REASONS, "out of memory");
@@ -410,8 +428,13 @@ captcha_verify(struct captcha *c, const char *token, const char *ip,
 	if (rc != CURLE_OK) {
 		verdict(v, CAPTCHA_UNREACHABLE, SPAM_REASONS, "%.150s",
 		        c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+		/* no connection: the token never left */
+		v->left = rc != CURLE_COULDNT_CONNECT &&
+		          rc != CURLE_COULDNT_RESOLVE_HOST &&
+		          rc != CURLE_COULDNT_RESOLVE_PROXY;
 		return;
 	}
+	v->left = 1;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	captcha_judge(c->cfg, (int)status, c->answer, c->answer_len, v);
 }
@@ -427,7 +450,7 @@ log_outcome(const struct spool_verify_item *it, const char *vendor,
 	logline_start(&l, v->outcome == CAPTCHA_PASS ? LOG_INFO : LOG_WARN);
 	logline_str(&l, "captcha", vendor);
 	logline_str(&l, "outcome", outcome);
-	if (v->outcome == CAPTCHA_REFUSED)
+	if (v->reason != SPAM_REASONS)
 		logline_str(&l, "spam", spam_reason_name(v->reason));
 	logline_int(&l, "first_event", it->first_event);
 	logline_int(&l, "events", it->events);
@@ -437,6 +460,24 @@ log_outcome(const struct spool_verify_item *it, const char *vendor,
 	logline_emit(&l);
 }
 
+/* captcha_unreachable decides: forwarded unverified, or dropped. */
+static int
+settle_by_policy(struct captcha *c, struct spool *sp,
+                 const struct spool_verify_item *it, int64_t now,
+                 struct captcha_verdict *v, size_t *released)
+{
+	const char *vendor = vendor_of(c->cfg->spam.captcha)->name;
+
+	if (c->cfg->spam.captcha_fail_open) {
+		log_outcome(it, vendor, "unverified_forwarded", v);
+		++*released;
+		return spool_verify_settle(sp, it, SPOOL_VERDICT_PASS, now, 0);
+	}
+	v->outcome = CAPTCHA_REFUSED;
+	log_outcome(it, vendor, "refused", v);
+	return spool_verify_settle(sp, it, SPOOL_VERDICT_DROP, now, 0);
+}
+
 /* An unreachable vendor: again later, or captcha_unreachable decides. */
 static int
 settle_unreachable(struct captcha *c, struct spool *sp,
@@ -444,26 +485,41 @@ settle_unreachable(struct captcha *c, struct spool *sp,
                    struct captcha_verdict *v, size_t *released)
 {
 	const struct antispam_config *as = &c->cfg->spam;
-	const char *vendor = vendor_of(as->captcha)->name;
 	int64_t backoff = BACKOFF_MIN_MS << (it->tries < 5 ? it->tries : 5);
+	struct spool_verify_item again = *it;
 
 	if (now < it->created_ms + captcha_retry_for_ms(as)) {
-		log_outcome(it, vendor, "retry", v);
-		return spool_verify_settle(sp, it, SPOOL_VERDICT_RETRY, now,
+		log_outcome(it, vendor_of(as->captcha)->name, "retry", v);
+		/* asked and not judged: the vendor may have used the token */
+		again.sent = it->sent || v->left;
+		return spool_verify_settle(sp, &again, SPOOL_VERDICT_RETRY, now,
 		                           now + (backoff < BACKOFF_MAX_MS
 		                                          ? backoff
 		                                          : BACKOFF_MAX_MS));
 	}
-	if (as->captcha_fail_open) {
-		log_outcome(it, vendor, "unverified_forwarded", v);
-		++*released;
-		return spool_verify_settle(sp, it, SPOOL_VERDICT_PASS, now, 0);
+	if (!as->captcha_fail_open) {
+		v->reason = SPAM_CAPTCHA_UNREACHABLE;
+		metrics_spam(SPAM_CAPTCHA_UNREACHABLE);
 	}
-	v->outcome = CAPTCHA_REFUSED;
-	v->reason = SPAM_CAPTCHA_UNREACHABLE;
-	log_outcome(it, vendor, "refused", v);
-	metrics_spam(SPAM_CAPTCHA_UNREACHABLE);
-	return spool_verify_settle(sp, it, SPOOL_VERDICT_DROP, now, 0);
+	return settle_by_policy(c, sp, it, now, v, released);
+}
+
+/*
+ * "Already used" for a token asked about before whose answer was lost
+ * (or was no verdict): the vendor may have used it on that ask, so this
+ * says nothing of the visitor.  captcha_unreachable decides; counted as
+ * captcha_unknown whichever way it goes.
+ */
+static int
+settle_unknown(struct captcha *c, struct spool *sp,
+               const struct spool_verify_item *it, int64_t now,
+               struct captcha_verdict *v, size_t *released)
+{
+	v->reason = SPAM_CAPTCHA_UNKNOWN;
+	snprintf(v->detail, sizeof(v->detail),
+	         "an earlier ask's answer was lost; now: already used");
+	metrics_spam(SPAM_CAPTCHA_UNKNOWN);
+	return settle_by_policy(c, sp, it, now, v, released);
 }
 
 static int
@@ -478,9 +534,15 @@ settle_one(struct captcha *c, struct spool *sp,
 		++*released;
 		return spool_verify_settle(sp, it, SPOOL_VERDICT_PASS, now, 0);
 	}
+	/* durably before the token leaves: see settle_unknown */
+	if (spool_verify_settle(sp, it, SPOOL_VERDICT_SENT, now, 0) != FR_OK)
+		return FR_ESTORE;
 	captcha_verify(c, it->token, it->ip, &v);
+	now = now_ms();
 	if (v.outcome == CAPTCHA_UNREACHABLE)
 		return settle_unreachable(c, sp, it, now, &v, released);
+	if (v.outcome == CAPTCHA_REFUSED && v.duplicate && it->sent)
+		return settle_unknown(c, sp, it, now, &v, released);
 	log_outcome(it, vendor, v.outcome == CAPTCHA_PASS ? "pass" : "refused",
 	            &v);
 	if (v.outcome == CAPTCHA_PASS) {
@@ -491,18 +553,25 @@ settle_one(struct captcha *c, struct spool *sp,
 	return spool_verify_settle(sp, it, SPOOL_VERDICT_DROP, now, 0);
 }
 
+/* One token at a time, each leased for one ask: a deliverer killed
+ * mid-ask holds up only that token, and only for one lease. */
 int
 captcha_settle_due(struct captcha *c, struct spool *sp, int64_t now,
                    size_t *released)
 {
-	struct spool_verify_item *items = NULL;
-	size_t i, n = 0;
-	int rc;
+	struct spool_verify_item *item = NULL;
+	int64_t lease = ask_timeout_ms(c->cfg) + LEASE_MARGIN;
+	size_t i, n = 1;
+	int rc = FR_OK;
 
 	*released = 0;
-	rc = spool_verify_take(sp, now, LEASE_MS, TAKE_MAX, &items, &n);
-	for (i = 0; rc == FR_OK && i < n; i++)
-		rc = settle_one(c, sp, &items[i], now_ms(), released);
-	spool_verify_free(items, n);
+	for (i = 0; rc == FR_OK && n == 1 && i < TAKE_MAX; i++) {
+		rc = spool_verify_take(sp, now, lease, 1, &item, &n);
+		if (rc == FR_OK && n == 1)
+			rc = settle_one(c, sp, item, now_ms(), released);
+		spool_verify_free(item, n);
+		item = NULL;
+		now = now_ms();
+	}
 	return rc;
 }

@@ -267,7 +267,8 @@ render_spam(char *buf, size_t size, size_t *len)
 
 	emit(buf, size, len,
 	     "# HELP formrelay_spam_total Submissions refused or not "
-	     "forwarded as spam, by reason.\n"
+	     "forwarded as spam, by reason (captcha_unknown: a CAPTCHA "
+	     "whose verdict was lost, as captcha_unreachable decides).\n"
 	     "# TYPE formrelay_spam_total counter\n");
 	for (r = 0; r < SPAM_REASONS; r++)
 		emit(buf, size, len,

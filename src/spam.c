@@ -19,6 +19,7 @@ static const char *const reason_names[SPAM_REASONS] = {
         [SPAM_CAPTCHA_ACTION] = "captcha_action",
         [SPAM_CAPTCHA_HOSTNAME] = "captcha_hostname",
         [SPAM_CAPTCHA_UNREACHABLE] = "captcha_unreachable",
+        [SPAM_CAPTCHA_UNKNOWN] = "captcha_unknown",
 };
 
 const char *

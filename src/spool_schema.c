@@ -70,6 +70,12 @@
  * `formrelay list` and `show` print exactly what would have been sent.
  * A table of its own: the queue's state CHECK cannot take a new state
  * without rebuilding events, and previews are never claimed.
+ *
+ * 6 -> 7: verify.sent.  Set (durably) before formrelay-deliver asks the
+ * vendor about a token: tokens are single use, so a deliverer that died
+ * after asking and before recording the answer leaves a token the
+ * vendor now calls a duplicate; sent says that answer is no verdict on
+ * the visitor (captcha.c: captcha_unknown).
  */
 static const char *const schema_steps[] = {
         /* 0 -> 1 */
@@ -168,6 +174,8 @@ static const char *const schema_steps[] = {
         " previewed_ms INTEGER NOT NULL,"
         " body TEXT NOT NULL);"
         "CREATE INDEX previews_age ON previews (previewed_ms);",
+        /* 6 -> 7 */
+        "ALTER TABLE verify ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -209,11 +217,12 @@ const char *const spool_stmt_sql[ST_COUNT] = {
                              " token, ip, created_ms, due_ms)"
                              " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         [ST_VERIFY_DUE] = "SELECT id, first_event, events, token, ip,"
-                          " created_ms, tries FROM verify"
+                          " created_ms, tries, sent FROM verify"
                           " WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
         [ST_VERIFY_LEASE] = "UPDATE verify SET due_ms = ?2 WHERE id = ?1",
         [ST_VERIFY_RETRY] = "UPDATE verify SET due_ms = ?2,"
-                            " tries = tries + 1 WHERE id = ?1",
+                            " tries = tries + 1, sent = ?3 WHERE id = ?1",
+        [ST_VERIFY_SENT] = "UPDATE verify SET sent = 1 WHERE id = ?1",
         [ST_VERIFY_DONE] = "DELETE FROM verify WHERE id = ?1",
         [ST_VERIFY_RELEASE] = "UPDATE events SET due_ms = ?3 WHERE id >= ?1"
                               " AND id < ?1 + ?2 AND state = 'pending'",

@@ -39,6 +39,7 @@ read_item(sqlite3_stmt *q, struct spool_verify_item *it)
 	it->events = sqlite3_column_int64(q, 2);
 	it->created_ms = sqlite3_column_int64(q, 5);
 	it->tries = sqlite3_column_int(q, 6);
+	it->sent = sqlite3_column_int(q, 7) != 0;
 	strlcopy(it->ip, ip ? ip : "", sizeof(it->ip));
 	it->token = xstrdup(token ? token : "");
 	return it->token != NULL ? SQLITE_OK : SQLITE_NOMEM;
@@ -65,16 +66,21 @@ select_due(struct spool *sp, int64_t now, size_t max,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Statement id with ?1 = a and, when it has them, ?2 = b, ?3 = c. */
 static int
-exec_id_time(struct spool *sp, enum stmt_id id, int64_t a, int64_t b)
+exec_id_time(struct spool *sp, enum stmt_id id, int64_t a, int64_t b, int64_t c)
 {
-	int rc;
+	int rc, n;
 	sqlite3_stmt *st = spool_stmt(sp, id, &rc);
 
 	if (st == NULL)
 		return rc;
+	n = sqlite3_bind_parameter_count(st);
 	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
+	if (n >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	if (n >= 3)
+		sqlite3_bind_int64(st, 3, c);
 	return spool_step_done(st);
 }
 
@@ -104,7 +110,7 @@ spool_sqlite_verify_take(struct spool *sp, int64_t now, int64_t lease_ms,
 		rc = select_due(sp, now, max, items, &n);
 	for (i = 0; rc == SQLITE_OK && i < n; i++)
 		rc = exec_id_time(sp, ST_VERIFY_LEASE, items[i].id,
-		                  now + lease_ms);
+		                  now + lease_ms, 0);
 	if (spool_tx_end(sp, rc, "take CAPTCHA tokens from", NULL) != FR_OK) {
 		spool_verify_free(items, n);
 		return FR_ESTORE;
@@ -135,14 +141,18 @@ spool_sqlite_verify_settle(struct spool *sp, const struct spool_verify_item *it,
                            enum spool_verdict v, int64_t now, int64_t retry_ms)
 {
 	/* A verdict undone by a power cut would be asked again, and the
-	 * vendor says "already used" the second time: settle durably. */
+	 * vendor says "already used" the second time: settle durably, and
+	 * record durably that a token is about to be sent. */
 	int rc = spool_tx_begin(sp, v == SPOOL_VERDICT_RETRY ? BOOKKEEPING
 	                                                     : DURABLE);
 
-	if (v == SPOOL_VERDICT_RETRY) {
+	if (v == SPOOL_VERDICT_RETRY || v == SPOOL_VERDICT_SENT) {
 		if (rc == SQLITE_OK)
-			rc = exec_id_time(sp, ST_VERIFY_RETRY, it->id,
-			                  retry_ms);
+			rc = exec_id_time(sp,
+			                  v == SPOOL_VERDICT_SENT
+			                          ? ST_VERIFY_SENT
+			                          : ST_VERIFY_RETRY,
+			                  it->id, retry_ms, it->sent);
 		return spool_tx_end(sp, rc, "settle a CAPTCHA in", NULL);
 	}
 	if (rc == SQLITE_OK)
@@ -151,6 +161,6 @@ spool_sqlite_verify_settle(struct spool *sp, const struct spool_verify_item *it,
 		                                           : ST_VERIFY_DROP,
 		                   now);
 	if (rc == SQLITE_OK)
-		rc = exec_id_time(sp, ST_VERIFY_DONE, it->id, 0);
+		rc = exec_id_time(sp, ST_VERIFY_DONE, it->id, 0, 0);
 	return spool_tx_end(sp, rc, "settle a CAPTCHA in", NULL);
 }

@@ -6,6 +6,8 @@ import base64
 import json
 import os
 import re
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -173,6 +175,15 @@ class Siteverify:
     def requests(self):
         return self.control("requests")
 
+    def hold(self, on):
+        self.control("hold", {"hold": on})
+
+    def release(self):
+        self.control("release", {})
+
+    def held(self):
+        return self.control("held")["held"]
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
@@ -189,14 +200,16 @@ def secret_file(tmp, name, value):
     return path
 
 
-def captcha_env(t, sv, tmp, webhooks=True, dry_run=False, **antispam):
+def captcha_env(t, sv, tmp, webhooks=True, dry_run=False, customerio=None,
+                **antispam):
     conf = {"captcha": "turnstile",
             "captcha_secret_file": secret_file(tmp, "captcha_secret", SECRET),
             "captcha_verify_url": sv.url}
     conf.update(antispam)
     hook = {"platform": "standard",
             "secret_file": secret_file(tmp, "hook_secret", WHSEC)}
-    extra = {"antispam": conf, "http": {"allowed_origins": ORIGIN}}
+    extra = {"antispam": conf, "http": {"allowed_origins": ORIGIN},
+             "customerio": customerio or {}}
     if not webhooks:
         return Env(t, conf_extra=extra, dry_run=dry_run)
     extra["webhook.emb"] = hook
@@ -327,6 +340,84 @@ def check_unreachable(t, sv, tmp):
     sv.status(200)
 
 
+def verify_rows(env):
+    """The spool's held tokens: [(first_event, sent), ...]."""
+    db = sqlite3.connect("file:%s?mode=ro" % env.relay.spool, uri=True)
+    try:
+        return db.execute("SELECT first_event, sent FROM verify").fetchall()
+    finally:
+        db.close()
+
+
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def check_killed_mid_verify(t, sv, tmp, policy):
+    """formrelay-deliver SIGKILLed after the vendor judged (and used) the
+    token, before the verdict was recorded: the next ask is told
+    "already used", which is no verdict on the visitor."""
+    token = "tok-kill-" + policy
+    sv.tokens({token: {"hostname": "www.example.com"}})
+    sv.hold(True)
+    # an ask may take 4 s: formrelay-deliver is killed well within it
+    env = captcha_env(t, sv, tmp, webhooks=False,
+                      customerio={"timeout_ms": "4000"},
+                      captcha_unreachable=policy)
+    try:
+        r = post_token(env, "k-" + policy, token)
+        t.eq(r.status, 202, "%s: the submission is acknowledged 202" % policy)
+        mid = r.json()["id"]
+        wait_until(lambda: sv.held() == 1, 20, "the ask to be held")
+        sv.hold(False)
+        pids = env.relay.deliver_pids()
+        t.eq(len(pids), 1, "one formrelay-deliver")
+        t.eq([sent for _, sent in verify_rows(env)], [1],
+             "before the ask, its sending was recorded in the spool")
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: all(gone(p) for p in pids), 20, "the kill")
+        sv.release()  # the vendor's answer goes nowhere; the token is used
+        t.eq([q["response"] for q in sv.requests()].count(token), 1,
+             "the vendor was asked once before the kill")
+        t.eq((env.relay.status() or {}).get("pending"), 1,
+             "the held submission is still in the spool after the kill")
+        wait_until(lambda: spam_count(env, "captcha_unknown") == 1, 60,
+                   "the restarted formrelay-deliver to ask again")
+        t.eq([q["response"] for q in sv.requests()].count(token), 2,
+             "the restarted formrelay-deliver asked again")
+        log = env.relay.log()
+        if policy == "open":
+            msgs = wait_until(lambda: env.standin.messages(), 20,
+                              "the delivery")
+            t.eq([(m["userId"], m["messageId"]) for m in msgs],
+                 [("k-open", mid)],
+                 "open: \"already used\" after a lost answer forwards it "
+                 "once, under its original messageId")
+            t.ok("outcome=unverified_forwarded spam=captcha_unknown" in log,
+                 "and logs it as unverified (captcha_unknown)")
+        else:
+            wait_until(lambda: verify_rows(env) == [], 20, "the verdict")
+            t.eq(env.standin.messages(), [], "closed: it is not forwarded")
+            t.ok("outcome=refused spam=captcha_unknown" in log,
+                 "and is logged as refused (captcha_unknown)")
+        t.eq(spam_count(env, "captcha_invalid"), 0,
+             "it is not counted as an invalid token")
+        t.eq(verify_rows(env), [], "the token is gone from the spool")
+        st = env.relay.status() or {}
+        t.eq((st.get("pending"), st.get("inflight")), (0, 0),
+             "nothing left in the spool")
+        t.ok(token not in log, "no token in the log")
+    finally:
+        sv.hold(False)
+        sv.release()
+        env.close()
+
+
 def check_recaptcha_v3(t, sv, tmp):
     sv.tokens({"v3-good": {"hostname": "www.example.com", "score": 0.9,
                            "action": "signup"},
@@ -382,6 +473,8 @@ def check_captcha(t):
     try:
         check_turnstile(t, sv, tmp)
         check_unreachable(t, sv, tmp)
+        check_killed_mid_verify(t, sv, tmp, "open")
+        check_killed_mid_verify(t, sv, tmp, "closed")
         check_recaptcha_v3(t, sv, tmp)
         check_dry_run(t, sv, tmp)
     finally:

@@ -59,6 +59,14 @@ test_turnstile(void)
 	is_int(v.reason, SPAM_CAPTCHA_INVALID,
 	       "timeout-or-duplicate (reused "
 	       "or expired): captcha_invalid");
+	is_int(v.duplicate, 1, "and said to be already used");
+	v = judge(200, "{\"success\":false,\"error-codes\":"
+	               "[\"invalid-input-response\"]}");
+	is_int(v.duplicate, 0, "invalid-input-response is not 'already used'");
+	v = judge(200, "{\"success\":false,\"error-codes\":"
+	               "[\"invalid-or-already-seen-response\"]}");
+	ok(v.reason == SPAM_CAPTCHA_INVALID && v.duplicate,
+	   "hCaptcha's invalid-or-already-seen-response: already used");
 	v = judge(200, "{\"success\":true,\"hostname\":\"evil.example\"}");
 	ok(v.outcome == CAPTCHA_REFUSED && v.reason == SPAM_CAPTCHA_HOSTNAME,
 	   "another hostname: captcha_hostname");

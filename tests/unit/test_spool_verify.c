@@ -156,7 +156,27 @@ test_hold(void)
 	is_int(n, 0, "a retried token waits for its time");
 	spool_verify_free(it, n);
 	spool_verify_take(sp, 70000, 60000, 10, &it, &n);
-	ok(n == 1 && it[0].tries == 1, "then comes back, one try counted");
+	ok(n == 1 && it[0].tries == 1 && it[0].sent == 0,
+	   "then comes back, one try counted, never sent");
+	if (n == 1) {
+		is_int(spool_verify_settle(sp, &it[0], SPOOL_VERDICT_SENT,
+		                           70000, 0),
+		       FR_OK, "sent recorded");
+		it[0].sent = 0; /* the ask never connected */
+		spool_verify_settle(sp, &it[0], SPOOL_VERDICT_RETRY, 70000,
+		                    70000);
+	}
+	spool_verify_free(it, n);
+	spool_verify_take(sp, 70000, 60000, 10, &it, &n);
+	ok(n == 1 && it[0].sent == 0 && it[0].tries == 2,
+	   "a retry after an ask that never left keeps sent unset");
+	if (n == 1)
+		spool_verify_settle(sp, &it[0], SPOOL_VERDICT_SENT, 70000, 0);
+	spool_verify_free(it, n);
+	spool_verify_take(sp, 70000 + 60000, 60000, 10, &it, &n);
+	ok(n == 1 && it[0].sent == 1,
+	   "a token sent by a deliverer that died is taken again marked "
+	   "sent");
 	if (n == 1)
 		is_int(spool_verify_settle(sp, &it[0], SPOOL_VERDICT_DROP,
 		                           71000, 0),
