@@ -3,7 +3,6 @@ stand-in Customer.io received, waiting for the spool to drain, and the
 FastCGI and delivery processes of a relay."""
 
 import os
-import subprocess
 import sys
 import threading
 
