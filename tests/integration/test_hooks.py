@@ -303,7 +303,13 @@ def check_wrong_platform(t, env, signer):
          "wrong_payload")
     t.ok("not a Tally webhook" in r.json().get("message", ""),
          "... the message names the route's platform", r.body)
-    return ["wrong-platform-1"]
+    call = json.dumps({"type": "identify", "userId": "wrong-platform-2",
+                       "traits": {"email": "wp2@x.example"}})
+    r = post(env, "tally", call, signed_headers(signer, "tally", call))
+    t.eq((r.status, r.json().get("error")), (422, "wrong_payload"),
+         "Tally route, a Pipelines identify signed with its secret: 422 "
+         "wrong_payload")
+    return ["wrong-platform-1", "wrong-platform-2"]
 
 
 def check_hmac(t, env):
