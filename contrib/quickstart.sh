@@ -16,7 +16,7 @@ mode=${1:-demo}
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 libcurl4-openssl-dev libjson-c-dev libsqlite3-dev nettle-dev lighttpd
-liburiparser-dev libpq-dev python3 curl sqlite3"
+liburiparser-dev libpq-dev libc-ares-dev python3 curl sqlite3"
 # What `make check` drives for real on top of the demo's needs, so that no
 # test skips: Chromium and Node (npm fetches playwright-core) for the demo
 # page; Apache with mod_fcgid, nginx and spawn-fcgi for the setups in

@@ -124,7 +124,11 @@ struct antispam_config {
 	int disposable_domains;        /* refuse disposable-mail domains */
 	char *disposable_domains_file; /* default: the list installed */
 	int junk_drop; /* junk = drop: answer 2xx, store nothing; else 422 */
-	int64_t double_submit_ms; /* double_submit_window; 0: off (5s) */
+	int64_t double_submit_ms;    /* double_submit_window; 0: off (5s) */
+	int mx_check;                /* formrelay-deliver drops an email whose
+	                                domain has no MX, A or AAAA record */
+	int64_t mx_check_timeout_ms; /* a lookup at most (2s) */
+	struct config_list mx_check_servers; /* none: /etc/resolv.conf */
 };
 
 /* The lines where some keys were set (0: not in the file), for the

@@ -30,6 +30,8 @@ enum spam_reason {
 	SPAM_CAPTCHA_UNKNOWN,     /* an earlier ask's answer was lost and the
 	                             vendor now calls the token used:
 	                             captcha_unreachable decides */
+	SPAM_EMAIL_DOMAIN,        /* the email's domain has no MX, A or AAAA
+	                             record (mx_check) */
 	SPAM_REASONS
 };
 

@@ -66,6 +66,7 @@ config_defaults(struct config *cfg)
 	cfg->spam.double_submit_ms = 5000;
 	cfg->spam.recaptcha_min_score = 0.5;
 	cfg->spam.captcha_fail_open = 1;
+	cfg->spam.mx_check_timeout_ms = 2000;
 	cfg->region = xstrdup("us");
 	cfg->api_base = xstrdup(API_BASE_US);
 	cfg->event = xstrdup("");
@@ -124,6 +125,7 @@ config_free(struct config *cfg)
 	}
 	config_list_clear(&cfg->drop);
 	free(cfg->spam.disposable_domains_file);
+	config_list_clear(&cfg->spam.mx_check_servers);
 	cw_free(cfg);
 	free(cfg->spam.captcha_secret_file);
 	free_secret(cfg->spam.captcha_secret);

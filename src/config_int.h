@@ -45,6 +45,7 @@ int cv_check_http_url(const char *s, int base_only, const char **why);
 int cv_check_redirect_prefix(const char *s, const char **why);
 int cv_check_origin(const char *s, const char **why);
 int cv_check_address(const char *s, const char **why);
+int cv_check_nameserver(const char *s, const char **why);
 int cv_check_secret_chars(const char *s, const char **why);
 
 /* Decimal digits only, at most max.  0 or -1. */

@@ -602,6 +602,10 @@ print_antispam(FILE *fp, const struct config *cfg)
 	else
 		print_duration(fp, "antispam.double_submit_window",
 		               as->double_submit_ms);
+	print_str(fp, "antispam.mx_check", as->mx_check ? "yes" : "no");
+	print_duration(fp, "antispam.mx_check_timeout",
+	               as->mx_check_timeout_ms);
+	print_list(fp, "antispam.mx_check_servers", &as->mx_check_servers);
 }
 
 /* The URL without its password (a libpq URI may hold one). */

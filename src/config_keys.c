@@ -366,6 +366,16 @@ item_redirect(struct ini *st, const struct key_def *def, const char *item,
 }
 
 static int
+item_nameserver(struct ini *st, const struct key_def *def, const char *item,
+                char **out)
+{
+	const char *why = NULL;
+	int rc = cv_check_nameserver(item, &why);
+
+	return item_checked(st, def, item, out, rc, why);
+}
+
+static int
 item_address(struct ini *st, const struct key_def *def, const char *item,
              char **out)
 {
@@ -427,6 +437,11 @@ const struct key_def config_keys[] = {
         {SEC_ANTISPAM, "junk", set_junk, NULL, F(spam.junk_drop)},
         {SEC_ANTISPAM, "double_submit_window", set_window, NULL,
          F(spam.double_submit_ms)},
+        {SEC_ANTISPAM, "mx_check", set_bool, NULL, F(spam.mx_check)},
+        {SEC_ANTISPAM, "mx_check_timeout", set_duration, NULL,
+         F(spam.mx_check_timeout_ms)},
+        {SEC_ANTISPAM, "mx_check_servers", NULL, item_nameserver,
+         F(spam.mx_check_servers)},
         {SEC_LOG, "level", set_log_level, NULL, 0},
         {SEC_LOG, "show_emails", set_bool, NULL, F(log_emails)},
 };

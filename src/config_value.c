@@ -331,6 +331,49 @@ cv_check_address(const char *s, const char **why)
 	return 0;
 }
 
+/* A nameserver: "192.0.2.1", "192.0.2.1:5353", "2001:db8::1" or
+ * "[2001:db8::1]:5353" (c-ares's server list syntax, one item). */
+int
+cv_check_nameserver(const char *s, const char **why)
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	const char *host = s, *port = NULL, *end;
+	size_t len;
+	uint64_t n;
+
+	*why = "expected an IP address with an optional :port, such as "
+	       "127.0.0.1:5353 or [::1]:53";
+	if (s[0] == '[') {
+		host = s + 1;
+		end = strchr(host, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return -1;
+		len = (size_t)(end - host);
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else if (strchr(s, ':') != strrchr(s, ':')) {
+		len = strlen(s); /* a bare IPv6 address */
+	} else {
+		end = strchr(s, ':');
+		len = end ? (size_t)(end - s) : strlen(s);
+		port = end ? end + 1 : NULL;
+	}
+	if (len == 0 || len >= sizeof(addr))
+		return -1;
+	memcpy(addr, host, len);
+	addr[len] = '\0';
+	if (inet_pton(s[0] == '[' || port == NULL ? AF_INET6 : AF_INET, addr,
+	              bin) != 1 &&
+	    inet_pton(AF_INET, addr, bin) != 1)
+		return -1;
+	if (port == NULL)
+		return 0;
+	if (parse_digits(port, &n, &end) < 0 || *end != '\0' || n == 0 ||
+	    n > 65535 || end - port > 5)
+		return -1;
+	return 0;
+}
+
 /* Keys travel as the user name of HTTP Basic auth, where ':' ends the
  * user name (RFC 7617, 2) and control characters are not allowed. */
 int

@@ -31,6 +31,7 @@
 #include "preflight.h"
 #include "spool.h"
 #include "captcha.h"
+#include "mailhost.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -46,6 +47,7 @@ struct deliverer {
 	struct spool *sp;
 	struct upstream *up;
 	struct captcha *captcha; /* held submissions' tokens */
+	struct mailhost *mx;     /* mx_check on: emails' domains */
 	int64_t hold_until;      /* no claims before this (after a RETRY) */
 	int64_t next_expire;     /* spool_expire again at this time */
 	int64_t pause_logged;    /* when the pause was last logged */
@@ -109,6 +111,8 @@ deliverer_new(const struct config *cfg, const char *owner,
 		rc = upstream_new(cfg, &d->up, err);
 	if (rc == FR_OK)
 		rc = captcha_new(cfg, &d->captcha, err);
+	if (rc == FR_OK && cfg->spam.mx_check)
+		rc = mailhost_new(cfg, &d->mx, err);
 	if (rc != FR_OK) {
 		deliverer_free(d);
 		return rc;
@@ -128,6 +132,7 @@ deliverer_free(struct deliverer *d)
 	}
 	upstream_free(d->up);
 	captcha_free(d->captcha);
+	mailhost_free(d->mx);
 	free(d->owner);
 	free(d);
 }
@@ -702,7 +707,7 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 	struct spool_batch b = {NULL, 0, 0, 0};
 	struct job j;
 	int64_t due = INT64_MAX;
-	size_t released = 0;
+	size_t released = 0, dropped = 0;
 
 	*more = 0;
 	if (recover_if_failed(d) != FR_OK)
@@ -722,6 +727,15 @@ deliver_round(struct deliverer *d, int64_t now, struct deliver_report *rep,
 		return FR_OK;
 	}
 	rep->claimed += b.count;
+	if (mailhost_filter_batch(d->mx, d->sp, &b, now, &dropped) != FR_OK) {
+		spool_batch_free(&b);
+		return FR_ESTORE;
+	}
+	if (b.count == 0) {
+		spool_batch_free(&b);
+		*more = 1;
+		return FR_OK;
+	}
 	run_batch(d, now, rep, &b, &j);
 	spool_batch_free(&b);
 	if (j.store_failed)

@@ -20,6 +20,7 @@ static const char *const reason_names[SPAM_REASONS] = {
         [SPAM_CAPTCHA_HOSTNAME] = "captcha_hostname",
         [SPAM_CAPTCHA_UNREACHABLE] = "captcha_unreachable",
         [SPAM_CAPTCHA_UNKNOWN] = "captcha_unknown",
+        [SPAM_EMAIL_DOMAIN] = "email_domain",
 };
 
 const char *

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -481,6 +482,91 @@ def check_captcha(t):
         sv.stop()
 
 
+ZONE = {"mail.test": {"MX": ["mx.mail.test"]},
+        "web.test": {"A": ["192.0.2.1"]},
+        "v6.test": {"AAAA": ["2001:db8::1"]},
+        "nullmx.test": {"MX": ["."]},
+        "empty.test": {},
+        "slow.test": "timeout",
+        "broken.test": "servfail"}
+
+
+class DnsStub:
+    """tests/dnsstub.py, a stand-in DNS server answering ZONE."""
+
+    def __init__(self, tmp):
+        zone = os.path.join(tmp, "zone.json")
+        with open(zone, "w") as f:
+            json.dump(ZONE, f)
+        port_file = os.path.join(tmp, "dns.port")
+        self.log = os.path.join(tmp, "dns.log")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SRCDIR, "tests", "dnsstub.py"),
+             "--port-file", port_file, "--zone", zone, "--log", self.log])
+        wait_until(lambda: os.path.exists(port_file), 10, "dnsstub")
+        with open(port_file) as f:
+            self.port = int(f.read())
+
+    def asked(self):
+        try:
+            with open(self.log) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def check_mx(t):
+    """mx_check: a domain that surely has no mail host is never
+    forwarded; a resolver that fails or is slow forwards (fail open)."""
+    tmp = tempfile.mkdtemp(prefix="formrelay-dns-")
+    dns = DnsStub(tmp)
+    env = Env(t, conf_extra={"antispam": {
+        "mx_check": "yes", "mx_check_timeout": "500ms",
+        "mx_check_servers": "127.0.0.1:%d" % dns.port}})
+    try:
+        ok_domains = ["mail.test", "web.test", "v6.test", "slow.test",
+                      "broken.test"]
+        dead = ["nullmx.test", "empty.test", "gone.test"]
+        for dom in ok_domains + dead:
+            r = env.relay.post_json({"entryId": "mx-" + dom,
+                                     "email": "someone@" + dom})
+            t.eq(r.status, 202, "someone@%s: 202 (checked after the "
+                 "reply)" % dom)
+        settled(env, "email_domain", 3)
+        msgs = wait_until(lambda: len(env.standin.messages()) >= 5 and
+                          env.standin.messages(), 30, "the deliveries")
+        t.eq(sorted(m["userId"] for m in msgs),
+             sorted("mx-" + d for d in ok_domains),
+             "MX, A only, AAAA only are forwarded, and so are a domain "
+             "whose lookup timed out or failed (SERVFAIL); null MX, "
+             "NODATA and NXDOMAIN are not")
+        t.eq(spam_count(env, "email_domain"), 3,
+             "formrelay_spam_total{reason=\"email_domain\"} 3")
+        st = env.relay.status() or {}
+        t.eq((st.get("pending"), st.get("inflight"), st.get("dead")),
+             (0, 0, 0), "the refused ones are gone from the spool")
+        log = env.relay.log()
+        t.ok(re.search(r"outcome=refused spam=email_domain .*email=s\*+@"
+                       r"gone\.test detail=\"the domain receives no mail",
+                       log) is not None,
+             "each is logged with the email masked", log[-2000:])
+        t.ok("someone@gone.test" not in log, "never the whole address")
+        env.relay.post_json({"entryId": "mx-again", "email": "x@gone.test"})
+        settled(env, "email_domain", 4)
+        t.eq(dns.asked().count("gone.test MX"), 1,
+             "the answer for a domain is cached (one question)")
+        t.eq(dns.asked().count("mail.test A"), 0,
+             "no A question once an MX answered")
+    finally:
+        env.close()
+        dns.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     t = Tap()
     env = Env(t, conf_extra={
@@ -494,6 +580,7 @@ def main():
         env.close()
     check_disposable_dropped(t)
     check_window_ends(t)
+    check_mx(t)
     check_captcha(t)
     t.done()
 

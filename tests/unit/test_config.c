@@ -255,6 +255,11 @@ test_full_file(void)
 	is_str(cfg.spam.disposable_domains_file, "/etc/formrelay/junk.txt",
 	       "antispam.disposable_domains_file");
 	is_int(cfg.spam.junk_drop, 1, "antispam.junk drop");
+	is_int(cfg.spam.mx_check, 1, "antispam.mx_check");
+	is_int(cfg.spam.mx_check_timeout_ms, 750, "antispam.mx_check_timeout");
+	ok(cfg.spam.mx_check_servers.count == 3 &&
+	           strcmp(cfg.spam.mx_check_servers.items[1], "[::1]:53") == 0,
+	   "antispam.mx_check_servers: three, IPv6 in brackets with a port");
 	out = printed(&cfg);
 	ok(out &&
 	           strstr(out, "fields.alias.first_name = fname, First Name, "
@@ -424,6 +429,17 @@ static const struct {
          "duration up to 1h, such as 5s, got '2h'"},
         {"[antispam]\njunk = hide\n",
          "t.conf:2: antispam.junk: expected reject or drop, got 'hide'"},
+        {"[antispam]\nmx_check_servers = 127.0.0.1:99999\n",
+         "t.conf:2: antispam.mx_check_servers: expected an IP address with "
+         "an optional :port, such as 127.0.0.1:5353 or [::1]:53, got "
+         "'127.0.0.1:99999'"},
+        {"[antispam]\nmx_check_servers = dns.example\n",
+         "t.conf:2: antispam.mx_check_servers: expected an IP address with "
+         "an optional :port, such as 127.0.0.1:5353 or [::1]:53, got "
+         "'dns.example'"},
+        {"[antispam]\nmx_check_timeout = 0s\n",
+         "t.conf:2: antispam.mx_check_timeout: expected a duration such as "
+         "72h, 15m, 10s, 500ms or 3d, got '0s'"},
         {"[antispam]\ndisposable_domains = maybe\n",
          "t.conf:2: antispam.disposable_domains: expected yes or no, got "
          "'maybe'"},
