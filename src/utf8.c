@@ -144,10 +144,26 @@ is_separator(uint32_t cp)
 	       (cp >= 0x3000 && cp <= 0x303F) || cp == 0xFEFF;
 }
 
+/* Latin Extended-B's regular pairs (Romanian Ș and Ț among them),
+ * Armenian, and Latin Extended Additional (Vietnamese); else cp. */
+static uint32_t
+lower_more(uint32_t cp)
+{
+	if ((cp >= 0x1DE && cp <= 0x1EF) || (cp >= 0x1F8 && cp <= 0x21F) ||
+	    (cp >= 0x222 && cp <= 0x233) || (cp >= 0x1E00 && cp <= 0x1E95) ||
+	    (cp >= 0x1EA0 && cp <= 0x1EFF))
+		return cp | 1;
+	if (cp >= 0x531 && cp <= 0x556)
+		return cp + 0x30;
+	if (cp == 0x1E9E) /* capital sharp s */
+		return 0xDF;
+	return cp;
+}
+
 /* The lower case of the capitals of Latin-1, Latin Extended-A, Greek
- * and Cyrillic (Unicode's simple case mapping, UnicodeData.txt field
- * 13); anything else as it is.  U+0130 (I with dot above) lower-cases
- * to plain i, as in Turkish: its one-code-point mapping. */
+ * and Cyrillic, then lower_more's (Unicode's simple case mapping,
+ * UnicodeData.txt field 13); anything else as it is.  U+0130 (I with dot above)
+ * lower-cases to plain i, as in Turkish: its one-code-point mapping. */
 static uint32_t
 lower(uint32_t cp)
 {
@@ -171,9 +187,10 @@ lower(uint32_t cp)
 		return 0xFF;
 	if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177))
 		return cp | 1;
-	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) ||
+	    (cp >= 0x1CD && cp <= 0x1DC))
 		return (cp & 1) ? cp + 1 : cp;
-	return cp;
+	return lower_more(cp);
 }
 
 size_t

@@ -107,6 +107,22 @@ test_fold(void)
 	        {"a\xff"
 	         "b",
 	         "a_b", "an ill-formed byte is a separator"},
+	        {"\xc8\x98"
+	         "COAL\xc4\x82 \xc8\x9a"
+	         "ARA",
+	         "\xc8\x99"
+	         "coal\xc4\x83_\xc8\x9b"
+	         "ara",
+	         "ȘCOALĂ ȚARA (Romanian, Latin Extended-B)"},
+	        {"TI\xe1\xba\xbe"
+	         "NG VI\xe1\xbb\x86"
+	         "T",
+	         "ti\xe1\xba\xbf"
+	         "ng_vi\xe1\xbb\x87"
+	         "t",
+	         "TIẾNG VIỆT (Latin Extended Additional)"},
+	        {"\xd4\xb1\xd5\x80", "\xd5\xa1\xd5\xb0", "ԱՀ (Armenian)"},
+	        {"\xc7\x8d\xe1\xba\x9e", "\xc7\x8e\xc3\x9f", "Ǎ and ẞ"},
 	};
 	size_t i;
 
