@@ -13,6 +13,7 @@
 #include "error.h"
 
 struct domain_list;
+struct json_object;
 struct submission;
 
 enum spam_reason {
@@ -68,5 +69,16 @@ const char *spam_captcha_field(enum captcha_vendor v);
  * SPAM_SUBMIT_KEY_SIZE bytes.
  */
 void spam_submit_key(const struct submission *sub, char *out);
+
+/*
+ * The same for a body of Pipelines calls (one call or {"batch": [...]})
+ * posted on route (enum pipelines_route): a digest of each call's type,
+ * userId, anonymousId, traits, event, properties, name, category and
+ * groupId, so that a recipe's call posted twice (a double click) has
+ * the same key.  0 (out untouched) when a call carries a messageId: the
+ * client names its calls, and two names are two events, de-duplicated
+ * by those names.  1 with out filled otherwise.
+ */
+int spam_calls_key(struct json_object *root, int route, char *out);
 
 #endif

@@ -480,8 +480,13 @@ submit_calls(struct request *rq, struct fields *f)
 		pipelines_out_free(&out);
 		return rc;
 	}
-	/* each call with the client's messageId is de-duplicated by it */
-	rc = store_events(rq, NULL, NULL, out.ev, out.n);
+	/* each call with the client's messageId is de-duplicated by it;
+	 * calls without (the recipe's) by their content, as forms are */
+	if (rq->app->cfg->spam.double_submit_ms > 0 &&
+	    spam_calls_key(f->root, (int)rq->route, rq->submit_key))
+		rq->x.dedup_window_ms = rq->app->cfg->spam.double_submit_ms;
+	rc = store_events(rq, rq->submit_key[0] ? rq->submit_key : NULL, NULL,
+	                  out.ev, out.n);
 	free(out.ev); /* the events went to store_events */
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* Spam outcomes and the request path's address check. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -67,13 +68,27 @@ json_text(struct json_object *o)
 	         : NULL;
 }
 
+/* "submit:" and the digest's first 128 bits in hex. */
+static void
+key_finish(struct sha256_ctx *c, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t d[SHA256_DIGEST_SIZE];
+	size_t i;
+
+	sha256_digest(c, sizeof(d), d);
+	memcpy(out, "submit:", 7);
+	for (i = 0; i < 16; i++) {
+		out[7 + 2 * i] = hex[d[i] >> 4];
+		out[8 + 2 * i] = hex[d[i] & 15];
+	}
+	out[39] = '\0';
+}
+
 void
 spam_submit_key(const struct submission *sub, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct sha256_ctx c;
-	uint8_t d[SHA256_DIGEST_SIZE];
-	size_t i;
 
 	sha256_init(&c);
 	key_part(&c, sub->user_id);
@@ -81,13 +96,53 @@ spam_submit_key(const struct submission *sub, char *out)
 	key_part(&c, sub->event);
 	key_part(&c, json_text(sub->properties));
 	key_part(&c, sub->form_name);
-	sha256_digest(&c, sizeof(d), d);
-	memcpy(out, "submit:", 7);
-	for (i = 0; i < 16; i++) {
-		out[7 + 2 * i] = hex[d[i] >> 4];
-		out[8 + 2 * i] = hex[d[i] & 15];
+	key_finish(&c, out);
+}
+
+/* One call's content into c; 0 when it names itself (a messageId). */
+static int
+call_part(struct sha256_ctx *c, struct json_object *call)
+{
+	static const char *const content[] = {
+	        "type",       "userId", "anonymousId", "traits", "event",
+	        "properties", "name",   "category",    "groupId"};
+	struct json_object *m;
+	size_t i;
+
+	if (!json_object_is_type(call, json_type_object) ||
+	    json_object_object_get_ex(call, "messageId", NULL))
+		return 0;
+	for (i = 0; i < sizeof(content) / sizeof(content[0]); i++) {
+		m = NULL;
+		json_object_object_get_ex(call, content[i], &m);
+		key_part(c, json_text(m));
 	}
-	out[39] = '\0';
+	return 1;
+}
+
+int
+spam_calls_key(struct json_object *root, int route, char *out)
+{
+	struct json_object *batch = NULL;
+	struct sha256_ctx c;
+	char r[16];
+	size_t i, n;
+
+	sha256_init(&c);
+	snprintf(r, sizeof(r), "%d", route);
+	key_part(&c, r);
+	if (!json_object_object_get_ex(root, "batch", &batch) ||
+	    !json_object_is_type(batch, json_type_array)) {
+		if (!call_part(&c, root))
+			return 0;
+	} else {
+		n = json_object_array_length(batch);
+		for (i = 0; i < n; i++)
+			if (!call_part(&c, json_object_array_get_idx(batch, i)))
+				return 0;
+	}
+	key_finish(&c, out);
+	return 1;
 }
 
 const char *

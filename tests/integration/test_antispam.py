@@ -121,6 +121,44 @@ def check_double_submit(t, env):
          "the log line says double_submit")
 
 
+def check_double_submit_pipelines(t, env):
+    """The Embeddables recipe's call (no messageId) posted twice: the
+    double-submit window covers it as it covers forms."""
+    env.standin.reset()
+    before = spam_count(env, "double_submit")
+    recipe = {"type": "identify", "userId": "pl-1",
+              "traits": {"email": "pl@example.com", "name": "Pat"},
+              "context": {"page": {"url": "https://www.example.com/q"},
+                          "channel": "browser"}}
+    first = env.relay.post_json(recipe, path="/formrelay/v1/track")
+    again = env.relay.post_json(recipe, path="/formrelay/v1/track")
+    t.eq((first.status, again.status), (202, 202),
+         "the recipe's identify posted twice: 202 both times")
+    t.eq(again.json().get("id"), first.json().get("id"),
+         "the second answered with the first's id")
+    batch = {"batch": [{"type": "track", "userId": "pl-2", "event": "Quiz",
+                        "properties": {"score": 3}},
+                       {"type": "page", "userId": "pl-2", "name": "Done"}]}
+    b1 = env.relay.post_json(batch, path="/formrelay/v1/batch")
+    b2 = env.relay.post_json(batch, path="/formrelay/v1/batch")
+    t.eq((b1.status, b2.status), (202, 202), "a batch posted twice: 202")
+    named = [dict(recipe, userId="pl-3", messageId="sdk-msg-%d" % i)
+             for i in (1, 2)]
+    for call in named:
+        env.relay.post_json(call, path="/formrelay/v1/i")
+    msgs = wait_until(lambda: len(env.standin.messages()) >= 5 and
+                      env.standin.messages(), 20, "5 delivered")
+    got = sorted((m["userId"], m["type"]) for m in msgs)
+    t.eq(got, [("pl-1", "identify"), ("pl-2", "page"), ("pl-2", "track"),
+               ("pl-3", "identify"), ("pl-3", "identify")],
+         "the recipe's call and the batch reach Customer.io once; two "
+         "calls the client named apart (messageIds) are two")
+    t.eq([m["messageId"] for m in msgs if m["userId"] == "pl-1"],
+         [first.json()["id"]], "under the first's messageId")
+    t.eq(spam_count(env, "double_submit") - (before or 0), 2,
+         "both repeats counted as double_submit")
+
+
 def check_window_ends(t):
     env = Env(t, conf_extra={"antispam": {"double_submit_window": "300ms"}})
     try:
@@ -576,6 +614,7 @@ def main():
     try:
         check_disposable_refused(t, env)
         check_double_submit(t, env)
+        check_double_submit_pipelines(t, env)
     finally:
         env.close()
     check_disposable_dropped(t)
