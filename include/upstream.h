@@ -28,6 +28,27 @@ struct upstream;
 int upstream_global_init(void);
 void upstream_global_cleanup(void);
 
+/*
+ * What every libcurl handle of formrelay's takes (curl is a CURL *): no
+ * signals (threads), timeout_ms for the whole request and at most 10 s of
+ * it to connect, TCP keep-alive, redirects never followed, http and https
+ * only, libcurl's errors into errbuf (CURL_ERROR_SIZE bytes, the
+ * caller's), and formrelay's User-Agent.  FR_OK or FR_EINTERNAL.
+ */
+int upstream_handle_setup(void *curl, long timeout_ms, char *errbuf,
+                          struct fr_error *err);
+
+/* curl_easy_setopt, returning FR_EINTERNAL from the calling function
+ * when libcurl refuses; for sources that include curl/curl.h. */
+#define UPSTREAM_SETOPT(curl, opt, val, err)                                   \
+	do {                                                                   \
+		CURLcode rc_ = curl_easy_setopt((curl), opt, val);             \
+		if (rc_ != CURLE_OK)                                           \
+			return fr_fail(err, FR_EINTERNAL, "curl_setopt", NULL, \
+			               "libcurl refused %s: %s", #opt,         \
+			               curl_easy_strerror(rc_));               \
+	} while (0)
+
 /* How a reply is treated (nullmailer/postfix: success, temporary,
  * permanent), plus auth failures, which pause delivery. */
 enum upstream_class {

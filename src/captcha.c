@@ -321,15 +321,6 @@ on_answer(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-#define SETOPT(c, opt, val, err)                                               \
-	do {                                                                   \
-		CURLcode rc_ = curl_easy_setopt((c)->curl, opt, val);          \
-		if (rc_ != CURLE_OK)                                           \
-			return fr_fail(err, FR_EINTERNAL, "curl_setopt", NULL, \
-			               "libcurl refused %s: %s", #opt,         \
-			               curl_easy_strerror(rc_));               \
-	} while (0)
-
 /* How long one ask may take: customerio.timeout_ms, at most 10 s. */
 static long
 ask_timeout_ms(const struct config *cfg)
@@ -341,26 +332,19 @@ ask_timeout_ms(const struct config *cfg)
 static int
 captcha_setup(struct captcha *c, struct fr_error *err)
 {
-	long timeout = ask_timeout_ms(c->cfg);
+	int rc = upstream_handle_setup(c->curl, ask_timeout_ms(c->cfg),
+	                               c->errbuf, err);
 
+	if (rc != FR_OK)
+		return rc;
 	c->headers = curl_slist_append(NULL, "Accept: application/json");
 	if (c->headers == NULL)
 		return fr_fail(err, FR_ENOMEM, NULL, NULL, "out of memory");
-	SETOPT(c, CURLOPT_URL, captcha_verify_url(&c->cfg->spam), err);
-	SETOPT(c, CURLOPT_HTTPHEADER, c->headers, err);
-	SETOPT(c, CURLOPT_NOSIGNAL, 1L, err);
-	SETOPT(c, CURLOPT_TIMEOUT_MS, timeout, err);
-	SETOPT(c, CURLOPT_FOLLOWLOCATION, 0L, err);
-	SETOPT(c, CURLOPT_ERRORBUFFER, c->errbuf, err);
-	SETOPT(c, CURLOPT_WRITEFUNCTION, on_answer, err);
-	SETOPT(c, CURLOPT_WRITEDATA, c, err);
-	SETOPT(c, CURLOPT_USERAGENT, "formrelay/" PACKAGE_VERSION, err);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0: CURLOPT_PROTOCOLS_STR */
-	SETOPT(c, CURLOPT_PROTOCOLS_STR, "http,https", err);
-#else
-	SETOPT(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS),
-	       err);
-#endif
+	UPSTREAM_SETOPT(c->curl, CURLOPT_URL, captcha_verify_url(&c->cfg->spam),
+	                err);
+	UPSTREAM_SETOPT(c->curl, CURLOPT_HTTPHEADER, c->headers, err);
+	UPSTREAM_SETOPT(c->curl, CURLOPT_WRITEFUNCTION, on_answer, err);
+	UPSTREAM_SETOPT(c->curl, CURLOPT_WRITEDATA, c, err);
 	return FR_OK;
 }
 

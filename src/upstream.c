@@ -173,47 +173,41 @@ basic_credentials(const char *key)
 	return out;
 }
 
-#define SETOPT(up, opt, val, err)                                              \
-	do {                                                                   \
-		CURLcode rc_ = curl_easy_setopt((up)->curl, opt, val);         \
-		if (rc_ != CURLE_OK)                                           \
-			return fr_fail(err, FR_EINTERNAL, "curl_setopt", NULL, \
-			               "libcurl refused %s: %s", #opt,         \
-			               curl_easy_strerror(rc_));               \
-	} while (0)
+#define SETOPT(up, opt, val, err) UPSTREAM_SETOPT((up)->curl, opt, val, err)
 
 /* Allow only http and https, for the URL and (never followed) redirects. */
 static int
-restrict_protocols(struct upstream *up, struct fr_error *err)
+restrict_protocols(void *curl, struct fr_error *err)
 {
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0: CURLOPT_PROTOCOLS_STR */
-	SETOPT(up, CURLOPT_PROTOCOLS_STR, "http,https", err);
-	SETOPT(up, CURLOPT_REDIR_PROTOCOLS_STR, "http,https", err);
+	UPSTREAM_SETOPT(curl, CURLOPT_PROTOCOLS_STR, "http,https", err);
+	UPSTREAM_SETOPT(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https", err);
 #else
-	SETOPT(up, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS),
-	       err);
-	SETOPT(up, CURLOPT_REDIR_PROTOCOLS,
-	       (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS), err);
+	UPSTREAM_SETOPT(curl, CURLOPT_PROTOCOLS,
+	                (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS), err);
+	UPSTREAM_SETOPT(curl, CURLOPT_REDIR_PROTOCOLS,
+	                (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS), err);
 #endif
 	return FR_OK;
 }
 
-static int
-set_connection_options(struct upstream *up, long timeout_ms,
-                       struct fr_error *err)
+int
+upstream_handle_setup(void *curl, long timeout_ms, char *errbuf,
+                      struct fr_error *err)
 {
 	long connect_ms = timeout_ms < CONNECT_TIMEOUT_MAX_MS
 	                          ? timeout_ms
 	                          : CONNECT_TIMEOUT_MAX_MS;
 
 	/* Threads: no SIGALRM-based DNS timeouts (libcurl docs). */
-	SETOPT(up, CURLOPT_NOSIGNAL, 1L, err);
-	SETOPT(up, CURLOPT_TIMEOUT_MS, timeout_ms, err);
-	SETOPT(up, CURLOPT_CONNECTTIMEOUT_MS, connect_ms, err);
-	SETOPT(up, CURLOPT_FOLLOWLOCATION, 0L, err);
-	SETOPT(up, CURLOPT_TCP_KEEPALIVE, 1L, err);
-	SETOPT(up, CURLOPT_ERRORBUFFER, up->errbuf, err);
-	return restrict_protocols(up, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_NOSIGNAL, 1L, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_TIMEOUT_MS, timeout_ms, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_FOLLOWLOCATION, 0L, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_TCP_KEEPALIVE, 1L, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_ERRORBUFFER, errbuf, err);
+	UPSTREAM_SETOPT(curl, CURLOPT_USERAGENT, USER_AGENT, err);
+	return restrict_protocols(curl, err);
 }
 
 static int
@@ -238,7 +232,6 @@ set_request_options(struct upstream *up, const struct config *cfg,
 		up->headers = l;
 	}
 	SETOPT(up, CURLOPT_HTTPHEADER, up->headers, err);
-	SETOPT(up, CURLOPT_USERAGENT, USER_AGENT, err);
 	/* Customer.io: the key is the user name, the password is empty. */
 	SETOPT(up, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC, err);
 	SETOPT(up, CURLOPT_USERNAME, cfg->api_key ? cfg->api_key : "", err);
@@ -268,7 +261,7 @@ upstream_setup(struct upstream *up, const struct config *cfg,
 	if (up->curl == NULL)
 		return fr_fail(err, FR_EINTERNAL, "curl_init", NULL,
 		               "curl_easy_init failed");
-	rc = set_connection_options(up, timeout_ms, err);
+	rc = upstream_handle_setup(up->curl, timeout_ms, up->errbuf, err);
 	if (rc == FR_OK)
 		rc = set_request_options(up, cfg, err);
 	return rc;
