@@ -168,6 +168,7 @@ CASES = [
     ("typeform", "typeform_titles", "typeform"),
     ("tally", "tally", "tally"),
     ("tally", "tally_all", "tally"),
+    ("tally", "tally_docs", "tally"),
     ("webflow", "webflow", "webflow"),
     ("jotform", "jotform", None),
     ("jotform", "jotform_json", None),

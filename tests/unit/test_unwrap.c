@@ -38,6 +38,7 @@ static const struct {
         {"webhooks", "typeform_docs", "json"},
         {"webhooks", "typeform_titles", "json"},
         {"webhooks", "tally_all", "json"},
+        {"webhooks", "tally_docs", "json"},
         {"webhooks", "embeddables_svix", "json"},
         {"forms", "mailchimp", "txt"},
         {"forms", "contact_form_7", "multipart"},
