@@ -166,23 +166,30 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	ares_free_data(mx);
 }
 
+/* ARES_GETSOCK_READABLE and _WRITABLE, without their int overflow at
+ * the sixteenth socket's writable bit. */
+static unsigned
+sock_events(unsigned bits, int i)
+{
+	return ((bits >> i) & 1u ? POLLIN : 0) |
+	       ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u ? POLLOUT : 0);
+}
+
 /* Wait for c-ares's sockets, at most ms. */
 static void
 wait_sockets(struct mailhost *m, long ms)
 {
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 	struct pollfd fds[ARES_GETSOCK_MAXNUM];
-	int bits = ares_getsock(m->ch, socks, ARES_GETSOCK_MAXNUM);
+	unsigned bits =
+	        (unsigned)ares_getsock(m->ch, socks, ARES_GETSOCK_MAXNUM);
 	int i, n = 0, ready;
 
 	for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-		if (!ARES_GETSOCK_READABLE(bits, i) &&
-		    !ARES_GETSOCK_WRITABLE(bits, i))
+		if (sock_events(bits, i) == 0)
 			continue;
 		fds[n].fd = socks[i];
-		fds[n].events =
-		        (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-		                (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+		fds[n].events = (short)sock_events(bits, i);
 		fds[n].revents = 0;
 		n++;
 	}
