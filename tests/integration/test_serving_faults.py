@@ -59,8 +59,16 @@ class Listener:
             return f.read()
 
     def fds(self):
-        return {int(n): os.readlink("/proc/%d/fd/%s" % (self.proc.pid, n))
-                for n in os.listdir("/proc/%d/fd" % self.proc.pid)}
+        """Its open descriptors and what each is; one closed while we
+        read the list (a connection ending) is left out."""
+        fds = {}
+        for n in os.listdir("/proc/%d/fd" % self.proc.pid):
+            try:
+                fds[int(n)] = os.readlink("/proc/%d/fd/%s" %
+                                          (self.proc.pid, n))
+            except FileNotFoundError:
+                pass
+        return fds
 
     def threads(self):
         return len(os.listdir("/proc/%d/task" % self.proc.pid))
