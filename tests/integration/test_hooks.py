@@ -173,6 +173,7 @@ CASES = [
     ("jotform", "jotform", None),
     ("jotform", "jotform_json", None),
     ("unbounce", "unbounce", None),
+    ("unbounce", "unbounce_docs", None),
 ]
 
 

@@ -32,6 +32,7 @@ static const struct {
         {"webhooks", "embeddables_flat", "json"},
         {"webhooks", "unbounce", "txt"},
         {"webhooks", "unbounce_json", "json"},
+        {"webhooks", "unbounce_docs", "txt"},
         {"webhooks", "jotform", "multipart"},
         {"webhooks", "jotform_json", "json"},
         {"webhooks", "hubspot", "json"},
