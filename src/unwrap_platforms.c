@@ -646,6 +646,23 @@ jotform_answer(struct unwrap *u, const char *name, struct json_object *val)
 	return uw_add(u, name, ref(val));
 }
 
+/* rawRequest.submitDate: when the visitor submitted, in milliseconds
+ * since the epoch as a decimal string ("1772558985692"). */
+static void
+jotform_submitted(struct unwrap *u, struct json_object *raw)
+{
+	const char *s = uw_string(raw, "submitDate");
+	int64_t ms = 0;
+	size_t i;
+
+	if (s == NULL || u->nf.submitted_ms != 0)
+		return;
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 15; i++)
+		ms = ms * 10 + (s[i] - '0');
+	if (s[i] == '\0' && i >= 10 && ms > 0)
+		u->nf.submitted_ms = ms;
+}
+
 /* submissionID: the event id, and a field that id_fields may name. */
 static int
 jotform_submission(struct unwrap *u, struct json_object *root)
@@ -678,6 +695,7 @@ jotform_unwrap(struct unwrap *u, struct json_object *root)
 			continue;
 		rc = jotform_answer(u, name, val);
 	}
+	jotform_submitted(u, raw);
 	json_object_put(raw);
 	if (rc == FR_OK)
 		rc = jotform_submission(u, root);
