@@ -82,6 +82,16 @@ def wait_until(cond, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
+def ok_when(t, cond, timeout, message, diag=None):
+    """Poll cond() until it holds (within timeout seconds), then check it:
+    a time-out is a failed check that names what was awaited."""
+    try:
+        wait_until(cond, timeout, message)
+    except TimeoutError:
+        pass
+    return t.ok(bool(cond()), message, diag)
+
+
 def fill(path):
     """Write zeros to path until its filesystem says ENOSPC, in large
     writes and then page by page: not one block is left free."""
