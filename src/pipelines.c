@@ -235,7 +235,8 @@ zone_offset(const char *s, int *minutes)
 	if (s[0] != '+' && s[0] != '-')
 		return -1;
 	sign = s[0] == '-' ? -1 : 1;
-	h = digits(s + 1, 2);
+	if ((h = digits(s + 1, 2)) < 0)
+		return -1; /* before stepping past what may be the end */
 	s += 3;
 	if (*s == ':')
 		s++;

@@ -282,6 +282,9 @@ test_timestamps(void)
 	ok(pipelines_parse_time("1970-01-01T00:00:00Z", &ms) == 0 && ms == 0,
 	   "the epoch");
 	ok(pipelines_parse_time("2026-03-01", &ms) < 0, "a date alone: no");
+	ok(pipelines_parse_time("2026-03-01T12:00:00+", &ms) < 0 &&
+	           pipelines_parse_time("2026-03-01T12:00:00-1", &ms) < 0,
+	   "a zone cut short after its sign: no (read past the end before)");
 	ok(pipelines_parse_time("2026-13-01T00:00:00Z", &ms) < 0,
 	   "month 13: no");
 	ok(pipelines_parse_time("2026-03-01T00:00:00", &ms) < 0, "no zone: no");
