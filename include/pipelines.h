@@ -87,10 +87,4 @@ void pipelines_out_free(struct pipelines_out *out);
  */
 int pipelines_secret_like(const char *v);
 
-/*
- * Parse an RFC 3339 date-time ("2026-03-01T12:00:00.123Z", any
- * fraction, Z or +hh:mm) into milliseconds since the epoch.  0 or -1.
- */
-int pipelines_parse_time(const char *s, int64_t *ms);
-
 #endif

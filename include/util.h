@@ -29,6 +29,22 @@ int uuid_v4(char out[UUID_STR_LEN]);
 /* RFC 3339 UTC with milliseconds: 2026-11-28T12:00:00.123Z.  0 or -1. */
 int rfc3339_ms(int64_t ms, char *buf, size_t size);
 
+/*
+ * Parse an RFC 3339 date-time (RFC 3339, 5.6) into milliseconds since
+ * the Unix epoch in *ms.  Accepted, and nothing after it:
+ *   YYYY-MM-DD, then 'T', 't' or a space, then hh:mm:ss;
+ *   an optional fraction: '.' and at least one digit (digits past the
+ *   third are dropped, not rounded);
+ *   the zone: 'Z', 'z', "+hh:mm" / "-hh:mm" or "+hhmm" / "-hhmm"
+ *   (hh 00-23, mm 00-59).
+ * The day must exist in its month (February 29 only in leap years); a
+ * leap second (ss 60) counts as ss 59.  Years 0000-9999, so *ms may be
+ * negative.  s may be NULL; it is never read past its NUL.  Returns 0,
+ * or -1 with *ms untouched.  Used by pipelines (a call's timestamp) and
+ * unwrap (a platform's submitted time).
+ */
+int rfc3339_parse(const char *s, int64_t *ms);
+
 /* Duplicate len bytes of s with a NUL.  Caller owns; NULL on ENOMEM. */
 char *xstrndup(const char *s, size_t len);
 

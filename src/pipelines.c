@@ -192,91 +192,6 @@ id_member(struct json_object *call, const char *key, char *buf, size_t size,
 	return FR_OK;
 }
 
-/* n decimal digits at s, or -1. */
-static int
-digits(const char *s, int n)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The zone at s ("Z", "+hh:mm", "-hhmm") in minutes east; -1 on error
- * (*minutes untouched). */
-static int
-zone_offset(const char *s, int *minutes)
-{
-	int h, m, sign;
-
-	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
-		*minutes = 0;
-		return 0;
-	}
-	if (s[0] != '+' && s[0] != '-')
-		return -1;
-	sign = s[0] == '-' ? -1 : 1;
-	if ((h = digits(s + 1, 2)) < 0)
-		return -1; /* before stepping past what may be the end */
-	s += 3;
-	if (*s == ':')
-		s++;
-	m = digits(s, 2);
-	if (h < 0 || h > 23 || m < 0 || m > 59 || s[2] != '\0')
-		return -1;
-	*minutes = sign * (h * 60 + m);
-	return 0;
-}
-
-/* RFC 3339, 5.6: date-time = full-date "T" full-time. */
-int
-pipelines_parse_time(const char *s, int64_t *ms)
-{
-	int y, mo, d, h, mi, sec, frac = 0, scale = 100, zone;
-	const char *p;
-
-	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
-	    s[16] != ':')
-		return -1;
-	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-	h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
-		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-		if (p == s + 20)
-			return -1;
-	}
-	if (zone_offset(p, &zone) < 0)
-		return -1;
-	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi - zone) * 60000 +
-	      (int64_t)(sec > 59 ? 59 : sec) * 1000 + frac;
-	return 0;
-}
-
 /* ---- one call ---------------------------------------------------------- */
 
 struct pl {
@@ -497,7 +412,7 @@ call_time(struct pl *p, struct json_object *call)
 	const char *s = member_string(call, "timestamp");
 	int64_t ms;
 
-	if (s == NULL || pipelines_parse_time(s, &ms) < 0 ||
+	if (rfc3339_parse(s, &ms) < 0 ||
 	    ms < p->received_ms - PIPELINES_MAX_SKEW_MS ||
 	    ms > p->received_ms + PIPELINES_MAX_SKEW_MS)
 		return p->received_ms;

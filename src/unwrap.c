@@ -185,71 +185,12 @@ uw_event_id(struct unwrap *u, struct json_object *v)
 	return (u->nf.event_id = xstrdup(s)) ? FR_OK : FR_ENOMEM;
 }
 
-/* n digits at s into *v; 0 or -1. */
-static int
-digits(const char *s, int n, int *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int
-uw_parse_time(const char *t, int64_t *ms)
-{
-	int y, mo, d, h, mi, sec, frac = 0, scale = 100, oh, om, sign;
-	const char *p;
-
-	if (t == NULL || strlen(t) < 19 || digits(t, 4, &y) || t[4] != '-' ||
-	    digits(t + 5, 2, &mo) || t[7] != '-' || digits(t + 8, 2, &d) ||
-	    (t[10] != 'T' && t[10] != ' ') || digits(t + 11, 2, &h) ||
-	    t[13] != ':' || digits(t + 14, 2, &mi) || t[16] != ':' ||
-	    digits(t + 17, 2, &sec) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || sec > 60)
-		return -1;
-	p = t + 19;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
-	      sec * 1000 + frac;
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-		return 0;
-	if ((*p != '+' && *p != '-') || strlen(p) != 6 ||
-	    digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om))
-		return -1;
-	sign = *p == '+' ? 1 : -1;
-	*ms -= sign * (int64_t)(oh * 60 + om) * 60000;
-	return 0;
-}
-
 void
 uw_submitted(struct unwrap *u, const char *text)
 {
 	int64_t ms;
 
-	if (u->nf.submitted_ms == 0 && uw_parse_time(text, &ms) == 0 && ms > 0)
+	if (u->nf.submitted_ms == 0 && rfc3339_parse(text, &ms) == 0 && ms > 0)
 		u->nf.submitted_ms = ms;
 }
 

@@ -48,12 +48,11 @@ const char *uw_typed_name(struct unwrap *u, const char *name,
 /* The platform's event id (a string or an integer; the first one set
  * wins), for de-duplication. */
 int uw_event_id(struct unwrap *u, struct json_object *v);
-/* The platform's submitted time, an RFC 3339 / ISO 8601 UTC text such as
- * "2018-01-18T18:17:02Z" or "2026-03-04T15:00:21.889+00:00"; ignored
- * when it does not parse. */
+/* The platform's submitted time, an RFC 3339 text such as
+ * "2018-01-18T18:17:02Z" or "2026-03-04T15:00:21.889+00:00"
+ * (rfc3339_parse); ignored when it does not parse or is not after the
+ * epoch.  The first one set wins. */
 void uw_submitted(struct unwrap *u, const char *text);
-/* "2018-01-18T18:17:02.5Z" -> Unix ms; 0 or -1. */
-int uw_parse_time(const char *text, int64_t *ms);
 
 /* Parse JSON text nested in the body into an object (*out owned). */
 int uw_parse_nested(struct unwrap *u, const char *what, const char *text,

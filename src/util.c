@@ -177,6 +177,118 @@ rfc3339_ms(int64_t ms, char *buf, size_t size)
 	return 0;
 }
 
+/* ---- parsing RFC 3339 ---------------------------------------------------- */
+
+/* n decimal digits at s, or -1.  Stops at the first non-digit, so never
+ * reads past a NUL. */
+static int
+dec_digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days in month m (1-12) of year y, proleptic Gregorian. */
+static int
+days_in_month(int y, int m)
+{
+	static const unsigned char days[12] = {31, 28, 31, 30, 31, 30,
+	                                       31, 31, 30, 31, 30, 31};
+	int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The fraction at *p ('.' and digits, or nothing) in milliseconds,
+ * *p moved past it; -1 for a '.' without a digit. */
+static int
+fraction_ms(const char **p)
+{
+	const char *s = *p;
+	int frac = 0, scale = 100;
+
+	if (*s != '.')
+		return 0;
+	for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+		frac += (*s - '0') * scale;
+	if (s == *p + 1)
+		return -1;
+	*p = s;
+	return frac;
+}
+
+/* The zone at s ("Z", "+hh:mm", "-hhmm") in minutes east, ending the
+ * string; -1 on error (*minutes untouched).  Each digit is checked
+ * before the next byte is read: "+0" ends right after its digit. */
+static int
+zone_offset(const char *s, int *minutes)
+{
+	int h, m, sign;
+
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+		*minutes = 0;
+		return 0;
+	}
+	if (s[0] != '+' && s[0] != '-')
+		return -1;
+	sign = s[0] == '-' ? -1 : 1;
+	if ((h = dec_digits(s + 1, 2)) < 0 || h > 23)
+		return -1;
+	s += 3;
+	if (*s == ':')
+		s++;
+	if ((m = dec_digits(s, 2)) < 0 || m > 59 || s[2] != '\0')
+		return -1;
+	*minutes = sign * (h * 60 + m);
+	return 0;
+}
+
+int
+rfc3339_parse(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, frac, zone;
+	const char *p;
+
+	/* The shortest is "YYYY-MM-DDThh:mm:ssZ": 20 bytes to look at. */
+	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+	    s[16] != ':')
+		return -1;
+	y = dec_digits(s, 4), mo = dec_digits(s + 5, 2);
+	d = dec_digits(s + 8, 2), h = dec_digits(s + 11, 2);
+	mi = dec_digits(s + 14, 2), sec = dec_digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	p = s + 19;
+	if ((frac = fraction_ms(&p)) < 0 || zone_offset(p, &zone) < 0)
+		return -1;
+	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi - zone) * 60000 +
+	      (int64_t)(sec > 59 ? 59 : sec) * 1000 + frac;
+	return 0;
+}
+
 char *
 xstrndup(const char *s, size_t len)
 {

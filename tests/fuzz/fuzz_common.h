@@ -20,6 +20,7 @@
 #include "fields.h"
 #include "parse.h"
 #include "utf8.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -144,6 +145,31 @@ fuzz_split_line(const uint8_t *data, size_t size, char *buf, size_t bufsize,
 	*body = (const char *)nl + 1;
 	*len = size - n - 1;
 	return 1;
+}
+
+/*
+ * rfc3339_parse on the input's last bytes (up to 63, cut at a NUL),
+ * copied into a heap buffer of their exact size so that a read past the
+ * end is an ASan error.  Invariant: a time it accepts within years
+ * 1970-9999 is written back by rfc3339_ms as a text that parses to the
+ * same milliseconds.
+ */
+static inline void
+fuzz_check_time(const uint8_t *data, size_t size)
+{
+	size_t n = size < 63 ? size : 63;
+	char *buf, again[32];
+	int64_t ms, back;
+
+	if ((buf = malloc(n + 1)) == NULL)
+		return;
+	memcpy(buf, data + size - n, n);
+	buf[n] = '\0';
+	if (rfc3339_parse(buf, &ms) == 0 && ms >= 0 && ms < 253402300800000LL &&
+	    (rfc3339_ms(ms, again, sizeof(again)) != 0 ||
+	     rfc3339_parse(again, &back) != 0 || back != ms))
+		fuzz_fail("an accepted time does not survive rfc3339_ms");
+	free(buf);
 }
 
 #endif

@@ -2,8 +2,9 @@
  * libFuzzer target: Pipelines calls from browsers.  The input is a JSON
  * body (as parse_json gives it); its first byte picks the route it was
  * posted to (0-5, enum pipelines_route), the rest is the body.  The same
- * input's last bytes also go through pipelines_parse_time and
- * pipelines_secret_like.  Invariants: pipelines_build succeeds with
+ * input's last bytes also go through rfc3339_parse (fuzz_check_time,
+ * the parser of a call's timestamp) and pipelines_secret_like.
+ * Invariants: pipelines_build succeeds with
  * every call valid JSON of a forwarded type, within 32 KB, with a
  * messageId and the client's ip, and nothing else when a honeypot was
  * filled; or fails with a reason and nothing left in out.
@@ -47,11 +48,10 @@ check_extras(const uint8_t *data, size_t size)
 {
 	char buf[64];
 	size_t n = size < sizeof(buf) - 1 ? size : sizeof(buf) - 1;
-	int64_t ms;
 
 	memcpy(buf, data + size - n, n);
 	buf[n] = '\0';
-	(void)pipelines_parse_time(buf, &ms);
+	fuzz_check_time(data, size);
 	(void)pipelines_secret_like(buf);
 }
 

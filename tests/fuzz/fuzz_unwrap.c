@@ -8,7 +8,10 @@
  * and are valid UTF-8; a failure explains itself and leaves the fields
  * as they were (a platform route's wrong_payload too); the envelope's
  * context holds only strings; normalise and payload_build then succeed
- * or fail cleanly.
+ * or fail cleanly.  The input's last bytes also go through
+ * rfc3339_parse (fuzz_check_time), the parser of the platforms'
+ * submitted times, which the bodies reach only through their createdAt,
+ * submitted_at and like members.
  */
 #include "fuzz_common.h"
 
@@ -71,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t before;
 	int rc;
 
+	fuzz_check_time(data, size);
 	fuzz_limits(&data, &size, 64, &lim);
 	fuzz_begin(&f, &err);
 	if (size >= 5 && memcmp(data, "form\n", 5) == 0)
