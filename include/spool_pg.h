@@ -31,6 +31,12 @@
  * by spool_pg_migrate (formrelay migrate), under an advisory lock so
  * that hosts starting at once migrate once; a database whose schema is
  * newer than this build is refused.
+ *
+ * The backend is a module, formrelay-pg.so (src/spool_pg*.c, linked with
+ * libpq), loaded by the first spool_pg_open (src/spool_pg_load.c): libpq
+ * brings OpenSSL, GnuTLS, Kerberos and LDAP, about 4.5 MB resident in
+ * every FastCGI process, which a SQLite spool never needs.  It is looked
+ * for beside the running program (a build tree) and then in PKGLIBDIR.
  */
 #ifndef FORMRELAY_SPOOL_PG_H
 #define FORMRELAY_SPOOL_PG_H
@@ -70,6 +76,24 @@ int spool_pg_migrate(struct spool *sp, int migrate, int *version,
 /* url with any password in it replaced by "***", into buf. */
 void spool_pg_url_masked(const char *url, char *buf, size_t size);
 
-extern const struct spool_ops spool_pg_ops;
+/* ---- the module's side ---- */
+
+/* The module's file name, and its one exported symbol. */
+#define SPOOL_PG_MODULE "formrelay-pg.so"
+#define SPOOL_PG_ENTRY  "spool_pg_entry"
+
+/*
+ * What the module hands the program.  version and the sizes let a module
+ * of another build be refused rather than trusted with struct spool.
+ */
+struct spool_pg_entry {
+	const char *version; /* PACKAGE_VERSION */
+	size_t spool_size;   /* sizeof(struct spool) */
+	size_t ops_size;     /* sizeof(struct spool_ops) */
+	int (*open)(const char *url, const char *password_file,
+	            struct spool **out, struct fr_error *err);
+	int (*migrate)(struct spool *sp, int migrate, int *version,
+	               struct fr_error *err);
+};
 
 #endif

@@ -40,34 +40,6 @@ spool_pg_cell(const PGresult *res, int row, int col, int64_t dflt)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-void
-spool_pg_url_masked(const char *url, char *buf, size_t size)
-{
-	const char *scheme = strstr(url, "://");
-	const char *at, *colon, *end;
-	size_t len;
-
-	/* postgresql://user:secret@host/db -> postgresql://user:***@host/db */
-	if (scheme != NULL) {
-		end = scheme + 3 + strcspn(scheme + 3, "/?");
-		at = memchr(scheme + 3, '@', (size_t)(end - scheme - 3));
-		colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3))
-		           : NULL;
-		if (colon != NULL) {
-			len = (size_t)(colon + 1 - url);
-			snprintf(buf, size, "%.*s***%s", (int)len, url, at);
-			return;
-		}
-	}
-	/* key=value strings and ?password=…: drop the value */
-	if (strstr(url, "password") != NULL) {
-		snprintf(buf, size, "%.*s (password hidden)",
-		         (int)strcspn(url, " ?"), url);
-		return;
-	}
-	strlcopy(buf, url, size);
-}
-
 /* The first line of path, without its line end, into *out (owned; wiped
  * by the caller). */
 static int
@@ -344,9 +316,9 @@ pg_close(struct spool *sp)
 	free(sp);
 }
 
-int
-spool_pg_open(const char *url, const char *password_file, struct spool **out,
-              struct fr_error *err)
+static int
+pg_open(const char *url, const char *password_file, struct spool **out,
+        struct fr_error *err)
 {
 	struct spool *sp = calloc(1, sizeof(*sp));
 	struct spool_pg *pg = calloc(1, sizeof(*pg));
@@ -376,9 +348,8 @@ spool_pg_open(const char *url, const char *password_file, struct spool **out,
 	return FR_OK;
 }
 
-int
-spool_pg_migrate(struct spool *sp, int migrate, int *version,
-                 struct fr_error *err)
+static int
+pg_migrate(struct spool *sp, int migrate, int *version, struct fr_error *err)
 {
 	if (sp->pg == NULL)
 		return fr_fail(err, FR_ESTORE, NULL, NULL,
@@ -534,4 +505,15 @@ const struct spool_ops spool_pg_ops = {
         .find_call = pg_find_call,
         .wake_fd = pg_wake_fd,
         .wake_drain = pg_wake_drain,
+};
+
+/* The module's one exported symbol: the rest of it is hidden
+ * (-fvisibility=hidden, mk/spool_pg.am). */
+__attribute__((visibility("default")))
+const struct spool_pg_entry spool_pg_entry = {
+        .version = PACKAGE_VERSION,
+        .spool_size = sizeof(struct spool),
+        .ops_size = sizeof(struct spool_ops),
+        .open = pg_open,
+        .migrate = pg_migrate,
 };

@@ -38,6 +38,7 @@ enum pg_stmt {
 };
 
 extern const char *const spool_pg_sql[PG_STMT_COUNT];
+extern const struct spool_ops spool_pg_ops;
 
 struct spool_pg {
 	PGconn *conn;      /* NULL or broken: reconnect (pg_ready) */

@@ -79,6 +79,56 @@ def check_config(t, env, cluster):
          "url without backend = postgresql is refused", p.stderr)
 
 
+def mapped(pid):
+    """The files process pid maps: {base name: path}."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {os.path.basename(line.split()[-1]): line.split()[-1]
+                for line in f if "/" in line}
+
+
+def check_module(t, env):
+    """libpq lives in formrelay-pg.so, loaded only for a PostgreSQL
+    spool; a module that is missing or not formrelay's is named."""
+    pids = env.relay.fastcgi_pids()
+    maps = mapped(pids[0]) if pids else {}
+    t.ok("formrelay-pg.so" in maps and
+         any(m.startswith("libpq.so") for m in maps),
+         "a PostgreSQL spool's process maps formrelay-pg.so and libpq",
+         sorted(maps))
+    other = Env(t)
+    try:
+        r = other.relay.post_json({"email": "lite@x.example",
+                                   "entryId": "lite-1"})
+        t.eq(r.status, 202, "a SQLite spool's submission: 202")
+        pids = other.relay.fastcgi_pids()
+        maps = mapped(pids[0]) if pids else {"(no process)": ""}
+        t.ok(not any(m.startswith(("libpq.", "formrelay-pg"))
+                     for m in maps),
+             "a SQLite spool's process maps neither", sorted(maps))
+    finally:
+        other.close()
+    libpq = next(path for name, path in
+                 mapped(env.relay.fastcgi_pids()[0]).items()
+                 if name.startswith("libpq."))
+    for name, content, why in (
+            ("empty", None, "the PostgreSQL spool cannot be loaded"),
+            ("libpq", libpq, "is not formrelay's PostgreSQL module")):
+        d = os.path.join(env.tmp, "module-" + name)
+        os.mkdir(d)
+        subprocess.run(["cp", BIN, d], check=True)
+        module = os.path.join(d, "formrelay-pg.so")
+        if content is None:
+            open(module, "w").close()
+        else:
+            subprocess.run(["cp", content, module], check=True)
+        p = subprocess.run([os.path.join(d, os.path.basename(BIN)), "-c",
+                            env.relay.conf, "--check-config"],
+                           capture_output=True, text=True, timeout=60)
+        t.ok(p.returncode != 0 and why in p.stderr and module in p.stderr,
+             "a module that is %s: --check-config fails and names it"
+             % name, p.stderr)
+
+
 def check_migrate(t, env, cluster):
     rc, out = env.relay.admin("migrate")
     t.eq(rc, 0, "formrelay migrate: 0")
@@ -182,6 +232,7 @@ def main():
     try:
         env = Env(t, conf_extra=pg_conf(cluster), secret=SECRET)
         check_config(t, env, cluster)
+        check_module(t, env)
         check_migrate(t, env, cluster)
         check_delivery(t, env, cluster)
         check_dedup(t, env, cluster)

@@ -111,6 +111,7 @@ PATHS = {
     "/var/lib/formrelay", "/var/lib/formrelay/spool.db",
     "/usr/local/sbin/formrelay", "/usr/local/sbin/formrelay-deliver",
     "/usr/local/sbin",
+    "/usr/local/lib/formrelay/formrelay-pg.so",
     "/usr/local/share/formrelay/www",
     "/usr/local/share/formrelay/disposable_domains.txt",
     "/usr/local/share/doc/formrelay/contrib",
