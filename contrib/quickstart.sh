@@ -22,12 +22,13 @@ liburiparser-dev libpq-dev libc-ares-dev python3 curl sqlite3"
 # page; Apache with mod_fcgid, nginx and spawn-fcgi for the setups in
 # contrib/; mandoc for the man pages; systemd's tools (systemd-analyze,
 # systemd-socket-activate) for the units; PostgreSQL, whose initdb and
-# pg_ctl the PostgreSQL spool's tests run a cluster of their own with;
+# pg_ctl the PostgreSQL spool's tests run a cluster of their own with,
+# and openssl, whose `openssl req` makes that cluster's TLS certificate;
 # stress-ng for `make check-stress` (the suite on a loaded machine).  The
 # fuzz targets are not part of `make check`: clang is installed where
 # they are built (.ci/run).
 TEST_PACKAGES="chromium nodejs apache2 libapache2-mod-fcgid nginx
-spawn-fcgi mandoc systemd postgresql stress-ng"
+spawn-fcgi mandoc systemd postgresql openssl stress-ng"
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -6,7 +6,10 @@ directory, listening on 127.0.0.1 on a free port only (no Unix socket),
 with password (SCRAM) authentication.  PostgreSQL refuses to run as
 root, so under root the cluster belongs to and runs as "nobody".  A
 role "formrelay" owns a database "formrelay"; url() is the libpq URI
-formrelay is given, password_file() a file holding its password.
+formrelay is given, password_file() a file holding its password,
+write_passfile() the same password as a line of libpq's password file
+(.pgpass, PGPASSFILE).  Cluster(ssl=True) serves TLS with a self-signed
+certificate made with `openssl req` when the cluster is made.
 """
 
 import glob
@@ -42,7 +45,7 @@ class Cluster:
     """One PostgreSQL server (a primary, or a standby of one)."""
 
     def __init__(self, top=None, name="primary", standby_of=None,
-                 settings=None):
+                 settings=None, ssl=False):
         self.bin = bindir()
         if self.bin is None:
             raise RuntimeError("no initdb: install postgresql")
@@ -63,6 +66,8 @@ class Cluster:
         os.chmod(self.pwfile, 0o600)
         if standby_of is None:
             self._initdb(settings or {})
+            if ssl:
+                self._make_certificate()
         else:
             self._basebackup(standby_of, settings or {})
         self.start()
@@ -101,6 +106,32 @@ class Cluster:
                 "max_connections": "60", "shared_buffers": "'32MB'"}
         conf.update(settings)
         self._append_conf(conf)
+
+    def _make_certificate(self):
+        """A self-signed certificate and its key (mode 0600, the
+        server's own: PostgreSQL refuses a key others can read) in the
+        data directory, and ssl = on."""
+        crt = os.path.join(self.data, "server.crt")
+        key = os.path.join(self.data, "server.key")
+        p = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", crt],
+            capture_output=True, text=True, timeout=120)
+        self._check(p, "openssl req")
+        os.chmod(key, 0o600)
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+            for path in (crt, key):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        self._append_conf({"ssl": "on", "ssl_cert_file": "'server.crt'",
+                           "ssl_key_file": "'server.key'"})
+
+    def set_ssl(self, on):
+        """Turn TLS on or off (a reload: new connections see it)."""
+        self.psql("ALTER SYSTEM SET ssl = %s" % ("on" if on else "off"),
+                  db="postgres")
+        self.psql("SELECT pg_reload_conf()", db="postgres")
 
     def _append_conf(self, conf, name="postgresql.conf"):
         path = os.path.join(self.data, name)
@@ -143,10 +174,10 @@ class Cluster:
     def promote(self):
         self._check(self.ctl("promote"), "pg_ctl promote")
 
-    def psql(self, sql, db="formrelay", user="postgres"):
+    def psql(self, sql, db="formrelay", user="postgres", sslmode="prefer"):
         """Run sql; the rows as a list of lists of strings."""
         env = dict(os.environ, PGPASSWORD=SUPER_PASSWORD,
-                   PGCONNECT_TIMEOUT="10")
+                   PGCONNECT_TIMEOUT="10", PGSSLMODE=sslmode)
         p = subprocess.run(
             [os.path.join(self.bin, "psql"), "-X", "-At", "-F", "\t",
              "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
@@ -167,6 +198,16 @@ class Cluster:
 
     def password_file(self):
         return self.pwfile
+
+    def write_passfile(self, path):
+        """A libpq password file (.pgpass format, mode 0600: libpq
+        ignores one others can read) with the formrelay role's password
+        for this server; returns path."""
+        with open(path, "w") as f:
+            f.write("127.0.0.1:%d:formrelay:formrelay:%s\n" %
+                    (self.port, PASSWORD))
+        os.chmod(path, 0o600)
+        return path
 
     def log(self):
         try:

@@ -47,6 +47,7 @@ DRIVEN = {
     "npm": "tests/integration/test_browser.py",
     "curl": "contrib/quickstart.sh",
     "sqlite3": "tests/ (inspecting spools)",
+    "openssl": "tests/pgcluster.py (the TLS certificate)",
 }
 DRIVEN_FILES = {
     "/usr/lib/apache2/modules/mod_fcgid.so": "test_apache_fcgid.py",
