@@ -1,8 +1,7 @@
 /*
  * Loading the PostgreSQL spool (see include/spool_pg.h): formrelay-pg.so
  * is opened by the first spool_pg_open, so that a process on a SQLite
- * spool never maps libpq and what libpq brings.  Also what the program
- * itself needs of the backend without loading it: the masked URL.
+ * spool never maps libpq and what libpq brings.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -132,32 +131,4 @@ spool_pg_migrate(struct spool *sp, int migrate, int *version,
 	if (e == NULL)
 		return FR_ESTORE;
 	return e->migrate(sp, migrate, version, err);
-}
-
-void
-spool_pg_url_masked(const char *url, char *buf, size_t size)
-{
-	const char *scheme = strstr(url, "://");
-	const char *at, *colon, *end;
-	size_t len;
-
-	/* postgresql://user:secret@host/db -> postgresql://user:***@host/db */
-	if (scheme != NULL) {
-		end = scheme + 3 + strcspn(scheme + 3, "/?");
-		at = memchr(scheme + 3, '@', (size_t)(end - scheme - 3));
-		colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3))
-		           : NULL;
-		if (colon != NULL) {
-			len = (size_t)(colon + 1 - url);
-			snprintf(buf, size, "%.*s***%s", (int)len, url, at);
-			return;
-		}
-	}
-	/* key=value strings and ?password=…: drop the value */
-	if (strstr(url, "password") != NULL) {
-		snprintf(buf, size, "%.*s (password hidden)",
-		         (int)strcspn(url, " ?"), url);
-		return;
-	}
-	strlcopy(buf, url, size);
 }
