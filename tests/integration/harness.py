@@ -84,12 +84,17 @@ def wait_until(cond, timeout=10.0, what="condition"):
 
 def ok_when(t, cond, timeout, message, diag=None):
     """Poll cond() until it holds (within timeout seconds), then check it:
-    a time-out is a failed check that names what was awaited."""
+    a time-out is a failed check that names what was awaited.  diag may
+    be a function: it is called only on failure, after the wait, so what
+    it shows (messages received, logs) is as of the time-out."""
     try:
         wait_until(cond, timeout, message)
     except TimeoutError:
         pass
-    return t.ok(bool(cond()), message, diag)
+    held = bool(cond())
+    if not held and callable(diag):
+        diag = diag()
+    return t.ok(held, message, diag)
 
 
 def fill(path):

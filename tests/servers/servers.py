@@ -38,7 +38,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import (API_KEY, BIN, SRCDIR, Standin, Tap,  # noqa: E402,F401
-                     basic_auth, free_port, http_request, port_open,
+                     basic_auth, free_port, http_request, ok_when, port_open,
                      wait_group_gone, wait_until)
 
 CONTRIB = os.path.join(SRCDIR, "contrib")
@@ -470,16 +470,14 @@ def submit(t, port, label, path="/formrelay"):
 def expect_delivered(t, site, label, user_ids, message_id, timeout=30):
     """The stand-in received an identify for each user id, with the
     normalised traits, the JSON reply's messageId and the key."""
-    def have():
-        got = {m.get("userId"): m for m in site.standin.messages()}
-        return got if all(u in got for u in user_ids) else None
-    try:
-        got = wait_until(have, timeout, "delivery")
-    except TimeoutError:
-        t.ok(False, "%s: stand-in received the identifies" % label,
-             "messages: %r\n%s" % (site.standin.messages(), site.logs()))
+    def received():
+        return {m.get("userId"): m for m in site.standin.messages()}
+    if not ok_when(t, lambda: set(user_ids) <= set(received()), timeout,
+                   "%s: stand-in received the identifies" % label,
+                   lambda: "messages: %r\n%s" % (site.standin.messages(),
+                                                 site.logs())):
         return
-    t.ok(True, "%s: stand-in received the identifies" % label)
+    got = received()
     form, js = got[user_ids[0]], got[user_ids[1]]
     t.eq(form.get("type"), "identify", "%s: an identify call" % label)
     t.eq(form.get("traits", {}).get("email"), "form@example.com",

@@ -58,9 +58,8 @@ def check_restart(t, site, service, sock, relay, port):
     poster.start()
     # The test holds the listening socket as systemd does: it turns
     # readable when nginx's connection waits in its queue.
-    queued = servers.wait_until(
-        lambda: select.select([sock], [], [], 0)[0], 30, "queued post")
-    t.ok(bool(queued), "the post waits in the socket's queue meanwhile")
+    servers.ok_when(t, lambda: select.select([sock], [], [], 0)[0], 30,
+                    "the post waits in the socket's queue meanwhile")
     relay = servers.run_unit(site, service, "formrelay-service-2.log", sock)
     poster.join(60)
     r = answer.get("r")
@@ -72,13 +71,9 @@ def check_restart(t, site, service, sock, relay, port):
 
 
 def expect_delivered_one(t, site, user_id):
-    try:
-        servers.wait_until(lambda: any(m.get("userId") == user_id for m in
-                                       site.standin.messages()),
-                           30, user_id)
-        t.ok(True, "%s delivered" % user_id)
-    except TimeoutError:
-        t.ok(False, "%s delivered" % user_id, site.logs())
+    servers.ok_when(t, lambda: any(m.get("userId") == user_id
+                                   for m in site.standin.messages()),
+                    30, "%s delivered" % user_id, site.logs)
 
 
 def check_listener(t, site, account):
