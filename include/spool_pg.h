@@ -48,7 +48,7 @@
 #include "spool.h"
 
 /* The schema version this build writes (table formrelay_schema). */
-#define SPOOL_PG_SCHEMA_VERSION 1
+#define SPOOL_PG_SCHEMA_VERSION 2
 /* The channel every append NOTIFYs. */
 #define SPOOL_PG_CHANNEL "formrelay_events"
 /* Reconnection back-off after a lost connection (ms). */

@@ -441,42 +441,6 @@ pg_verify_settle(struct spool *sp, const struct spool_verify_item *it,
 	return FR_ESTORE;
 }
 
-/* dry_run with a PostgreSQL spool: the calls are logged and acked as
- * before; previews are kept by the SQLite spool only. */
-static int
-pg_preview(struct spool *sp, const int64_t *ids, size_t n, int64_t now)
-{
-	(void)now;
-	return spool_pg_ack(sp, ids, n);
-}
-
-static int
-pg_no_previews(struct spool *sp, struct spool_preview **out, size_t *count)
-{
-	*out = NULL;
-	*count = 0;
-	fr_fail(&sp->err, FR_ESTORE, NULL, NULL,
-	        "dry run previews are kept by the SQLite spool only (with "
-	        "PostgreSQL the log shows what would be sent)");
-	return FR_ESTORE;
-}
-
-static int
-pg_list_previews(struct spool *sp, size_t max, struct spool_preview **out,
-                 size_t *count)
-{
-	(void)max;
-	return pg_no_previews(sp, out, count);
-}
-
-static int
-pg_find_call(struct spool *sp, const char *which, struct spool_preview **out,
-             size_t *count)
-{
-	(void)which;
-	return pg_no_previews(sp, out, count);
-}
-
 const struct spool_ops spool_pg_ops = {
         .name = "postgresql",
         .close = pg_close,
@@ -500,9 +464,9 @@ const struct spool_ops spool_pg_ops = {
         .state_get = spool_pg_state_get,
         .verify_take = pg_verify_take,
         .verify_settle = pg_verify_settle,
-        .preview = pg_preview,
-        .list_previews = pg_list_previews,
-        .find_call = pg_find_call,
+        .preview = spool_pg_preview,
+        .list_previews = spool_pg_list_previews,
+        .find_call = spool_pg_find_call,
         .wake_fd = pg_wake_fd,
         .wake_drain = pg_wake_drain,
 };

@@ -160,6 +160,15 @@ spool_pg_ack(struct spool *sp, const int64_t *ids, size_t n)
 }
 
 int
+spool_pg_preview(struct spool *sp, const int64_t *ids, size_t n, int64_t now)
+{
+	char now_s[24];
+	const char *extra[1] = {spool_pg_int(now_s, now)};
+
+	return settle(sp, PG_PREVIEW, ids, n, extra, 1, "keep previews in");
+}
+
+int
 spool_pg_retry_later(struct spool *sp, const int64_t *ids, size_t n,
                      int64_t due_ms, const char *reason)
 {

@@ -34,6 +34,9 @@ enum pg_stmt {
 	PG_PURGE,
 	PG_STATE_SET,
 	PG_STATE_GET,
+	PG_PREVIEW,
+	PG_LIST_PREVIEWS,
+	PG_FIND_CALL,
 	PG_STMT_COUNT
 };
 
@@ -112,5 +115,12 @@ int spool_pg_purge(struct spool *sp, int64_t id, int64_t *count);
 int spool_pg_state_set(struct spool *sp, const char *key, const char *value);
 int spool_pg_state_get(struct spool *sp, const char *key, char *buf,
                        size_t size);
+/* dry run: the held events leave the queue as previews (spool.h) */
+int spool_pg_preview(struct spool *sp, const int64_t *ids, size_t n,
+                     int64_t now);
+int spool_pg_list_previews(struct spool *sp, size_t max,
+                           struct spool_preview **out, size_t *count);
+int spool_pg_find_call(struct spool *sp, const char *which,
+                       struct spool_preview **out, size_t *count);
 
 #endif

@@ -69,6 +69,14 @@ static const char *const schema_steps[] = {
         " RETURN NULL; END $$;"
         "CREATE TRIGGER events_notify AFTER INSERT ON events"
         " FOR EACH STATEMENT EXECUTE FUNCTION formrelay_notify();",
+        /* 1 -> 2: dry run's previews, kept SPOOL_PREVIEW_TTL_MS */
+        "CREATE TABLE previews ("
+        " id bigint PRIMARY KEY,"
+        " message_id text NOT NULL,"
+        " created_ms bigint NOT NULL,"
+        " previewed_ms bigint NOT NULL,"
+        " body text NOT NULL);"
+        "CREATE INDEX previews_age ON previews (previewed_ms);",
 };
 
 _Static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -117,8 +125,10 @@ const char *const spool_pg_sql[PG_STMT_COUNT] = {
                     " attempts = attempts + 1, " SETTLED " WHERE " HELD,
         [PG_RELEASE] = "UPDATE events SET state = 'pending', " SETTLED
                        " WHERE state = 'inflight' AND owner = $1",
-        /* $1 now, $2 created before (max_age), $3 keys seen before */
-        [PG_EXPIRE] = "WITH k AS (DELETE FROM dedup WHERE seen_ms < $3)"
+        /* $1 now, $2 created before (max_age), $3 keys seen before,
+         * $4 previews kept since */
+        [PG_EXPIRE] = "WITH k AS (DELETE FROM dedup WHERE seen_ms < $3),"
+                      " v AS (DELETE FROM previews WHERE previewed_ms < $4)"
                       " UPDATE events SET state = 'dead', last_status = 0,"
                       " last_reason = '" SPOOL_REASON_MAX_AGE "',"
                       " died_ms = $1, " SETTLED " WHERE state = 'pending'"
@@ -133,7 +143,8 @@ const char *const spool_pg_sql[PG_STMT_COUNT] = {
                       " WHERE state = 'inflight'),"
                       " (SELECT count(*) FROM events WHERE state = 'dead'),"
                       " (SELECT min(created_ms) FROM events"
-                      " WHERE state = 'pending')",
+                      " WHERE state = 'pending'),"
+                      " (SELECT count(*) FROM previews)",
         [PG_LIST_DEAD] = "SELECT id, message_id, created_ms, died_ms,"
                          " last_status, attempts, last_reason FROM events"
                          " WHERE state = 'dead' ORDER BY id LIMIT $1",
@@ -150,6 +161,28 @@ const char *const spool_pg_sql[PG_STMT_COUNT] = {
                 "INSERT INTO state (key, value) VALUES ($1, $2)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [PG_STATE_GET] = "SELECT value FROM state WHERE key = $1",
+        /* $3 now: the held events leave the queue as previews */
+        [PG_PREVIEW] = "WITH m AS (DELETE FROM events WHERE " HELD
+                       " RETURNING id, message_id, created_ms, body)"
+                       " INSERT INTO previews (id, message_id, created_ms,"
+                       " previewed_ms, body)"
+                       " SELECT id, message_id, created_ms, $3, body FROM m"
+                       " ON CONFLICT (id) DO UPDATE SET"
+                       " message_id = excluded.message_id,"
+                       " created_ms = excluded.created_ms,"
+                       " previewed_ms = excluded.previewed_ms,"
+                       " body = excluded.body",
+        [PG_LIST_PREVIEWS] = "SELECT id, message_id, created_ms,"
+                             " previewed_ms, body, 'previewed'"
+                             " FROM previews ORDER BY previewed_ms DESC,"
+                             " id DESC LIMIT $1",
+        /* $1 an id (0 when which is none), $2 a messageId */
+        [PG_FIND_CALL] = "(SELECT id, message_id, created_ms, previewed_ms,"
+                         " body, 'previewed' AS state FROM previews"
+                         " WHERE id = $1 OR message_id = $2)"
+                         " UNION ALL (SELECT id, message_id, created_ms,"
+                         " 0, body, state FROM events"
+                         " WHERE id = $1 OR message_id = $2) LIMIT 1",
 };
 
 /* ---- migrations ---- */

@@ -132,14 +132,21 @@ def check_module(t, env):
 def check_migrate(t, env, cluster):
     rc, out = env.relay.admin("migrate")
     t.eq(rc, 0, "formrelay migrate: 0")
-    t.ok("schema version 1" in out, "it names the version", out)
+    t.ok("schema version 2" in out, "it names the version", out)
     t.eq(rows(cluster, "SELECT max(version) FROM formrelay_schema"),
-         [["1"]], "the database records version 1")
+         [["2"]], "the database records version 2")
     cluster.psql("UPDATE formrelay_schema SET version = 99")
     rc, out = env.relay.admin("status")
     t.ok(rc != 0 and "newer than this formrelay" in out,
          "a newer schema is refused", out)
+    # a database of version 1 (before previews) is brought to 2
+    cluster.psql("DROP TABLE previews")
     cluster.psql("UPDATE formrelay_schema SET version = 1")
+    rc, out = env.relay.admin("migrate")
+    t.ok(rc == 0 and "schema version 2" in out,
+         "formrelay migrate: version 1 -> 2", out)
+    t.eq(rows(cluster, "SELECT to_regclass('previews') IS NOT NULL"),
+         [["t"]], "the previews table is there")
 
 
 def check_delivery(t, env, cluster):
@@ -195,6 +202,46 @@ def check_dead_letters(t, env, cluster):
             == [["0"]], 60, "requeued and delivered")
 
 
+def check_dry_run(t, cluster):
+    """dry_run keeps each call as a preview in the database, as with
+    SQLite: list, show and status see it; nothing goes upstream.  A
+    database of its own: the delivering stack would take its events."""
+    cluster.psql("CREATE DATABASE formrelay_dry OWNER formrelay")
+    conf = pg_conf(cluster)
+    conf["spool"]["url"] = "postgresql://formrelay@127.0.0.1:%d/%s" % (
+        cluster.port, "formrelay_dry")
+    env = Env(t, conf_extra=conf, dry_run=True)
+    try:
+        r = env.relay.post_json({"email": "Dry@X.example",
+                                 "entryId": "pg-dry-1"},
+                                headers={"Accept": "application/json"})
+        reply = r.json() if r.status == 202 else {}
+        t.ok(reply.get("dry_run") is True and "preview" in reply,
+             "dry run: 202 with a preview", r.body)
+        ok_when(t, lambda: (env.relay.status() or {}).get("previewed")
+                == 1, 60, "status counts the preview",
+                lambda: env.relay.log()[-3000:])
+        rc, out = env.relay.admin("list", "--json")
+        listed = json.loads(out).get("previewed", []) if rc == 0 else []
+        t.ok(len(listed) == 1 and
+             listed[0]["messageId"] == reply.get("id") and
+             listed[0]["call"] == reply["preview"]["batch"][0],
+             "list --json: the preview, with its call", out[:2000])
+        rc, shown = env.relay.admin("show", reply.get("id", "-"))
+        t.ok(rc == 0 and json.loads(shown.split("\n")[0]) ==
+             reply.get("preview"), "show MESSAGE-ID prints the batch body",
+             shown)
+        rc, text = env.relay.admin("show", "no-such-call")
+        t.ok(rc == 1 and "no call with id or messageId" in text,
+             "show of an unknown id: exit 1, named", text)
+        t.eq(cluster.psql("SELECT count(*) FROM events",
+                          db="formrelay_dry"), [["0"]],
+             "the call left the queue")
+        t.eq(env.standin.requests(), [], "nothing went to Customer.io")
+    finally:
+        env.close()
+
+
 def check_observability(t, env):
     r = env.relay.request("GET", "/formrelay/healthz")
     t.eq(r.status, 200, "/healthz: 200 with the database up")
@@ -238,6 +285,7 @@ def main():
         check_dedup(t, env, cluster)
         check_dead_letters(t, env, cluster)
         check_observability(t, env)
+        check_dry_run(t, cluster)
         check_outage(t, env, cluster)
         log = env.relay.log()
         t.ok(pgcluster.PASSWORD not in log, "the password is in no log")
