@@ -29,6 +29,7 @@
 #define FORMRELAY_SPOOL_INTERNAL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <sqlite3.h>
 
@@ -176,6 +177,17 @@ void spool_undo_clear(struct spool *sp);
  * messageId that fits, its keys fit (include/spool.h,
  * "De-duplication"); a submission key needs an event to remember. */
 int spool_append_valid(const struct spool_append *a);
+
+/* spool_find_call's which as an event id, or 0 when it is not all
+ * digits (a messageId).  Inline: the PostgreSQL module uses it too. */
+static inline int64_t
+spool_call_id(const char *which)
+{
+	char *end;
+	long long id = strtoll(which, &end, 10);
+
+	return *end == '\0' && end != which ? id : 0;
+}
 
 /* ---- spool_schema.c ---- */
 

@@ -292,8 +292,6 @@ int
 spool_sqlite_find_call(struct spool *sp, const char *which,
                        struct spool_preview **out, size_t *count)
 {
-	char *end;
-	long long id;
 	int rc;
 	sqlite3_stmt *q = spool_stmt(sp, ST_FIND_CALL, &rc);
 
@@ -301,8 +299,7 @@ spool_sqlite_find_call(struct spool *sp, const char *which,
 	*count = 0;
 	if (q == NULL)
 		return spool_store_fail(sp, rc, "read", NULL);
-	id = strtoll(which, &end, 10);
-	sqlite3_bind_int64(q, 1, *end == '\0' && end != which ? id : 0);
+	sqlite3_bind_int64(q, 1, spool_call_id(which));
 	sqlite3_bind_text(q, 2, which, -1, SQLITE_TRANSIENT);
 	return previews_query(sp, q, out, count);
 }

@@ -217,12 +217,9 @@ int
 spool_pg_find_call(struct spool *sp, const char *which,
                    struct spool_preview **out, size_t *count)
 {
-	char *end;
-	long long id = strtoll(which, &end, 10);
 	char id_s[24];
-	const char *params[2] = {
-	        spool_pg_int(id_s, *end == '\0' && end != which ? id : 0),
-	        which};
+	const char *params[2] = {spool_pg_int(id_s, spool_call_id(which)),
+	                         which};
 
 	return read_previews(sp, PG_FIND_CALL, 2, params, out, count);
 }
